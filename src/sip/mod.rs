@@ -7,6 +7,7 @@
 pub mod headers;
 pub mod message;
 pub mod parse;
+pub mod peer;
 
 pub use headers::{response_to, HeaderView};
 pub use message::*;
@@ -14,3 +15,4 @@ pub use parse::{parse_message, ParseError, ParseErrorKind};
 pub mod framing;
 pub mod ingress;
 pub mod transaction;
+pub use peer::{ConnId, Peer, TransportKind};
