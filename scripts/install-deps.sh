@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the real peers the test suite drives (SIPp, baresip)
+# and the tools around them (sqlite3, espeak-ng, sox). Idempotent: a package
+# already installed is left alone, and `apt-get update` runs once, only when
+# something is missing. Runs as root (or via sudo) without prompts.
+set -euo pipefail
+
+# package name -> command that proves it is installed
+declare -A PROVIDES=(
+  [sip-tester]=sipp
+  [baresip]=baresip
+  [sqlite3]=sqlite3
+  [espeak-ng]=espeak-ng
+  [sox]=sox
+)
+ORDER=(sip-tester baresip sqlite3 espeak-ng sox)
+
+missing=()
+for pkg in "${ORDER[@]}"; do
+  cmd=${PROVIDES[$pkg]}
+  if command -v "$cmd" >/dev/null 2>&1; then
+    echo "install-deps: $pkg present ($(command -v "$cmd"))"
+  else
+    echo "install-deps: $pkg missing (no '$cmd' on PATH)"
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: nothing to install"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: error: apt-get not found; install by hand: ${missing[*]}" >&2
+  exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "install-deps: error: not root and no sudo; install by hand: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update"
+"${SUDO[@]}" apt-get update -q
+echo "install-deps: apt-get install ${missing[*]}"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+for pkg in "${missing[@]}"; do
+  cmd=${PROVIDES[$pkg]}
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "install-deps: error: installed $pkg but '$cmd' is still not on PATH" >&2
+    exit 1
+  fi
+  echo "install-deps: installed $pkg"
+done
