@@ -20,12 +20,12 @@ trap 'rm -f "$log"' EXIT
 : "${RUST_TEST_THREADS:=2}"
 export RUST_TEST_THREADS
 
-cargo test --all-targets "$@" 2>&1 | tee "$log"
+cargo test --all-targets --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 echo
 echo "==== test summary ===="
-grep -E '^(test result:|error(\[E[0-9]+\])?:|error: test failed|     Running )' "$log" || true
+grep -E '^(test result:|error(\[E[0-9]+\])?:|     Running |    `)' "$log" || true
 if [ "$status" -eq 0 ]; then
   echo "test.sh: PASS"
 else
