@@ -267,3 +267,47 @@ fn timers_convert_to_durations() {
     assert_eq!(t.t2().as_millis(), 4000);
     assert_eq!(t.t4().as_millis(), 5000);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text is either a configuration or diagnostics, never a panic,
+        /// and every diagnostic points inside the text.
+        #[test]
+        fn arbitrary_text(text in "\\PC{0,200}") {
+            check(&text);
+        }
+
+        /// The default file with a slice cut out or a line duplicated.
+        #[test]
+        fn mangled_default(cut in 0usize..DEFAULT_CONFIG.len(), len in 0usize..40, dup in any::<bool>()) {
+            let bytes = DEFAULT_CONFIG.as_bytes();
+            let end = (cut + len).min(bytes.len());
+            let mut mangled = bytes[..cut].to_vec();
+            if dup {
+                mangled.extend_from_slice(&bytes[cut..end]);
+                mangled.extend_from_slice(&bytes[cut..end]);
+            }
+            mangled.extend_from_slice(&bytes[end..]);
+            check(&String::from_utf8_lossy(&mangled));
+        }
+    }
+
+    fn check(text: &str) {
+        if let Err(ConfigError::Invalid(d)) = Config::from_toml(text, "p.toml") {
+            assert!(!d.is_empty());
+            let lines = text.split('\n').count();
+            for diag in d {
+                assert!(
+                    diag.line >= 1 && diag.line <= lines,
+                    "{diag} beyond {lines} lines"
+                );
+                assert!(diag.col >= 1);
+            }
+        }
+    }
+}
