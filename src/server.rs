@@ -12,7 +12,7 @@ use crate::http::{self, HttpState};
 use crate::registrar::{Binding, BindingChange, BindingStore, Registrar, RegistrarConfig, RegisterEvent};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::{HeaderView, Message};
-use crate::telemetry::names;
+use crate::telemetry::{self, Direction, RegisterResult};
 use crate::transport::{self, ConnTable, Inbound, Outbound, INBOUND_QUEUE};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::future::Future;
@@ -248,10 +248,10 @@ async fn run_engine(
         let changed = perform_actions(&mut engine, &outbound, &store).await;
         if changed {
             let snapshot: Vec<Binding> = engine.registrar().bindings().cloned().collect();
-            metrics::gauge!(names::REGISTRATIONS).set(snapshot.len() as f64);
+            telemetry::set_registrations(snapshot.len());
             *bindings.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
         }
-        metrics::gauge!(names::SIP_TRANSACTIONS).set(engine.transactions() as f64);
+        telemetry::set_sip_transactions(engine.transactions());
         if let Some(deadline) = drain_deadline {
             if engine.in_flight() == 0 || tokio::time::Instant::now() >= deadline {
                 tracing::info!(in_flight = engine.in_flight(), "engine drained");
@@ -286,40 +286,39 @@ async fn perform_actions(engine: &mut Engine, outbound: &Outbound, store: &mpsc:
 
 fn log_registration(event: &RegisterEvent) {
     let result = match event {
-        RegisterEvent::Challenged => "challenged",
-        RegisterEvent::Registered { .. } | RegisterEvent::Unregistered { .. } | RegisterEvent::Queried { .. } => "ok",
+        RegisterEvent::Challenged => RegisterResult::Challenged,
+        RegisterEvent::Registered { .. } | RegisterEvent::Unregistered { .. } | RegisterEvent::Queried { .. } => {
+            tracing::info!(?event, "registration");
+            RegisterResult::Ok
+        }
         RegisterEvent::AuthFailed { user } => {
             tracing::warn!(user = %user, "REGISTER authentication failed");
-            "failed"
+            RegisterResult::Failed
         }
         RegisterEvent::Rejected { code, why } => {
             tracing::info!(code, why = %why, "REGISTER rejected");
-            "rejected"
+            RegisterResult::Rejected
         }
     };
-    if result == "ok" {
-        tracing::info!(?event, "registration");
-    }
-    metrics::counter!(names::REGISTER_TOTAL, "result" => result).increment(1);
+    telemetry::count_register(result);
 }
 
 fn count_in(msg: &Message) {
     match msg {
-        Message::Request(r) => {
-            metrics::counter!(names::SIP_REQUESTS, "method" => r.method.as_str().to_string()).increment(1)
-        }
+        Message::Request(r) => telemetry::count_sip_request(r.method.as_str(), Direction::In),
         Message::Response(r) => {
             let method = r.cseq().map(|c| c.method.as_str().to_string()).unwrap_or_else(|_| "-".into());
-            metrics::counter!(names::SIP_RESPONSES, "code" => r.code.to_string(), "method" => method, "direction" => "in")
-                .increment(1)
+            telemetry::count_sip_response(r.code, &method, Direction::In)
         }
     }
 }
 
 fn count_out(msg: &Message) {
-    if let Message::Response(r) = msg {
-        let method = r.cseq().map(|c| c.method.as_str().to_string()).unwrap_or_else(|_| "-".into());
-        metrics::counter!(names::SIP_RESPONSES, "code" => r.code.to_string(), "method" => method, "direction" => "out")
-            .increment(1);
+    match msg {
+        Message::Request(r) => telemetry::count_sip_request(r.method.as_str(), Direction::Out),
+        Message::Response(r) => {
+            let method = r.cseq().map(|c| c.method.as_str().to_string()).unwrap_or_else(|_| "-".into());
+            telemetry::count_sip_response(r.code, &method, Direction::Out)
+        }
     }
 }

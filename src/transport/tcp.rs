@@ -8,7 +8,7 @@ use super::{stamp_via, ConnTable, Inbound, TransportError, CONN_QUEUE, MAX_STREA
 use crate::sip::framing::{Frame, StreamFramer};
 use crate::sip::ingress::{self, Ingress};
 use crate::sip::{Peer, TransportKind};
-use crate::telemetry::names;
+use crate::telemetry::{self, Direction};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,7 +117,7 @@ async fn run_reader(mut read: OwnedReadHalf, peer: Peer, reply: mpsc::Sender<Vec
                     }
                 }
                 Err(e) => {
-                    metrics::counter!(names::SIP_DROPPED, "reason" => "framing").increment(1);
+                    telemetry::count_sip_dropped("framing");
                     tracing::info!(from = %peer.addr, error = %e, "tcp framing error: closing connection");
                     return;
                 }
@@ -135,13 +135,13 @@ async fn deliver(bytes: &[u8], peer: Peer, reply: &mpsc::Sender<Vec<u8>>, inboun
             inbound.send(Inbound { msg, peer }).await.is_ok()
         }
         Ingress::Reject(resp) => {
-            metrics::counter!(names::SIP_RESPONSES, "code" => resp.code.to_string(), "method" => "-", "direction" => "out").increment(1);
+            telemetry::count_sip_response(resp.code, "-", Direction::Out);
             tracing::info!(from = %peer.addr, code = resp.code, reason = %resp.reason, "rejected at ingress");
             let _ = reply.try_send(resp.to_bytes());
             true
         }
         Ingress::Drop(reason) => {
-            metrics::counter!(names::SIP_DROPPED, "reason" => reason.label()).increment(1);
+            telemetry::count_sip_dropped(reason.label());
             true
         }
     }

@@ -7,7 +7,7 @@
 use super::{stamp_via, Inbound, TransportError};
 use crate::sip::ingress::{self, Ingress};
 use crate::sip::{Peer, TransportKind};
-use crate::telemetry::names;
+use crate::telemetry::{self, Direction};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
@@ -52,19 +52,19 @@ async fn handle_datagram(sock: &UdpSocket, data: &[u8], from: SocketAddr, inboun
             stamp_via(&mut msg, from);
             let peer = Peer::udp(from);
             if inbound.try_send(Inbound { msg, peer }).is_err() {
-                metrics::counter!(names::SIP_DROPPED, "reason" => "overload").increment(1);
+                telemetry::count_sip_dropped("overload");
                 tracing::warn!(%from, "engine queue full: datagram dropped");
             }
         }
         Ingress::Reject(resp) => {
-            metrics::counter!(names::SIP_RESPONSES, "code" => resp.code.to_string(), "method" => "-", "direction" => "out").increment(1);
+            telemetry::count_sip_response(resp.code, "-", Direction::Out);
             tracing::info!(%from, code = resp.code, reason = %resp.reason, "rejected at ingress");
             if let Err(e) = sock.send_to(&resp.to_bytes(), from).await {
                 tracing::debug!(%from, error = %e, "could not send ingress rejection");
             }
         }
         Ingress::Drop(reason) => {
-            metrics::counter!(names::SIP_DROPPED, "reason" => reason.label()).increment(1);
+            telemetry::count_sip_dropped(reason.label());
             tracing::debug!(%from, ?reason, "datagram dropped");
         }
     }
