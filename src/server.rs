@@ -286,7 +286,7 @@ async fn perform_actions(engine: &mut Engine, outbound: &Outbound, store: &mpsc:
 
 fn log_registration(event: &RegisterEvent) {
     let result = match event {
-        RegisterEvent::Challenged => RegisterResult::Challenged,
+        RegisterEvent::Challenged { .. } => RegisterResult::Challenged,
         RegisterEvent::Registered { .. } | RegisterEvent::Unregistered { .. } | RegisterEvent::Queried { .. } => {
             tracing::info!(?event, "registration");
             RegisterResult::Ok
