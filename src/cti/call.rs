@@ -7,7 +7,7 @@
 use super::config::NoAgents;
 use super::contact::{AgentRequest, Contact, ContactPhase};
 use super::error::{check_text, CtiError};
-use super::events::{ClearCause, CstaEvent, Output, RejectCause, RouteTarget};
+use super::events::{CstaEvent, Output, RejectCause, RouteTarget};
 use super::queue::QueueKey;
 use super::timers::Timer;
 use super::types::{Channel, ContactId, Leg, Media, QueueName, Skill};
@@ -199,7 +199,6 @@ impl Cti {
         &mut self,
         now: Instant,
         contact: ContactId,
-        cause: ClearCause,
         out: &mut Vec<Output>,
     ) -> Result<(), CtiError> {
         const IN: &str = "ConnectionCleared";
@@ -207,7 +206,6 @@ impl Cti {
         self.dequeue(contact);
         self.timers.cancel(&Timer::RingTimeout(contact));
         let removed = self.contacts.remove(&contact);
-        let _ = cause; // recorded by the SoftACD's CDR; the contact is gone here
         match phase {
             ContactPhase::Routing | ContactPhase::Queued(_) => {}
             ContactPhase::Diverting(agent) => self.agent_idle(now, &agent, out),

@@ -163,8 +163,10 @@ impl Cti {
             Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {
                 self.offer_failed(now, name, contact, out)
             }
-            Input::ConnectionCleared { contact, cause } => {
-                self.connection_cleared(now, contact, cause, out)
+            // The cause belongs in the SoftACD's CDR; the CTI only forgets
+            // the contact and frees its agent.
+            Input::ConnectionCleared { contact, cause: _ } => {
+                self.connection_cleared(now, contact, out)
             }
         }
     }
