@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const AGENTS: u8 = 3;
-const CONTACTS: u64 = 6;
+const CONTACTS: u64 = 5;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -35,18 +35,19 @@ fn op() -> impl Strategy<Value = Op> {
     let a = 0..AGENTS;
     let c = 0..CONTACTS;
     prop_oneof![
-        (a.clone(), 0..4u8).prop_map(|(a, m)| Op::SignIn(a, m)),
-        a.clone().prop_map(Op::SignOut),
-        a.clone().prop_map(Op::Ready),
-        a.prop_map(Op::NotReady),
-        c.clone().prop_map(Op::Arrive),
-        (c.clone(), any::<bool>(), 0..4u8, 0..3u8).prop_map(|(c, v, m, p)| Op::Request(c, v, m, p)),
-        c.clone().prop_map(Op::Ringing),
-        c.clone().prop_map(Op::Answered),
-        c.clone().prop_map(Op::Rejected),
-        c.clone().prop_map(Op::NoAnswer),
-        c.prop_map(Op::Cleared),
-        (0..40u64).prop_map(Op::Advance),
+        3 => (a.clone(), 0..4u8).prop_map(|(a, m)| Op::SignIn(a, m)),
+        1 => a.clone().prop_map(Op::SignOut),
+        2 => a.clone().prop_map(Op::Ready),
+        1 => a.prop_map(Op::NotReady),
+        3 => c.clone().prop_map(Op::Arrive),
+        4 => (c.clone(), any::<bool>(), 0..4u8, 0..3u8)
+            .prop_map(|(c, v, m, p)| Op::Request(c, v, m, p)),
+        2 => c.clone().prop_map(Op::Ringing),
+        3 => c.clone().prop_map(Op::Answered),
+        1 => c.clone().prop_map(Op::Rejected),
+        1 => c.clone().prop_map(Op::NoAnswer),
+        2 => c.prop_map(Op::Cleared),
+        2 => (0..40u64).prop_map(Op::Advance),
     ]
 }
 
@@ -54,12 +55,12 @@ fn config() -> CtiConfig {
     let mut cfg = CtiConfig {
         ring_timeout: Duration::from_secs(10),
         max_no_answer: 2,
-        max_contacts: 5,
+        max_contacts: 4,
         ..CtiConfig::default()
     };
     cfg.dnis_scripts.insert("100".into(), "main".into());
     let sales = QueueConfig {
-        max_size: 3,
+        max_size: 2,
         max_wait: Some(Duration::from_secs(30)),
         wrap_up: Duration::from_secs(5),
         no_agents: NoAgents::Wait,
@@ -254,7 +255,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
     fn cti_keeps_its_invariants_and_drains(ops in proptest::collection::vec(op(), 0..120)) {
