@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::sip::{parse_message, ConnId, TransportKind};
+use proptest::prelude::*;
 use std::time::Duration;
 
 fn udp() -> Peer {
@@ -288,4 +289,152 @@ fn stale_timers_of_dead_transactions_do_not_pile_up() {
         l.timers.len()
     );
     assert_eq!(l.poll_timeout(), Some(t0 + TRYING_DELAY));
+}
+
+#[test]
+fn response_with_status_outside_range_is_dropped() {
+    let now = Instant::now();
+    let mut l = layer(10);
+    let r = req("INVITE", "z9hG4bKodd");
+    let key = l.send_request(now, r.clone(), udp()).expect("send");
+    drain(&mut l);
+    let mut odd = response_to(&r, 200, Some("t"));
+    odd.code = 799;
+    l.handle_received(now, Message::Response(odd), udp());
+    assert!(drain(&mut l).is_empty());
+    assert_eq!(
+        l.state(&key),
+        Some(TxState::ClientInvite(ClientInviteState::Calling))
+    );
+}
+
+/// One step of a random peer/TU/clock script.
+#[derive(Debug, Clone)]
+enum Step {
+    Recv {
+        method: usize,
+        branch: u8,
+        tcp: bool,
+    },
+    Reply {
+        method: usize,
+        branch: u8,
+        code: u16,
+    },
+    Respond {
+        pick: usize,
+        code: u16,
+    },
+    Send {
+        method: usize,
+        branch: u8,
+        tcp: bool,
+    },
+    Advance {
+        millis: u64,
+    },
+    Fail {
+        tcp: bool,
+    },
+}
+
+const METHODS: [&str; 5] = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS"];
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0..5usize, 0..4u8, any::<bool>()).prop_map(|(method, branch, tcp)| Step::Recv {
+            method,
+            branch,
+            tcp
+        }),
+        (0..5usize, 0..4u8, 0..800u16).prop_map(|(method, branch, code)| Step::Reply {
+            method,
+            branch,
+            code
+        }),
+        (0..8usize, 90..700u16).prop_map(|(pick, code)| Step::Respond { pick, code }),
+        (0..5usize, 0..4u8, any::<bool>()).prop_map(|(method, branch, tcp)| Step::Send {
+            method,
+            branch,
+            tcp
+        }),
+        (0..40_000u64).prop_map(|millis| Step::Advance { millis }),
+        any::<bool>().prop_map(|tcp| Step::Fail { tcp }),
+    ]
+}
+
+proptest! {
+    /// Any script of inputs: no panic, the table never exceeds its bound,
+    /// `poll_timeout` never lies in the past after `handle_timeout`, every
+    /// transaction ends by 64*T1 + 32 s of quiet, and each key terminates
+    /// at most once per life.
+    #[test]
+    fn random_scripts_keep_the_layer_sound(steps in proptest::collection::vec(step(), 1..60)) {
+        let max = 4;
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut l = layer(max);
+        let mut servers: Vec<TxKey> = Vec::new();
+        for s in steps {
+            let peer = |tcp: bool| if tcp { tcp_peer() } else { udp() };
+            match s {
+                Step::Recv { method, branch, tcp } => {
+                    let r = req(METHODS[method], &format!("z9hG4bK{branch}"));
+                    l.handle_received(now, Message::Request(r), peer(tcp));
+                }
+                Step::Reply { method, branch, code } => {
+                    let r = req(METHODS[method], &format!("z9hG4bK{branch}"));
+                    let mut resp = response_to(&r, 200, Some("t"));
+                    resp.code = code;
+                    l.handle_received(now, Message::Response(resp), udp());
+                }
+                Step::Respond { pick, code } => {
+                    if let Some(k) = servers.get(pick % servers.len().max(1)) {
+                        let _ = l.respond(now, k, Response::new(code));
+                    }
+                }
+                Step::Send { method, branch, tcp } => {
+                    let _ = l.send_request(now, req(METHODS[method], &format!("z9hG4bK{branch}")), peer(tcp));
+                }
+                Step::Advance { millis } => {
+                    now += Duration::from_millis(millis);
+                    l.handle_timeout(now);
+                    if let Some(t) = l.poll_timeout() {
+                        prop_assert!(t > now);
+                    }
+                }
+                Step::Fail { tcp } => l.transport_error(now, &peer(tcp)),
+            }
+            prop_assert!(l.len() <= max);
+            let mut ended = std::collections::HashSet::new();
+            while let Some(o) = l.poll_output() {
+                match o {
+                    Output::Request { key, .. } => servers.push(key),
+                    Output::Terminated { key } => {
+                        prop_assert!(ended.insert(key.clone()));
+                        servers.retain(|k| k != &key);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Server transactions the TU never answered live on (RFC 3261 has
+        // no timer for them); answer them, then let every timer run out.
+        // Likewise a client INVITE in Proceeding waits for its final.
+        for k in servers.clone() {
+            let _ = l.respond(now, &k, Response::new(500));
+        }
+        for b in 0..4 {
+            let r = req("INVITE", &format!("z9hG4bK{b}"));
+            l.handle_received(now, Message::Response(response_to(&r, 487, Some("t"))), udp());
+        }
+        now += Duration::from_secs(100);
+        l.handle_timeout(now);
+        prop_assert!(l.is_empty(), "{} transactions left", l.len());
+        prop_assert_eq!(l.poll_timeout(), None);
+    }
+}
+
+fn tcp_peer() -> Peer {
+    tcp(1)
 }

@@ -272,6 +272,10 @@ impl TransactionLayer {
     }
 
     fn on_response(&mut self, now: Instant, resp: Response, peer: Peer) {
+        if !(100..=699).contains(&resp.code) {
+            tracing::debug!(code = resp.code, %peer, "response dropped: status outside 100..=699");
+            return;
+        }
         let key = TxKey::for_response(&resp)
             .ok()
             .filter(|k| self.txs.contains_key(k));

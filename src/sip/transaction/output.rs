@@ -5,6 +5,9 @@
 use super::key::TxKey;
 use crate::sip::{Message, Peer, Request, Response};
 
+// Outputs are drained at once; boxing the request would cost an allocation
+// on the hot path for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// Send this message to `peer` now (the shell serializes it).

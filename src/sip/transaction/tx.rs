@@ -10,6 +10,8 @@ use super::timer::{Armed, TimerConfig, TimerKind};
 use crate::sip::{Peer, Request, Response};
 use std::time::Instant;
 
+// The four kinds are named as in RFC 3261 §17.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug)]
 pub(crate) enum Machine {
     ClientInvite(ClientInvite),
