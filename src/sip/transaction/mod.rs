@@ -187,6 +187,12 @@ impl TransactionLayer {
         self.txs.get(key).map(Tx::state)
     }
 
+    /// Transactions still waiting for a final response (a scan: used while
+    /// draining at shutdown, not per message).
+    pub fn in_flight(&self) -> usize {
+        self.txs.values().filter(|t| t.state().awaits_final()).count()
+    }
+
     /// Live transactions.
     pub fn len(&self) -> usize {
         self.txs.len()

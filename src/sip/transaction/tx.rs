@@ -29,6 +29,19 @@ pub enum TxState {
     ServerNonInvite(ServerNonInviteState),
 }
 
+impl TxState {
+    /// True until a final response was sent or received.
+    pub fn awaits_final(self) -> bool {
+        matches!(
+            self,
+            TxState::ClientInvite(ClientInviteState::Calling | ClientInviteState::Proceeding)
+                | TxState::ClientNonInvite(ClientNonInviteState::Trying | ClientNonInviteState::Proceeding)
+                | TxState::ServerInvite(ServerInviteState::Proceeding)
+                | TxState::ServerNonInvite(ServerNonInviteState::Trying | ServerNonInviteState::Proceeding)
+        )
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Tx {
     /// Where the request goes (client) or came from (server, §18.2.2).
