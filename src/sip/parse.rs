@@ -779,4 +779,52 @@ v=0\n";
         assert!(parse_cseq("1 INVITE x").is_err());
         assert_eq!(parse_cseq("7  BYE").unwrap().method, Method::Bye);
     }
+
+    #[test]
+    fn user_part_may_hold_question_mark_and_semicolon() {
+        let u = parse_uri("sip:a?b;c/d@example.com;lr?h=v").unwrap();
+        assert_eq!(u.user.as_deref(), Some("a?b;c/d"));
+        assert_eq!(u.host, "example.com");
+        assert_eq!(u.param("lr"), Some(None));
+        assert_eq!(u.headers.as_deref(), Some("h=v"));
+    }
+
+    #[test]
+    fn bad_ipv6_port_and_escape_are_rejected() {
+        assert!(parse_uri("sip:[2001:db8::zz]").is_err());
+        assert!(parse_uri("sip:[2001:db8::1]x").is_err());
+        assert!(parse_uri("sip:host:99999").is_err());
+        assert!(parse_uri("sip:host:").is_err());
+        assert!(parse_uri("sip:a%4@host").is_err());
+        assert!(parse_uri("sip:[::ffff:192.0.2.1]:5060").is_ok());
+    }
+
+    #[test]
+    fn display_names_are_checked() {
+        assert!(parse_name_addr(r#""a \"b\"" <sip:x@h>"#).is_ok());
+        assert!(parse_name_addr(r#""unterminated <sip:x@h>"#).is_err());
+        assert!(parse_name_addr("Bell, Alexander <sip:x@h>").is_err());
+        assert!(parse_name_addr("A. Bell <sip:x@h>").is_ok());
+        assert!(parse_name_addr("< sip:x@h >").is_err());
+        assert!(parse_name_addr("sip:x@h?Route=y").is_err());
+    }
+
+    #[test]
+    fn header_names_are_canonical_whatever_their_case() {
+        let m = parse_message(b"BYE sip:a@h SIP/2.0\r\ncSeQ: 1 BYE\r\nCALL-id: x\r\n\r\n").unwrap();
+        assert_eq!(m.headers().0[0].0, "CSeq");
+        assert_eq!(m.headers().0[1].0, "Call-ID");
+    }
+
+    #[test]
+    fn header_lines_are_bounded() {
+        let mut raw = String::from("BYE sip:a@h SIP/2.0\r\n");
+        for i in 0..MAX_HEADER_LINES + 5 {
+            raw.push_str(&format!("X-{i}: y\r\n"));
+        }
+        raw.push_str("\r\n");
+        let split = split_message(raw.as_bytes()).unwrap();
+        assert_eq!(split.headers.0.len(), MAX_HEADER_LINES);
+        assert!(split.bad_line.is_some());
+    }
 }
