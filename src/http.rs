@@ -35,20 +35,35 @@ pub fn router(state: HttpState) -> Router {
 
 /// A JSON error body with its status.
 pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(serde_json::json!({ "error": message.into(), "status": status.as_u16() }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "error": message.into(), "status": status.as_u16() })),
+    )
+        .into_response()
 }
 
 async fn healthz(State(s): State<HttpState>) -> Response {
     if s.draining.load(Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "draining"}))).into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "draining"})),
+        )
+            .into_response();
     }
     Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
 async fn metrics(State(s): State<HttpState>) -> Response {
     match &s.metrics {
-        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
-        None => json_error(StatusCode::NOT_FOUND, "metrics are not enabled in this process"),
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            "metrics are not enabled in this process",
+        ),
     }
 }
 
@@ -74,12 +89,19 @@ async fn registrations(State(s): State<HttpState>) -> Response {
 }
 
 async fn not_found(req: Request) -> Response {
-    json_error(StatusCode::NOT_FOUND, format!("no such resource: {}", req.uri().path()))
+    json_error(
+        StatusCode::NOT_FOUND,
+        format!("no such resource: {}", req.uri().path()),
+    )
 }
 
 async fn method_not_allowed(req: Request) -> Response {
     json_error(
         StatusCode::METHOD_NOT_ALLOWED,
-        format!("method {} not allowed on {}", req.method(), req.uri().path()),
+        format!(
+            "method {} not allowed on {}",
+            req.method(),
+            req.uri().path()
+        ),
     )
 }

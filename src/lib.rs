@@ -12,10 +12,10 @@
 pub mod acd;
 pub mod config;
 pub mod cti;
-pub mod media;
 pub mod http;
+pub mod media;
 pub mod registrar;
-pub mod sip;
 pub mod server;
+pub mod sip;
 pub mod telemetry;
 pub mod transport;

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "softacd", version, about = "SoftACD: an open-source IP contact-center core")]
+#[command(
+    name = "softacd",
+    version,
+    about = "SoftACD: an open-source IP contact-center core"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,11 +60,19 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Run { config, data_dir, log_format } => run(config, data_dir, log_format),
+        Command::Run {
+            config,
+            data_dir,
+            log_format,
+        } => run(config, data_dir, log_format),
     }
 }
 
-fn run(config: Option<PathBuf>, data_dir: Option<PathBuf>, log_format: Option<CliLogFormat>) -> ExitCode {
+fn run(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    log_format: Option<CliLogFormat>,
+) -> ExitCode {
     let mut cfg = match Config::load(config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -88,8 +100,13 @@ fn run(config: Option<PathBuf>, data_dir: Option<PathBuf>, log_format: Option<Cl
             None
         }
     };
-    let origin = config.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default config".into());
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let origin = config
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "embedded default config".into());
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("softacd: runtime: {e}");
@@ -104,7 +121,11 @@ fn run(config: Option<PathBuf>, data_dir: Option<PathBuf>, log_format: Option<Cl
             println!("softacd listening sip/tcp {a}");
         }
         println!("softacd listening http {}", l.http);
-        println!("softacd data dir {} (database {})", l.data_dir.display(), l.database.display());
+        println!(
+            "softacd data dir {} (database {})",
+            l.data_dir.display(),
+            l.database.display()
+        );
         println!("softacd config {origin}");
         println!("softacd ready");
     }));

@@ -9,7 +9,10 @@
 use crate::acd::{Action, Engine, EngineConfig};
 use crate::config::Config;
 use crate::http::{self, HttpState};
-use crate::registrar::{Binding, BindingChange, BindingStore, Registrar, RegistrarConfig, RegisterEvent};
+use crate::registrar::digest::Algorithm;
+use crate::registrar::{
+    Binding, BindingChange, BindingStore, RegisterEvent, Registrar, RegistrarConfig,
+};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::{HeaderView, Message};
 use crate::telemetry::{self, Direction, RegisterResult};
@@ -33,13 +36,19 @@ const STORE_QUEUE: usize = 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("data dir {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database {path}: {cause}")]
     Store { path: PathBuf, cause: String },
     #[error(transparent)]
     Transport(#[from] transport::TransportError),
     #[error("http listen {addr}: {source}")]
-    HttpBind { addr: SocketAddr, source: std::io::Error },
+    HttpBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("random source: {0}")]
     Random(String),
 }
@@ -71,12 +80,22 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
     RegistrarConfig {
         realm: cfg.registrar.realm.clone(),
         domain: Some(cfg.sip.domain.clone()),
-        users: cfg.seat.iter().map(|s| (s.user.clone(), s.password.clone())).collect(),
+        users: cfg
+            .seat
+            .iter()
+            .map(|s| (s.user.clone(), s.password.clone()))
+            .collect(),
         min_expires: cfg.registrar.min_expires,
         max_expires: cfg.registrar.max_expires,
         default_expires: cfg.registrar.default_expires,
         nonce_ttl: Duration::from_secs(cfg.registrar.nonce_ttl_s),
         max_bindings_per_aor: cfg.registrar.max_bindings_per_aor,
+        algorithms: cfg
+            .registrar
+            .digest_algorithms
+            .iter()
+            .filter_map(|a| Algorithm::from_token(a))
+            .collect(),
     }
 }
 
@@ -88,15 +107,21 @@ pub async fn run(
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), ServerError> {
     let data_dir = absolute(&cfg.storage.data_dir);
-    std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir { path: data_dir.clone(), source })?;
+    std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
     let db_path = data_dir.join(&cfg.storage.database);
     let store = BindingStore::open(&db_path)
         .await
-        .map_err(|e| ServerError::Store { path: db_path.clone(), cause: e.to_string() })?;
-    let restored = store
-        .load_all()
-        .await
-        .map_err(|e| ServerError::Store { path: db_path.clone(), cause: e.to_string() })?;
+        .map_err(|e| ServerError::Store {
+            path: db_path.clone(),
+            cause: e.to_string(),
+        })?;
+    let restored = store.load_all().await.map_err(|e| ServerError::Store {
+        path: db_path.clone(),
+        cause: e.to_string(),
+    })?;
 
     let mut registrar = Registrar::new(registrar_config(&cfg), random_bytes::<32>()?);
     registrar.restore(restored, wall_ms());
@@ -127,12 +152,26 @@ pub async fn run(
     }
     let http_listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
-        .map_err(|source| ServerError::HttpBind { addr: cfg.http.listen, source })?;
+        .map_err(|source| ServerError::HttpBind {
+            addr: cfg.http.listen,
+            source,
+        })?;
 
     let listening = Listening {
-        udp: udp_socks.iter().filter_map(|s| s.local_addr().ok()).collect(),
-        tcp: tcp_listeners.iter().filter_map(|l| l.local_addr().ok()).collect(),
-        http: http_listener.local_addr().map_err(|source| ServerError::HttpBind { addr: cfg.http.listen, source })?,
+        udp: udp_socks
+            .iter()
+            .filter_map(|s| s.local_addr().ok())
+            .collect(),
+        tcp: tcp_listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect(),
+        http: http_listener
+            .local_addr()
+            .map_err(|source| ServerError::HttpBind {
+                addr: cfg.http.listen,
+                source,
+            })?,
         data_dir: data_dir.clone(),
         database: db_path.clone(),
     };
@@ -140,12 +179,25 @@ pub async fn run(
     let conns = Arc::new(ConnTable::default());
     let mut readers = Vec::new();
     for sock in &udp_socks {
-        readers.push(tokio::spawn(transport::udp::run_reader(sock.clone(), inbound_tx.clone(), stop_rx.clone())));
+        readers.push(tokio::spawn(transport::udp::run_reader(
+            sock.clone(),
+            inbound_tx.clone(),
+            stop_rx.clone(),
+        )));
     }
     for l in tcp_listeners {
-        readers.push(tokio::spawn(transport::tcp::run_acceptor(l, conns.clone(), inbound_tx.clone(), stop_rx.clone())));
+        readers.push(tokio::spawn(transport::tcp::run_acceptor(
+            l,
+            conns.clone(),
+            inbound_tx.clone(),
+            stop_rx.clone(),
+        )));
     }
-    let outbound = Outbound { udp: udp_socks, tcp: conns, tcp_inbound: inbound_tx.clone() };
+    let outbound = Outbound {
+        udp: udp_socks,
+        tcp: conns,
+        tcp_inbound: inbound_tx.clone(),
+    };
     drop(inbound_tx);
 
     // Store writer: binding changes are written in order, off the engine task.
@@ -153,9 +205,16 @@ pub async fn run(
     let store_task = tokio::spawn(run_store(store, store_rx));
 
     // HTTP.
-    let bindings = Arc::new(RwLock::new(engine.registrar().bindings().cloned().collect::<Vec<_>>()));
+    let bindings = Arc::new(RwLock::new(
+        engine.registrar().bindings().cloned().collect::<Vec<_>>(),
+    ));
     let draining = Arc::new(AtomicBool::new(false));
-    let state = HttpState { bindings: bindings.clone(), metrics, draining: draining.clone(), wall_ms };
+    let state = HttpState {
+        bindings: bindings.clone(),
+        metrics,
+        draining: draining.clone(),
+        wall_ms,
+    };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
         let app = http::router(state);
@@ -171,7 +230,9 @@ pub async fn run(
 
     // Engine task.
     let (drain_tx, drain_rx) = watch::channel(false);
-    let engine_task = tokio::spawn(run_engine(engine, inbound_rx, outbound, store_tx, bindings, drain_rx));
+    let engine_task = tokio::spawn(run_engine(
+        engine, inbound_rx, outbound, store_tx, bindings, drain_rx,
+    ));
 
     on_ready(&listening);
     tracing::info!(udp = ?listening.udp, tcp = ?listening.tcp, http = %listening.http, db = %db_path.display(), "softacd ready");
@@ -197,7 +258,9 @@ fn absolute(p: &std::path::Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -262,7 +325,11 @@ async fn run_engine(
 }
 
 /// Returns true when bindings changed.
-async fn perform_actions(engine: &mut Engine, outbound: &Outbound, store: &mpsc::Sender<Vec<BindingChange>>) -> bool {
+async fn perform_actions(
+    engine: &mut Engine,
+    outbound: &Outbound,
+    store: &mpsc::Sender<Vec<BindingChange>>,
+) -> bool {
     let mut changed = false;
     while let Some(action) = engine.poll_action() {
         match action {
@@ -287,7 +354,9 @@ async fn perform_actions(engine: &mut Engine, outbound: &Outbound, store: &mpsc:
 fn log_registration(event: &RegisterEvent) {
     let result = match event {
         RegisterEvent::Challenged { .. } => RegisterResult::Challenged,
-        RegisterEvent::Registered { .. } | RegisterEvent::Unregistered { .. } | RegisterEvent::Queried { .. } => {
+        RegisterEvent::Registered { .. }
+        | RegisterEvent::Unregistered { .. }
+        | RegisterEvent::Queried { .. } => {
             tracing::info!(?event, "registration");
             RegisterResult::Ok
         }
@@ -307,7 +376,10 @@ fn count_in(msg: &Message) {
     match msg {
         Message::Request(r) => telemetry::count_sip_request(r.method.as_str(), Direction::In),
         Message::Response(r) => {
-            let method = r.cseq().map(|c| c.method.as_str().to_string()).unwrap_or_else(|_| "-".into());
+            let method = r
+                .cseq()
+                .map(|c| c.method.as_str().to_string())
+                .unwrap_or_else(|_| "-".into());
             telemetry::count_sip_response(r.code, &method, Direction::In)
         }
     }
@@ -317,7 +389,10 @@ fn count_out(msg: &Message) {
     match msg {
         Message::Request(r) => telemetry::count_sip_request(r.method.as_str(), Direction::Out),
         Message::Response(r) => {
-            let method = r.cseq().map(|c| c.method.as_str().to_string()).unwrap_or_else(|_| "-".into());
+            let method = r
+                .cseq()
+                .map(|c| c.method.as_str().to_string())
+                .unwrap_or_else(|_| "-".into());
             telemetry::count_sip_response(r.code, &method, Direction::Out)
         }
     }

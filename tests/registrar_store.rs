@@ -20,6 +20,10 @@ fn cfg() -> RegistrarConfig {
         default_expires: 600,
         nonce_ttl: Duration::from_secs(300),
         max_bindings_per_aor: 4,
+        algorithms: vec![
+            softacd::registrar::digest::Algorithm::Sha256,
+            softacd::registrar::digest::Algorithm::Md5,
+        ],
     }
 }
 

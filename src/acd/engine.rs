@@ -109,10 +109,15 @@ impl Engine {
     fn drain_transactions(&mut self, now: Instant, wall_ms: u64) {
         while let Some(out) = self.txn.poll_output() {
             match out {
-                Output::Transmit { peer, msg } => self.actions.push_back(Action::Transmit { peer, msg }),
-                Output::Request { key, req, peer, cancels } => {
-                    self.on_request(now, wall_ms, key, req, peer, cancels)
+                Output::Transmit { peer, msg } => {
+                    self.actions.push_back(Action::Transmit { peer, msg })
                 }
+                Output::Request {
+                    key,
+                    req,
+                    peer,
+                    cancels,
+                } => self.on_request(now, wall_ms, key, req, peer, cancels),
                 Output::Ack { .. } => {} // no dialogs yet: a 2xx ACK has nothing to confirm
                 Output::Response { key, resp } => {
                     tracing::debug!(%key, code = resp.code, "response to a client transaction")
@@ -127,7 +132,15 @@ impl Engine {
         }
     }
 
-    fn on_request(&mut self, now: Instant, wall_ms: u64, key: TxKey, req: Request, peer: Peer, cancels: Option<TxKey>) {
+    fn on_request(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        key: TxKey,
+        req: Request,
+        peer: Peer,
+        cancels: Option<TxKey>,
+    ) {
         let resp = match req.method {
             Method::Register => {
                 let outcome = self.registrar.handle_register(now, wall_ms, &req, peer);
@@ -140,13 +153,16 @@ impl Engine {
             Method::Options => self.options_response(&req),
             Method::Invite if self.shutting_down => {
                 let mut r = self.reply(&req, 503);
-                r.headers.push("Retry-After", SHUTDOWN_RETRY_AFTER.to_string());
+                r.headers
+                    .push("Retry-After", SHUTDOWN_RETRY_AFTER.to_string());
                 r
             }
             // No call routing in this build: nobody can be reached yet.
             Method::Invite => self.reply(&req, 480),
             Method::Cancel if cancels.is_some() => self.reply(&req, 200),
-            Method::Cancel | Method::Bye | Method::Info | Method::Update | Method::Prack => self.reply(&req, 481),
+            Method::Cancel | Method::Bye | Method::Info | Method::Update | Method::Prack => {
+                self.reply(&req, 481)
+            }
             Method::Other(_) => {
                 let mut r = self.reply(&req, 501);
                 r.headers.push("Allow", ALLOW);
@@ -176,7 +192,11 @@ impl Engine {
 
     fn reply(&mut self, req: &Request, code: u16) -> Response {
         self.tag_counter += 1;
-        let tag = format!("{:x}", self.tag_seed.wrapping_add(self.tag_counter.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        let tag = format!(
+            "{:x}",
+            self.tag_seed
+                .wrapping_add(self.tag_counter.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        );
         let mut r = response_to(req, code, Some(&tag));
         r.headers.push("Server", self.cfg.user_agent.clone());
         r

@@ -174,6 +174,9 @@ pub struct RegistrarSection {
     pub nonce_ttl_s: u64,
     /// Upper bound on contacts bound to one address-of-record.
     pub max_bindings_per_aor: usize,
+    /// Digest algorithms offered in challenges, most preferred first:
+    /// "MD5" and/or "SHA-256" (RFC 7616 §3.7).
+    pub digest_algorithms: Vec<String>,
 }
 
 impl Default for RegistrarSection {
@@ -185,6 +188,7 @@ impl Default for RegistrarSection {
             default_expires: 3600,
             nonce_ttl_s: 300,
             max_bindings_per_aor: 10,
+            digest_algorithms: vec!["MD5".to_owned(), "SHA-256".to_owned()],
         }
     }
 }

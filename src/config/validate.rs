@@ -137,6 +137,14 @@ fn registrar(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
         );
         out.push(Finding::new(span, msg));
     }
+    let algs = &r.digest_algorithms;
+    let bad_alg = algs.iter().any(|a| a != "MD5" && a != "SHA-256");
+    let dup_alg = algs.len() == 2 && algs[0] == algs[1];
+    if algs.is_empty() || algs.len() > 2 || bad_alg || dup_alg {
+        let msg = "registrar.digest_algorithms must list \"MD5\" and/or \"SHA-256\", each once"
+            .to_owned();
+        out.push(Finding::new(loc.near(&at("digest_algorithms")), msg));
+    }
     if r.max_bindings_per_aor == 0 {
         let msg = "registrar.max_bindings_per_aor must be at least 1".to_owned();
         out.push(Finding::new(loc.near(&at("max_bindings_per_aor")), msg));

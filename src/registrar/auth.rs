@@ -24,8 +24,8 @@ impl Registrar {
     /// `req` against the configured users. Mints a nonce when challenging.
     pub fn check_auth(&mut self, now: Instant, req: &Request) -> AuthResult {
         let creds = match self.credentials_for_realm(req) {
-            Ok(Some(c)) => c,
-            Ok(None) => return self.challenge(now, false),
+            Ok(Some(c)) if self.offers(c.algorithm) => c,
+            Ok(_) => return self.challenge(now, false),
             Err(e) => return AuthResult::BadRequest { why: e.to_string() },
         };
         let qop_ok = creds
@@ -71,10 +71,25 @@ impl Registrar {
         }
     }
 
-    /// A fresh challenge, SHA-256 first, then MD5 (RFC 7616 §3.7).
+    /// The configured algorithms, most preferred first; both when none are set.
+    fn offered(&self) -> Vec<Algorithm> {
+        if self.cfg.algorithms.is_empty() {
+            vec![Algorithm::Sha256, Algorithm::Md5]
+        } else {
+            self.cfg.algorithms.clone()
+        }
+    }
+
+    fn offers(&self, alg: Algorithm) -> bool {
+        self.offered().contains(&alg)
+    }
+
+    /// A fresh challenge: one header per offered algorithm, in the
+    /// configured order of preference (RFC 7616 §3.7).
     pub(super) fn challenge(&mut self, now: Instant, stale: bool) -> AuthResult {
         let nonce = self.nonces.issue(now);
-        let headers = [Algorithm::Sha256, Algorithm::Md5]
+        let headers = self
+            .offered()
             .into_iter()
             .map(|alg| digest::challenge(&self.cfg.realm, &nonce, alg, stale))
             .collect();

@@ -46,6 +46,9 @@ pub struct RegistrarConfig {
     pub default_expires: u32,
     pub nonce_ttl: Duration,
     pub max_bindings_per_aor: usize,
+    /// Digest algorithms offered, most preferred first (RFC 7616 §3.7).
+    /// Credentials using an algorithm not listed here are re-challenged.
+    pub algorithms: Vec<digest::Algorithm>,
 }
 
 impl fmt::Debug for RegistrarConfig {
@@ -59,6 +62,7 @@ impl fmt::Debug for RegistrarConfig {
             .field("max_expires", &self.max_expires)
             .field("default_expires", &self.default_expires)
             .field("nonce_ttl", &self.nonce_ttl)
+            .field("algorithms", &self.algorithms)
             .field("max_bindings_per_aor", &self.max_bindings_per_aor)
             .finish()
     }

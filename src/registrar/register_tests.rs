@@ -21,6 +21,10 @@ fn cfg() -> RegistrarConfig {
         default_expires: 3600,
         nonce_ttl: Duration::from_secs(300),
         max_bindings_per_aor: 3,
+        algorithms: vec![
+            crate::registrar::digest::Algorithm::Sha256,
+            crate::registrar::digest::Algorithm::Md5,
+        ],
     }
 }
 

@@ -93,7 +93,11 @@ impl ConnTable {
     }
 
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).by_id.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_id
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -120,25 +124,48 @@ impl Outbound {
                 let sock = self
                     .udp
                     .iter()
-                    .find(|s| s.local_addr().map(|a| a.is_ipv4() == peer.addr.is_ipv4()).unwrap_or(false))
+                    .find(|s| {
+                        s.local_addr()
+                            .map(|a| a.is_ipv4() == peer.addr.is_ipv4())
+                            .unwrap_or(false)
+                    })
                     .or_else(|| self.udp.first())
                     .ok_or(TransportError::NoSocket(TransportKind::Udp))?;
                 sock.send_to(&bytes, peer.addr)
                     .await
                     .map(|_| ())
-                    .map_err(|source| TransportError::Send { peer: *peer, source })
+                    .map_err(|source| TransportError::Send {
+                        peer: *peer,
+                        source,
+                    })
             }
             TransportKind::Tcp => {
                 let tx = match self.tcp.sender(peer.conn, peer.addr) {
                     Some(tx) => tx,
                     None => tcp::connect(peer.addr, self.tcp.clone(), self.tcp_inbound.clone())
                         .await
-                        .map_err(|source| TransportError::Send { peer: *peer, source })?,
+                        .map_err(|source| TransportError::Send {
+                            peer: *peer,
+                            source,
+                        })?,
                 };
-                tx.try_send(bytes).map_err(|_| TransportError::ConnGone(*peer))
+                tx.try_send(bytes)
+                    .map_err(|_| TransportError::ConnGone(*peer))
             }
             other => Err(TransportError::NoSocket(other)),
         }
+    }
+}
+
+/// A bounded metrics label for why ingress dropped bytes.
+pub fn drop_label(reason: &crate::sip::ingress::DropReason) -> &'static str {
+    use crate::sip::ingress::DropReason;
+    match reason {
+        DropReason::Keepalive => "keepalive",
+        DropReason::TooLarge(_) => "too_large",
+        DropReason::Unreadable(_) => "unreadable",
+        DropReason::BadResponse(_) => "bad_response",
+        DropReason::BadAck(_) => "bad_ack",
     }
 }
 
@@ -147,13 +174,20 @@ impl Outbound {
 pub fn stamp_via(msg: &mut Message, source: SocketAddr) {
     use crate::sip::parse::{parse_via, split_list};
     let Message::Request(req) = msg else { return };
-    let Some(pos) = req.headers.0.iter().position(|(n, _)| n.eq_ignore_ascii_case("Via")) else {
+    let Some(pos) = req
+        .headers
+        .0
+        .iter()
+        .position(|(n, _)| n.eq_ignore_ascii_case("Via"))
+    else {
         return;
     };
     let line = req.headers.0[pos].1.clone();
     let values = split_list(&line);
     let Some(first) = values.first() else { return };
-    let Ok(mut via) = parse_via(first) else { return };
+    let Ok(mut via) = parse_via(first) else {
+        return;
+    };
     let ip = source.ip().to_string();
     let mut changed = false;
     if via.host.trim_matches(|c| c == '[' || c == ']') != ip {
@@ -194,9 +228,13 @@ mod tests {
 
     #[test]
     fn stamp_via_leaves_matching_host_alone() {
-        let raw = "OPTIONS sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:6000;branch=z9hG4bKa\r\n\r\n";
+        let raw =
+            "OPTIONS sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:6000;branch=z9hG4bKa\r\n\r\n";
         let mut m = parse_message(raw.as_bytes()).unwrap();
         stamp_via(&mut m, "127.0.0.1:6000".parse().unwrap());
-        assert_eq!(m.headers().get("Via"), Some("SIP/2.0/UDP 127.0.0.1:6000;branch=z9hG4bKa"));
+        assert_eq!(
+            m.headers().get("Via"),
+            Some("SIP/2.0/UDP 127.0.0.1:6000;branch=z9hG4bKa")
+        );
     }
 }

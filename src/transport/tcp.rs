@@ -21,11 +21,13 @@ use tokio::sync::{mpsc, watch};
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, TransportError> {
-    TcpListener::bind(addr).await.map_err(|source| TransportError::Bind {
-        kind: TransportKind::Tcp,
-        addr,
-        source,
-    })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| TransportError::Bind {
+            kind: TransportKind::Tcp,
+            addr,
+            source,
+        })
 }
 
 /// Accept connections until `stop` turns true.
@@ -96,7 +98,12 @@ async fn run_writer(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<u8>>) 
     let _ = write.shutdown().await;
 }
 
-async fn run_reader(mut read: OwnedReadHalf, peer: Peer, reply: mpsc::Sender<Vec<u8>>, inbound: mpsc::Sender<Inbound>) {
+async fn run_reader(
+    mut read: OwnedReadHalf,
+    peer: Peer,
+    reply: mpsc::Sender<Vec<u8>>,
+    inbound: mpsc::Sender<Inbound>,
+) {
     let mut framer = StreamFramer::new(MAX_STREAM_MESSAGE);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -127,7 +134,12 @@ async fn run_reader(mut read: OwnedReadHalf, peer: Peer, reply: mpsc::Sender<Vec
 }
 
 /// Returns false when the engine is gone (shutting down).
-async fn deliver(bytes: &[u8], peer: Peer, reply: &mpsc::Sender<Vec<u8>>, inbound: &mpsc::Sender<Inbound>) -> bool {
+async fn deliver(
+    bytes: &[u8],
+    peer: Peer,
+    reply: &mpsc::Sender<Vec<u8>>,
+    inbound: &mpsc::Sender<Inbound>,
+) -> bool {
     match ingress::check_stream_message(bytes) {
         Ingress::Accept(mut msg) => {
             stamp_via(&mut msg, peer.addr);
@@ -141,7 +153,7 @@ async fn deliver(bytes: &[u8], peer: Peer, reply: &mpsc::Sender<Vec<u8>>, inboun
             true
         }
         Ingress::Drop(reason) => {
-            telemetry::count_sip_dropped(reason.label());
+            telemetry::count_sip_dropped(super::drop_label(&reason));
             true
         }
     }

@@ -46,7 +46,12 @@ pub async fn run_reader(
     }
 }
 
-async fn handle_datagram(sock: &UdpSocket, data: &[u8], from: SocketAddr, inbound: &mpsc::Sender<Inbound>) {
+async fn handle_datagram(
+    sock: &UdpSocket,
+    data: &[u8],
+    from: SocketAddr,
+    inbound: &mpsc::Sender<Inbound>,
+) {
     match ingress::check_datagram(data) {
         Ingress::Accept(mut msg) => {
             stamp_via(&mut msg, from);
@@ -64,7 +69,7 @@ async fn handle_datagram(sock: &UdpSocket, data: &[u8], from: SocketAddr, inboun
             }
         }
         Ingress::Drop(reason) => {
-            telemetry::count_sip_dropped(reason.label());
+            telemetry::count_sip_dropped(super::drop_label(&reason));
             tracing::debug!(%from, ?reason, "datagram dropped");
         }
     }

@@ -190,7 +190,10 @@ impl TransactionLayer {
     /// Transactions still waiting for a final response (a scan: used while
     /// draining at shutdown, not per message).
     pub fn in_flight(&self) -> usize {
-        self.txs.values().filter(|t| t.state().awaits_final()).count()
+        self.txs
+            .values()
+            .filter(|t| t.state().awaits_final())
+            .count()
     }
 
     /// Live transactions.

@@ -35,9 +35,13 @@ impl TxState {
         matches!(
             self,
             TxState::ClientInvite(ClientInviteState::Calling | ClientInviteState::Proceeding)
-                | TxState::ClientNonInvite(ClientNonInviteState::Trying | ClientNonInviteState::Proceeding)
+                | TxState::ClientNonInvite(
+                    ClientNonInviteState::Trying | ClientNonInviteState::Proceeding
+                )
                 | TxState::ServerInvite(ServerInviteState::Proceeding)
-                | TxState::ServerNonInvite(ServerNonInviteState::Trying | ServerNonInviteState::Proceeding)
+                | TxState::ServerNonInvite(
+                    ServerNonInviteState::Trying | ServerNonInviteState::Proceeding
+                )
         )
     }
 }
