@@ -5,11 +5,17 @@
 //! - [`registrar`]: RFC 3261 §10 registrar with digest authentication.
 //! - [`cti`]: the queue-and-routing engine (pure state machine).
 //! - [`media`]: RTP, G.711, RFC 4733 and prompt pieces.
+//! - [`acd`]: the SoftACD engine (UAS core; later the B2BUA call model).
+//! - [`transport`], [`http`], [`server`]: the tokio shells.
 //! - [`config`], [`telemetry`]: configuration and observability.
 
+pub mod acd;
 pub mod config;
 pub mod cti;
+pub mod http;
 pub mod media;
 pub mod registrar;
+pub mod server;
 pub mod sip;
 pub mod telemetry;
+pub mod transport;

@@ -1,1 +1,181 @@
-//! (placeholder, filled by its owner)
+//! The CTI core: one queue-and-routing engine for every contact (MISSION.md
+//! "CTI"; call-flow steps 2, 3, 7, 8, 9 and the wrap-up after step 10). A pure
+//! state machine in the DESIGN.md "Pure cores" shape: feed it
+//! [`Cti::handle`]`(now, input)`, act on the returned [`Output`]s, ask
+//! [`Cti::poll_timeout`] for the next deadline and call
+//! [`Cti::handle_timeout`] once it passes. No clock, no IO, no SIP.
+//!
+//! Layout: `types` (ids), `config`, `error`, `events` (the CSTA vocabulary,
+//! [`Input`], [`Output`]), `agent` (status vs state), `contact`, `queue`,
+//! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
+//! `call` (SoftACD inputs, steps 2–3, 7, clearing), `routing` (longest-idle
+//! selection and the step 8–9 offer outcomes), `invariants`.
+
+mod agent;
+mod call;
+mod config;
+mod contact;
+mod desk;
+mod error;
+mod events;
+mod invariants;
+mod queue;
+mod routing;
+mod timers;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use agent::{Agent, AgentState, AgentStatus};
+pub use config::{CtiConfig, NoAgents, QueueConfig};
+pub use contact::{AgentRequest, Contact, ContactPhase};
+pub use error::CtiError;
+pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
+pub use queue::{Queue, QueueKey};
+pub use timers::{Timer, TimerTable};
+pub use types::{AgentId, Channel, ContactId, Leg, Media, QueueName, Skill};
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// The CTI engine. See the module doc for the driving loop.
+#[derive(Debug, Clone)]
+pub struct Cti {
+    cfg: CtiConfig,
+    agents: BTreeMap<AgentId, Agent>,
+    contacts: BTreeMap<ContactId, Contact>,
+    queues: BTreeMap<QueueName, Queue>,
+    timers: TimerTable,
+    /// Next sequence for a tail insert (counts up).
+    tail_seq: i64,
+    /// Next sequence for a head insert (counts down from -1).
+    head_seq: i64,
+}
+
+impl Cti {
+    pub fn new(cfg: CtiConfig) -> Self {
+        let queues = cfg
+            .queues
+            .keys()
+            .map(|name| (name.clone(), Queue::default()))
+            .collect();
+        Cti {
+            cfg,
+            agents: BTreeMap::new(),
+            contacts: BTreeMap::new(),
+            queues,
+            timers: TimerTable::default(),
+            tail_seq: 0,
+            head_seq: -1,
+        }
+    }
+
+    /// Applies one input, then offers waiting contacts to free agents.
+    pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        if let Err(error) = self.apply(now, input, &mut out) {
+            out.push(Output::Refused { error });
+        }
+        self.route(now, &mut out);
+        out
+    }
+
+    /// The earliest deadline at which [`Cti::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Fires every timer due at `now`, then routes.
+    pub fn handle_timeout(&mut self, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        while let Some(timer) = self.timers.pop_due(now) {
+            self.fire(now, timer, &mut out);
+        }
+        self.route(now, &mut out);
+        out
+    }
+
+    /// Signed-in agents (including those with a pending sign-out).
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values()
+    }
+
+    pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
+    /// Configured queues and who waits in them.
+    pub fn queues(&self) -> impl Iterator<Item = (&QueueName, &Queue)> {
+        self.queues.iter()
+    }
+
+    pub fn contact(&self, id: ContactId) -> Option<&Contact> {
+        self.contacts.get(&id)
+    }
+
+    /// Every live contact.
+    pub fn contacts(&self) -> impl Iterator<Item = &Contact> {
+        self.contacts.values()
+    }
+
+    pub fn config(&self) -> &CtiConfig {
+        &self.cfg
+    }
+
+    fn apply(&mut self, now: Instant, input: Input, out: &mut Vec<Output>) -> Result<(), CtiError> {
+        let name = input.name();
+        match input {
+            Input::SignIn {
+                agent,
+                device,
+                skills,
+            } => self.sign_in(now, agent, device, skills, out),
+            Input::SignOut { agent } => self.sign_out(now, &agent, out),
+            Input::SetReady { agent } => self.set_ready(&agent, out),
+            Input::SetNotReady { agent, reason } => self.set_not_ready(&agent, reason, out),
+            Input::CallDelivered {
+                contact,
+                media,
+                leg,
+            } => self.call_delivered(contact, media, leg),
+            Input::ContactArrived { contact, channel } => self.contact_arrived(contact, channel),
+            Input::RouteRequest {
+                contact,
+                dnis,
+                caller,
+                media,
+            } => self.route_request(contact, dnis, caller, media, out),
+            Input::RouteEnd { contact } => {
+                self.note(name, contact, CstaEvent::RouteEnd { contact })
+            }
+            Input::CallDiverted { contact } => {
+                self.note(name, contact, CstaEvent::CallDiverted { contact })
+            }
+            Input::RequestAgent {
+                contact,
+                queue,
+                skills,
+                priority,
+            } => self.request_agent(now, contact, queue, skills, priority, out),
+            Input::AgentRinging { contact } => self.agent_ringing(contact, out),
+            Input::AgentAnswered { contact } => self.agent_answered(contact, out),
+            Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {
+                self.offer_failed(now, name, contact, out)
+            }
+            // The cause belongs in the SoftACD's CDR; the CTI only forgets
+            // the contact and frees its agent.
+            Input::ConnectionCleared { contact, cause: _ } => {
+                self.connection_cleared(now, contact, out)
+            }
+        }
+    }
+
+    fn fire(&mut self, now: Instant, timer: Timer, out: &mut Vec<Output>) {
+        match timer {
+            Timer::QueueTimeout(contact) => self.queue_timeout(contact, out),
+            Timer::RingTimeout(contact) => self.ring_timeout(now, contact, out),
+            Timer::WrapUp(agent) => self.wrap_up_over(now, &agent, out),
+        }
+    }
+}

@@ -90,6 +90,14 @@ fn missing(name: &str) -> ParseError {
     ParseError::new(ParseErrorKind::Header, format!("missing {name}"))
 }
 
+/// A bare header list has the same views (ingress checks headers before it
+/// builds the request).
+impl HeaderView for Headers {
+    fn hdrs(&self) -> &Headers {
+        self
+    }
+}
+
 impl HeaderView for Request {
     fn hdrs(&self) -> &Headers {
         &self.headers

@@ -51,8 +51,27 @@ fn err<T>(kind: ParseErrorKind, detail: impl Into<String>) -> Result<T, ParseErr
     Err(ParseError::new(kind, detail))
 }
 
-/// Compact header forms (RFC 3261 §7.3.3, RFC 3515, RFC 3903, RFC 4028…).
+/// Compact header forms (RFC 3261 §7.3.3, RFC 3515, RFC 3903, RFC 4028…),
+/// and the canonical spelling of the long names the core reads, matched
+/// case-insensitively (§7.3.1: field names are case-insensitive).
 pub fn canonical_name(name: &str) -> String {
+    const LONG: &[&str] = &[
+        "Via",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Contact",
+        "Max-Forwards",
+        "Content-Length",
+        "Content-Type",
+        "Route",
+        "Record-Route",
+        "Expires",
+        "Supported",
+        "Require",
+        "Date",
+    ];
     let long = match name {
         "v" | "V" => "Via",
         "f" | "F" => "From",
@@ -68,10 +87,17 @@ pub fn canonical_name(name: &str) -> String {
         "r" | "R" => "Refer-To",
         "u" | "U" => "Allow-Events",
         "x" | "X" => "Session-Expires",
-        _ => return name.to_string(),
+        _ => match LONG.iter().find(|l| l.eq_ignore_ascii_case(name)) {
+            Some(l) => l,
+            None => return name.to_string(),
+        },
     };
     long.to_string()
 }
+
+/// Most header lines one message may carry; a peer cannot grow the list
+/// past this (the bound on `Headers` for anything parsed off the wire).
+pub const MAX_HEADER_LINES: usize = 512;
 
 /// Find the end of the header section: the index just past the first empty
 /// line (CRLFCRLF, or bare LFLF which we tolerate).
@@ -91,48 +117,104 @@ pub fn header_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// Parse one whole message. The body is everything after the header section
-/// (for datagrams); `ingress` compares it with Content-Length.
-pub fn parse_message(buf: &[u8]) -> Result<Message, ParseError> {
+/// A message split into its parts but not yet interpreted: the start line,
+/// the header lines that are well-formed, the first malformed header line
+/// (if any) and the body bytes. `ingress` uses this to answer requests whose
+/// start line or some header line is broken (RFC 3261 §8.2, RFC 4475 §3.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage<'a> {
+    pub start_line: String,
+    pub headers: Headers,
+    pub bad_line: Option<ParseError>,
+    pub body: &'a [u8],
+}
+
+/// Split bytes into start line, header lines and body (everything after the
+/// empty line). Fails only when there is no header section at all.
+pub fn split_message(buf: &[u8]) -> Result<RawMessage<'_>, ParseError> {
     // RFC 3261 §7.5: ignore CRLFs before the start line.
     let start = buf
         .iter()
         .position(|b| *b != b'\r' && *b != b'\n')
         .unwrap_or(buf.len());
-    let buf = &buf[start..];
+    let buf = buf.get(start..).unwrap_or_default();
     let Some(end) = header_end(buf) else {
         return err(
             ParseErrorKind::Incomplete,
             "no empty line after the headers",
         );
     };
-    let head = std::str::from_utf8(&buf[..end])
+    let (head, body) = buf.split_at(end);
+    let head = std::str::from_utf8(head)
         .map_err(|_| ParseError::new(ParseErrorKind::Encoding, "headers are not UTF-8"))?;
-    let body = buf[end..].to_vec();
     let mut lines = unfold(head).into_iter();
-    let first = lines.next().unwrap_or_default();
+    let start_line = lines.next().unwrap_or_default();
     let mut headers = Headers::new();
+    let mut bad_line = None;
     for line in lines {
         if line.is_empty() {
             continue;
         }
-        let Some(colon) = line.find(':') else {
-            return err(
+        if headers.0.len() >= MAX_HEADER_LINES {
+            bad_line.get_or_insert(ParseError::new(
                 ParseErrorKind::Header,
-                format!("header line without colon: {line:.40}"),
-            );
-        };
-        let name = line[..colon].trim();
-        if name.is_empty() || !name.bytes().all(is_token_char) {
-            return err(
-                ParseErrorKind::Header,
-                format!("bad header name: {name:.40}"),
-            );
+                "too many header lines",
+            ));
+            break;
         }
-        let value = line[colon + 1..].trim();
-        headers.push(canonical_name(name), value);
+        match split_header_line(&line) {
+            Ok((name, value)) => headers.push(canonical_name(name), value),
+            Err(e) => {
+                bad_line.get_or_insert(e);
+            }
+        }
     }
-    parse_start_line(&first, headers, body)
+    Ok(RawMessage {
+        start_line,
+        headers,
+        bad_line,
+        body,
+    })
+}
+
+/// `field-name HCOLON field-value` (§7.3.1; LWS allowed before the colon).
+fn split_header_line(line: &str) -> Result<(&str, &str), ParseError> {
+    let Some(colon) = line.find(':') else {
+        return err(
+            ParseErrorKind::Header,
+            format!("header line without colon: {}", clip(line, 40)),
+        );
+    };
+    let name = line[..colon].trim();
+    if name.is_empty() || !name.bytes().all(is_token_char) {
+        return err(
+            ParseErrorKind::Header,
+            format!("bad header name: {}", clip(name, 40)),
+        );
+    }
+    Ok((name, line[colon + 1..].trim()))
+}
+
+/// At most `max` bytes of `s`, cut on a char boundary (for error details).
+pub fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Parse one whole message. The body is everything after the header section
+/// (for datagrams); `ingress` compares it with Content-Length.
+pub fn parse_message(buf: &[u8]) -> Result<Message, ParseError> {
+    let raw = split_message(buf)?;
+    if let Some(e) = raw.bad_line {
+        return Err(e);
+    }
+    parse_start_line(&raw.start_line, raw.headers, raw.body.to_vec())
 }
 
 /// Join folded lines (a line starting with SP/HT continues the previous one).
@@ -156,7 +238,13 @@ pub fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
-fn parse_start_line(line: &str, headers: Headers, body: Vec<u8>) -> Result<Message, ParseError> {
+/// Interpret a start line (§7.1 Request-Line, §7.2 Status-Line) with the
+/// headers and body already split off.
+pub fn parse_start_line(
+    line: &str,
+    headers: Headers,
+    body: Vec<u8>,
+) -> Result<Message, ParseError> {
     if let Some(rest) = line.strip_prefix("SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
         let mut parts = rest.splitn(3, ' ');
@@ -283,13 +371,16 @@ pub fn parse_params(s: &str) -> Result<Params, ParseError> {
     Ok(out)
 }
 
-/// Split `host[:port]`, keeping IPv6 references in brackets.
+/// Split `host[:port]`, keeping IPv6 references in brackets (§19.1.1
+/// `hostport`, RFC 5954 for the IPv6 reference).
 pub fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseError> {
-    let bad = || ParseError::new(ParseErrorKind::Uri, format!("bad host {s:.40}"));
+    let bad = || ParseError::new(ParseErrorKind::Uri, format!("bad host {}", clip(s, 40)));
     let (host, port) = if s.starts_with('[') {
         let close = s.find(']').ok_or_else(bad)?;
-        let host = &s[..=close];
-        let rest = &s[close + 1..];
+        let (host, rest) = s.split_at(close + 1);
+        if !is_ipv6_reference(host) {
+            return Err(bad());
+        }
         match rest.strip_prefix(':') {
             Some(p) => (host, Some(p)),
             None if rest.is_empty() => (host, None),
@@ -312,10 +403,22 @@ pub fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseError> {
         return Err(bad());
     }
     let port = match port {
-        Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?),
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(p.parse::<u16>().map_err(|_| bad())?)
+        }
+        Some(_) => return Err(bad()),
         None => None,
     };
     Ok((host.to_string(), port))
+}
+
+/// `"[" IPv6address "]"`: hex groups separated by colons, at most one `::`,
+/// optionally ending in a dotted IPv4 address.
+fn is_ipv6_reference(s: &str) -> bool {
+    let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+        return false;
+    };
+    inner.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 /// Parse a URI (RFC 3261 §19.1.1). sip/sips are split into parts; other
@@ -353,17 +456,21 @@ pub fn parse_uri(s: &str) -> Result<Uri, ParseError> {
             opaque: Some(rest.to_string()),
         });
     }
-    if rest.contains(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"') {
-        return err(ParseErrorKind::Uri, format!("bad character in {s:.40}"));
+    if rest.contains(|c: char| c.is_whitespace() || c.is_control() || "<>\"".contains(c)) {
+        return err(
+            ParseErrorKind::Uri,
+            format!("bad character in {}", clip(s, 40)),
+        );
     }
-    let (rest, headers) = match rest.split_once('?') {
-        Some((r, h)) => (r, Some(h.to_string())),
-        None => (rest, None),
-    };
-    // userinfo ends at the last '@' before any ';' of the host part.
+    // userinfo ends at the last '@': the user part may hold ';', '?' and '/'
+    // (§25.1 user-unreserved) but params and headers never hold a raw '@'.
     let (userinfo, hostpart) = match rest.rfind('@') {
         Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
         None => (None, rest),
+    };
+    let (hostpart, headers) = match hostpart.split_once('?') {
+        Some((h, q)) => (h, Some(q.to_string())),
+        None => (hostpart, None),
     };
     let (user, password) = match userinfo {
         Some(ui) => {
@@ -371,8 +478,8 @@ pub fn parse_uri(s: &str) -> Result<Uri, ParseError> {
                 Some((u, p)) => (u, Some(p.to_string())),
                 None => (ui, None),
             };
-            if u.is_empty() {
-                return err(ParseErrorKind::Uri, "empty user part");
+            if u.is_empty() || !valid_escapes(u) {
+                return err(ParseErrorKind::Uri, "bad user part");
             }
             (Some(u.to_string()), p)
         }
@@ -398,7 +505,19 @@ pub fn parse_uri(s: &str) -> Result<Uri, ParseError> {
     })
 }
 
-/// Parse a name-addr or addr-spec with header parameters (From, To, Contact).
+/// `%` in a URI user part must start an `escaped` (`%` HEXDIG HEXDIG).
+fn valid_escapes(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().all(|(i, c)| {
+        *c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
+}
+
+/// Parse a name-addr or addr-spec with header parameters (From, To, Contact;
+/// §20.10, §25.1). The display name is checked: a quoted-string whose
+/// escapes pair up, or LWS-separated tokens. No LWS inside `<...>`.
 pub fn parse_name_addr(s: &str) -> Result<NameAddr, ParseError> {
     let s = s.trim();
     if let Some(lt) = find_unquoted(s, '<') {
@@ -407,32 +526,90 @@ pub fn parse_name_addr(s: &str) -> Result<NameAddr, ParseError> {
             return err(ParseErrorKind::Header, "unclosed <");
         };
         let gt = lt + gt_rel;
-        let uri = parse_uri(&s[lt + 1..gt])?;
+        let inner = &s[lt + 1..gt];
+        if inner.starts_with(char::is_whitespace) || inner.ends_with(char::is_whitespace) {
+            return err(ParseErrorKind::Header, "LWS inside <>");
+        }
+        let uri = parse_uri(inner)?;
         let after = s[gt + 1..].trim();
         let params = match after.strip_prefix(';') {
             Some(p) => parse_params(p)?,
             None if after.is_empty() => Vec::new(),
-            None => return err(ParseErrorKind::Header, format!("junk after >: {after:.20}")),
+            None => {
+                return err(
+                    ParseErrorKind::Header,
+                    format!("junk after >: {}", clip(after, 20)),
+                )
+            }
         };
-        if display.starts_with('"') && (display.len() < 2 || !display.ends_with('"')) {
-            return err(ParseErrorKind::Header, "unterminated display name");
-        }
+        check_display_name(display)?;
         return Ok(NameAddr {
             display: (!display.is_empty()).then(|| display.to_string()),
             uri,
             params,
         });
     }
-    // addr-spec: parameters after the URI belong to the header (§20.10).
+    // addr-spec: parameters after the URI belong to the header (§20.10); a
+    // URI holding ',', '?' or ';' must have been put in <> (§20).
     let (uri, params) = match s.split_once(';') {
-        Some((u, p)) => (u, parse_params(p)?),
+        Some((u, p)) => (u.trim_end(), parse_params(p)?),
         None => (s, Vec::new()),
     };
+    if uri.contains(['?', ',', '"']) {
+        return err(
+            ParseErrorKind::Header,
+            format!("addr-spec needs <>: {}", clip(uri, 40)),
+        );
+    }
     Ok(NameAddr {
         display: None,
         uri: parse_uri(uri)?,
         params,
     })
+}
+
+/// `display-name = *(token LWS) / quoted-string` (§25.1).
+fn check_display_name(d: &str) -> Result<(), ParseError> {
+    if d.is_empty() {
+        return Ok(());
+    }
+    if d.starts_with('"') {
+        return match quoted_string_len(d) {
+            Some(n) if n == d.len() => Ok(()),
+            _ => err(ParseErrorKind::Header, "bad quoted display name"),
+        };
+    }
+    if d.split_whitespace().all(|w| w.bytes().all(is_token_char)) {
+        Ok(())
+    } else {
+        err(
+            ParseErrorKind::Header,
+            format!("display name is not tokens: {}", clip(d, 40)),
+        )
+    }
+}
+
+/// Length of the quoted-string at the start of `s` (quotes included), or
+/// None if it is not closed. `\\` escapes any octet but CR/LF (§25.1).
+pub fn quoted_string_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => {
+                if matches!(b.get(i + 1), None | Some(b'\r') | Some(b'\n')) {
+                    return None;
+                }
+                i += 2;
+            }
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn find_unquoted(s: &str, needle: char) -> Option<usize> {
@@ -601,5 +778,53 @@ v=0\n";
         assert!(parse_cseq("2147483648 INVITE").is_err());
         assert!(parse_cseq("1 INVITE x").is_err());
         assert_eq!(parse_cseq("7  BYE").unwrap().method, Method::Bye);
+    }
+
+    #[test]
+    fn user_part_may_hold_question_mark_and_semicolon() {
+        let u = parse_uri("sip:a?b;c/d@example.com;lr?h=v").unwrap();
+        assert_eq!(u.user.as_deref(), Some("a?b;c/d"));
+        assert_eq!(u.host, "example.com");
+        assert_eq!(u.param("lr"), Some(None));
+        assert_eq!(u.headers.as_deref(), Some("h=v"));
+    }
+
+    #[test]
+    fn bad_ipv6_port_and_escape_are_rejected() {
+        assert!(parse_uri("sip:[2001:db8::zz]").is_err());
+        assert!(parse_uri("sip:[2001:db8::1]x").is_err());
+        assert!(parse_uri("sip:host:99999").is_err());
+        assert!(parse_uri("sip:host:").is_err());
+        assert!(parse_uri("sip:a%4@host").is_err());
+        assert!(parse_uri("sip:[::ffff:192.0.2.1]:5060").is_ok());
+    }
+
+    #[test]
+    fn display_names_are_checked() {
+        assert!(parse_name_addr(r#""a \"b\"" <sip:x@h>"#).is_ok());
+        assert!(parse_name_addr(r#""unterminated <sip:x@h>"#).is_err());
+        assert!(parse_name_addr("Bell, Alexander <sip:x@h>").is_err());
+        assert!(parse_name_addr("A. Bell <sip:x@h>").is_ok());
+        assert!(parse_name_addr("< sip:x@h >").is_err());
+        assert!(parse_name_addr("sip:x@h?Route=y").is_err());
+    }
+
+    #[test]
+    fn header_names_are_canonical_whatever_their_case() {
+        let m = parse_message(b"BYE sip:a@h SIP/2.0\r\ncSeQ: 1 BYE\r\nCALL-id: x\r\n\r\n").unwrap();
+        assert_eq!(m.headers().0[0].0, "CSeq");
+        assert_eq!(m.headers().0[1].0, "Call-ID");
+    }
+
+    #[test]
+    fn header_lines_are_bounded() {
+        let mut raw = String::from("BYE sip:a@h SIP/2.0\r\n");
+        for i in 0..MAX_HEADER_LINES + 5 {
+            raw.push_str(&format!("X-{i}: y\r\n"));
+        }
+        raw.push_str("\r\n");
+        let split = split_message(raw.as_bytes()).unwrap();
+        assert_eq!(split.headers.0.len(), MAX_HEADER_LINES);
+        assert!(split.bad_line.is_some());
     }
 }

@@ -1,0 +1,10 @@
+//! The SoftACD component (MISSION.md, "Components"): the SIP access layer.
+//! `Engine` is its pure core: it owns the transaction layer (RFC 3261 §17)
+//! and the registrar (§10), acts as the UAS core (§8.2) for everything that
+//! is not a call, and later hosts the B2BUA call model. No IO and no clock:
+//! the shell passes `now` (monotonic) and `wall_ms` (unix ms) in and drains
+//! [`Action`]s.
+
+mod engine;
+
+pub use engine::{Action, Engine, EngineConfig};

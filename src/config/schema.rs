@@ -1,0 +1,254 @@
+//! The configuration schema: one struct per TOML table, with the default of
+//! every key. Owns the shape of `softacd.toml` (mission: "contact-center
+//! admins"); the meaning of each key is in `docs/configuration.md`.
+//!
+//! Every table denies unknown keys, so a misspelt key is an error rather than
+//! a silently ignored setting. Every key has a default except a seat's `user`
+//! and `password`, so an empty file is a valid configuration.
+
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub http: HttpConfig,
+    pub storage: StorageConfig,
+    pub media: MediaConfig,
+    pub ivr: IvrConfig,
+    pub registrar: RegistrarSection,
+    pub log: LogConfig,
+    /// Agents' seats (`[[seat]]`), in file order.
+    pub seat: Vec<SeatConfig>,
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// `[sip]`: the SIP listeners and the transaction layer's limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// UDP socket addresses to listen on; port 0 picks any free port.
+    pub udp: Vec<SocketAddr>,
+    /// TCP socket addresses to listen on; port 0 picks any free port.
+    pub tcp: Vec<SocketAddr>,
+    /// Our SIP domain, the registrar's host part.
+    pub domain: String,
+    /// The User-Agent / Server header value.
+    pub user_agent: String,
+    /// Upper bound on live transactions (client + server).
+    pub max_transactions: usize,
+    pub timers: SipTimers,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            udp: vec![loopback(5060)],
+            tcp: vec![loopback(5060)],
+            domain: "127.0.0.1".to_owned(),
+            user_agent: "SoftACD/0.1".to_owned(),
+            max_transactions: 100_000,
+            timers: SipTimers::default(),
+        }
+    }
+}
+
+/// `[sip.timers]`: the RFC 3261 §17.1.1.1 timer bases, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipTimers {
+    /// T1, the round-trip estimate (RFC default 500 ms).
+    pub t1_ms: u64,
+    /// T2, the cap on non-INVITE and INVITE-response retransmit intervals (4 s).
+    pub t2_ms: u64,
+    /// T4, the longest a message stays in the network (5 s).
+    pub t4_ms: u64,
+}
+
+impl Default for SipTimers {
+    fn default() -> Self {
+        SipTimers {
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+        }
+    }
+}
+
+impl SipTimers {
+    pub fn t1(&self) -> Duration {
+        Duration::from_millis(self.t1_ms)
+    }
+    pub fn t2(&self) -> Duration {
+        Duration::from_millis(self.t2_ms)
+    }
+    pub fn t4(&self) -> Duration {
+        Duration::from_millis(self.t4_ms)
+    }
+}
+
+/// `[http]`: the admin/CTI HTTP API and `/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: loopback(8080),
+        }
+    }
+}
+
+/// `[storage]`: where the database lives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Relative paths are relative to the current directory.
+    pub data_dir: PathBuf,
+    /// Relative to `data_dir`.
+    pub database: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("data"),
+            database: PathBuf::from("softacd.sqlite"),
+        }
+    }
+}
+
+/// `[media]`: prompt assets (audio, hold music, video clips).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            dir: PathBuf::from("media"),
+        }
+    }
+}
+
+/// `[ivr]`: where the IVR scripts are read from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IvrConfig {
+    pub scripts_dir: PathBuf,
+}
+
+impl Default for IvrConfig {
+    fn default() -> Self {
+        IvrConfig {
+            scripts_dir: PathBuf::from("ivr-scripts"),
+        }
+    }
+}
+
+/// `[registrar]`: RFC 3261 §10 registrar policy and digest realm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrarSection {
+    /// Digest realm (RFC 2617 / RFC 3261 §22.1).
+    pub realm: String,
+    /// Shorter requested expiries get 423 Interval Too Brief (§10.3 step 7).
+    pub min_expires: u32,
+    /// Longer requested expiries are cut down to this.
+    pub max_expires: u32,
+    /// Used when the REGISTER names no expiry.
+    pub default_expires: u32,
+    /// How long an issued nonce is accepted, in seconds.
+    pub nonce_ttl_s: u64,
+    /// Upper bound on contacts bound to one address-of-record.
+    pub max_bindings_per_aor: usize,
+    /// Digest algorithms offered in challenges, most preferred first:
+    /// "MD5" and/or "SHA-256" (RFC 7616 §3.7).
+    pub digest_algorithms: Vec<String>,
+}
+
+impl Default for RegistrarSection {
+    fn default() -> Self {
+        RegistrarSection {
+            realm: "softacd".to_owned(),
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            nonce_ttl_s: 300,
+            max_bindings_per_aor: 10,
+            digest_algorithms: vec!["MD5".to_owned(), "SHA-256".to_owned()],
+        }
+    }
+}
+
+/// Output format of the log lines written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`: tracing filter and format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// tracing `EnvFilter` syntax; `RUST_LOG` overrides it.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// `[[seat]]`: an agent's seat, its SIP credentials and skills.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatConfig {
+    /// SIP user part of the seat's address-of-record (required).
+    pub user: String,
+    /// Digest password (required, non-empty).
+    pub password: String,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// A seat that registers is signed in and ready on its registered contact.
+    #[serde(default = "yes")]
+    pub auto_ready: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SeatConfig {
+    /// The password the demo ships with for this seat: `demo` + user.
+    pub fn demo_password(&self) -> String {
+        format!("demo{}", self.user)
+    }
+
+    /// True while the seat still has its published demo password.
+    pub fn has_demo_password(&self) -> bool {
+        self.password == self.demo_password()
+    }
+}

@@ -1,0 +1,313 @@
+//! Tests of loading and validating configuration: each rule reports at the
+//! exact line of the key an admin has to fix.
+
+use super::*;
+use std::net::SocketAddr;
+
+/// Diagnostics of `text` as (line, message), or a panic if it is accepted.
+fn diags(text: &str) -> Vec<Diagnostic> {
+    match Config::from_toml(text, "test.toml") {
+        Ok(cfg) => panic!("accepted: {cfg:?}"),
+        Err(ConfigError::Invalid(d)) => d,
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+/// The single diagnostic's line, checking its message mentions `needle`.
+fn one_at(text: &str, needle: &str) -> usize {
+    let d = diags(text);
+    assert_eq!(d.len(), 1, "expected one diagnostic, got {d:?}");
+    assert!(d[0].message.contains(needle), "{:?} lacks {needle:?}", d[0]);
+    d[0].line
+}
+
+const SEATS_OK: &str = "[[seat]]\nuser = \"2001\"\npassword = \"s3cret\"\n";
+
+#[test]
+fn embedded_default_parses_and_holds_the_demo_contract() {
+    let cfg = Config::load(None).expect("default config");
+    assert_eq!(
+        cfg,
+        Config::from_toml(DEFAULT_CONFIG, DEFAULT_ORIGIN).unwrap()
+    );
+    let users: Vec<_> = cfg.seat.iter().map(|s| s.user.as_str()).collect();
+    assert_eq!(users, ["1001", "1002", "1003"]);
+    for s in &cfg.seat {
+        assert_eq!(s.password, format!("demo{}", s.user));
+        assert_eq!(s.skills, ["support"]);
+        assert!(s.auto_ready);
+    }
+    let sip: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+    assert_eq!(cfg.sip.udp, [sip]);
+    assert_eq!(cfg.sip.tcp, [sip]);
+    assert_eq!(cfg.http.listen, "127.0.0.1:8080".parse().unwrap());
+}
+
+#[test]
+fn empty_file_is_valid_and_equals_the_default_without_seats() {
+    let empty = Config::from_toml("", "empty.toml").unwrap();
+    let mut default = Config::load(None).unwrap();
+    default.seat.clear();
+    assert_eq!(empty, default);
+    assert_eq!(empty, Config::default());
+}
+
+#[test]
+fn database_path_joins_data_dir_and_database() {
+    let cfg = Config::from_toml("[storage]\ndata_dir = \"/var/lib/softacd\"\n", "t").unwrap();
+    assert_eq!(
+        cfg.database_path(),
+        Path::new("/var/lib/softacd/softacd.sqlite")
+    );
+    assert_eq!(
+        Config::default().database_path(),
+        Path::new("data/softacd.sqlite")
+    );
+}
+
+#[test]
+fn seat_defaults_skills_empty_and_auto_ready_true() {
+    let cfg = Config::from_toml(SEATS_OK, "t").unwrap();
+    assert_eq!(cfg.seat[0].skills, Vec::<String>::new());
+    assert!(cfg.seat[0].auto_ready);
+}
+
+#[test]
+fn unknown_key_is_rejected_at_its_line() {
+    let text = "[sip]\ndomain = \"x\"\n\n[registrar]\nrelm = \"typo\"\n";
+    assert_eq!(one_at(text, "relm"), 5);
+}
+
+#[test]
+fn unknown_table_and_unknown_seat_key_are_rejected() {
+    assert_eq!(
+        one_at("[log]\nlevel = \"info\"\n[sipp]\nudp = []\n", "sipp"),
+        3
+    );
+    let text = format!("{SEATS_OK}skill = [\"x\"]\n");
+    assert_eq!(one_at(&text, "skill"), 4);
+}
+
+#[test]
+fn syntax_error_has_line_and_column() {
+    let d = diags("[sip]\ndomain = \"a\"\nuser_agent = = 3\n");
+    assert_eq!((d[0].origin.as_str(), d[0].line), ("test.toml", 3));
+    assert!(d[0].col > 1);
+}
+
+#[test]
+fn wrong_type_is_rejected_at_its_line() {
+    let text = "[sip]\n\nmax_transactions = \"many\"\n";
+    assert_eq!(diags(text)[0].line, 3);
+}
+
+#[test]
+fn missing_seat_password_is_an_error() {
+    assert!(diags("[[seat]]\nuser = \"2001\"\n")[0]
+        .message
+        .contains("password"));
+}
+
+#[test]
+fn every_bad_socket_address_is_reported() {
+    let text = "[sip]\nudp = [\"127.0.0.1:5060\",\n  \"nonsense\"]\ntcp = [\"1.2.3.4\"]\n[http]\nlisten = \"localhost:80\"\n";
+    let d = diags(text);
+    let lines: Vec<_> = d.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [3, 4, 6], "{d:?}");
+    assert!(d[0]
+        .message
+        .contains("sip.udp[1]: `nonsense` is not a socket address"));
+    assert!(d[1].message.contains("sip.tcp[0]"));
+    assert!(d[2].message.contains("http.listen"));
+}
+
+#[test]
+fn bad_address_beside_unknown_key_reports_both() {
+    let text = "[sip]\nbogus = 1\nudp = [\"x\"]\n";
+    let lines: Vec<_> = diags(text).iter().map(|d| d.line).collect();
+    assert_eq!(lines, [3, 2]);
+}
+
+#[test]
+fn duplicate_seat_user_points_at_the_second() {
+    let text = format!("{SEATS_OK}\n[[seat]]\nuser = \"2001\"\npassword = \"other\"\n");
+    assert_eq!(one_at(&text, "duplicate seat `2001`"), 6);
+}
+
+#[test]
+fn empty_password_is_an_error() {
+    let text = "[[seat]]\nuser = \"2001\"\npassword = \"\"\n";
+    assert_eq!(one_at(text, "empty password"), 3);
+}
+
+#[test]
+fn seat_user_must_be_a_sip_user_token() {
+    let text = "[[seat]]\npassword = \"x\"\nuser = \"ag ent@x\"\n";
+    assert_eq!(one_at(text, "not a SIP user token"), 3);
+    let empty = "[[seat]]\nuser = \"\"\npassword = \"x\"\n";
+    assert_eq!(one_at(empty, "not a SIP user token"), 2);
+    let ok = "[[seat]]\nuser = \"alice.smith-2+x\"\npassword = \"x\"\n";
+    assert!(Config::from_toml(ok, "t").is_ok());
+}
+
+#[test]
+fn min_expires_above_max_expires() {
+    let text = "[registrar]\nrealm = \"r\"\nmin_expires = 7200\n";
+    assert_eq!(one_at(text, "min_expires (7200) is greater"), 3);
+}
+
+#[test]
+fn max_expires_below_default_min_points_at_max() {
+    let text = "[registrar]\nmax_expires = 30\n";
+    assert_eq!(
+        one_at(text, "is greater than registrar.max_expires (30)"),
+        2
+    );
+}
+
+#[test]
+fn default_expires_outside_bounds() {
+    let text = "[registrar]\nmin_expires = 60\nmax_expires = 600\n\ndefault_expires = 3600\n";
+    assert_eq!(one_at(text, "default_expires (3600) is outside"), 5);
+}
+
+#[test]
+fn t1_above_t2() {
+    let text = "[sip.timers]\nt2_ms = 4000\nt1_ms = 5000\n";
+    assert_eq!(one_at(text, "t1_ms (5000) is greater"), 3);
+}
+
+#[test]
+fn t2_alone_below_default_t1_points_at_t2() {
+    assert_eq!(one_at("[sip.timers]\n\nt2_ms = 100\n", "t2_ms (100)"), 3);
+}
+
+#[test]
+fn log_format_must_be_text_or_json() {
+    let text = "[log]\nlevel = \"info\"\nformat = \"xml\"\n";
+    let line = one_at(text, "xml");
+    assert_eq!(line, 3);
+    let json = Config::from_toml("[log]\nformat = \"json\"\n", "t").unwrap();
+    assert_eq!(json.log.format, LogFormat::Json);
+}
+
+#[test]
+fn log_level_must_be_an_env_filter() {
+    let text = "[log]\nformat = \"text\"\nlevel = \"softacd=loud\"\n";
+    assert_eq!(one_at(text, "not a tracing filter"), 3);
+    let ok = "[log]\nlevel = \"info,softacd::sip=debug\"\n";
+    assert!(Config::from_toml(ok, "t").is_ok());
+}
+
+#[test]
+fn demo_password_forbids_non_loopback_listeners() {
+    let text = "[sip]\nudp = [\"127.0.0.1:5060\", \"0.0.0.0:5060\"]\ntcp = []\n\
+                [http]\nlisten = \"192.0.2.7:8080\"\n\
+                [[seat]]\nuser = \"1001\"\npassword = \"demo1001\"\n";
+    let d = diags(text);
+    let lines: Vec<_> = d.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [2, 5], "{d:?}");
+    assert!(d[0]
+        .message
+        .contains("0.0.0.0:5060 is not a loopback address"));
+    assert!(d[0].message.contains("1001"));
+    assert!(d[1].message.contains("http.listen"));
+}
+
+#[test]
+fn changed_passwords_allow_public_listeners() {
+    let text = "[sip]\nudp = [\"0.0.0.0:5060\"]\ntcp = [\"[::]:5060\"]\n\
+                [http]\nlisten = \"0.0.0.0:8080\"\n\
+                [[seat]]\nuser = \"1001\"\npassword = \"n0t-demo\"\n";
+    assert!(Config::from_toml(text, "t").is_ok());
+    let ipv6_loopback =
+        "[sip]\nudp = [\"[::1]:5060\"]\n[[seat]]\nuser = \"1\"\npassword = \"demo1\"\n";
+    assert!(Config::from_toml(ipv6_loopback, "t").is_ok());
+}
+
+#[test]
+fn all_semantic_errors_are_collected_in_file_order() {
+    let text = "[sip.timers]\nt1_ms = 9000\n[registrar]\nmin_expires = 9999\n\
+                [[seat]]\nuser = \"a\"\npassword = \"\"\n";
+    let lines: Vec<_> = diags(text).iter().map(|d| d.line).collect();
+    assert_eq!(lines, [2, 4, 7]);
+}
+
+#[test]
+fn display_prints_file_line_col_per_diagnostic() {
+    let text = "[sip]\nudp = [\"x\"]\n[http]\n  listen = \"y\"\n";
+    let shown = Config::from_toml(text, "my.toml").unwrap_err().to_string();
+    let lines: Vec<_> = shown.lines().collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(lines[0].starts_with("my.toml:2:8: sip.udp[0]"), "{shown}");
+    assert!(lines[1].starts_with("my.toml:4:12: http.listen"), "{shown}");
+}
+
+#[test]
+fn load_reads_a_file_and_reports_missing_files() {
+    let dir = std::env::temp_dir().join(format!("softacd-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.toml");
+    std::fs::write(&path, "[registrar]\nmin_expires = 0\nbad = 1\n").unwrap();
+    let err = Config::load(Some(&path)).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}:3:1: ", path.display())),
+        "{err}"
+    );
+    std::fs::remove_file(&path).unwrap();
+    let missing = Config::load(Some(&path)).unwrap_err();
+    assert!(matches!(missing, ConfigError::Io { .. }));
+    assert!(missing.to_string().contains("c.toml"));
+}
+
+#[test]
+fn timers_convert_to_durations() {
+    let t = Config::default().sip.timers;
+    assert_eq!(t.t1().as_millis(), 500);
+    assert_eq!(t.t2().as_millis(), 4000);
+    assert_eq!(t.t4().as_millis(), 5000);
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text is either a configuration or diagnostics, never a panic,
+        /// and every diagnostic points inside the text.
+        #[test]
+        fn arbitrary_text(text in "\\PC{0,200}") {
+            check(&text);
+        }
+
+        /// The default file with a slice cut out or a line duplicated.
+        #[test]
+        fn mangled_default(cut in 0usize..DEFAULT_CONFIG.len(), len in 0usize..40, dup in any::<bool>()) {
+            let bytes = DEFAULT_CONFIG.as_bytes();
+            let end = (cut + len).min(bytes.len());
+            let mut mangled = bytes[..cut].to_vec();
+            if dup {
+                mangled.extend_from_slice(&bytes[cut..end]);
+                mangled.extend_from_slice(&bytes[cut..end]);
+            }
+            mangled.extend_from_slice(&bytes[end..]);
+            check(&String::from_utf8_lossy(&mangled));
+        }
+    }
+
+    fn check(text: &str) {
+        if let Err(ConfigError::Invalid(d)) = Config::from_toml(text, "p.toml") {
+            assert!(!d.is_empty());
+            let lines = text.split('\n').count();
+            for diag in d {
+                assert!(
+                    diag.line >= 1 && diag.line <= lines,
+                    "{diag} beyond {lines} lines"
+                );
+                assert!(diag.col >= 1);
+            }
+        }
+    }
+}

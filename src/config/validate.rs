@@ -1,0 +1,255 @@
+//! Semantic checks on a configuration that parsed: every rule that the type
+//! system cannot express, each reported at the line of the offending key.
+//! All findings are collected, not just the first.
+//!
+//! Rules: listen addresses are `ip:port`; seat users are SIP user tokens
+//! (RFC 3261 §25.1 `user`), unique, with non-empty passwords; registrar
+//! expiries satisfy min ≤ default ≤ max (§10.3); T1 ≤ T2 (§17.1.1.1); the log
+//! level is a tracing `EnvFilter`; and the demo contract's security rule:
+//! while any seat keeps its published demo password, every listener must be
+//! bound to loopback.
+
+use super::schema::Config;
+use super::span::{Locator, Seg};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::ops::Range;
+
+/// One problem found, located by byte span in the configuration text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub span: Range<usize>,
+    pub message: String,
+}
+
+impl Finding {
+    fn new(span: Range<usize>, message: String) -> Self {
+        Finding { span, message }
+    }
+}
+
+use Seg::{Index, Key};
+
+/// Listen addresses, checked on the raw document so that every bad address
+/// is reported (deserialising stops at the first).
+pub(crate) fn addresses(loc: &Locator<'_, '_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for list in ["udp", "tcp"] {
+        for i in 0..loc.array_len(&[Key("sip"), Key(list)]) {
+            check_address(loc, &[Key("sip"), Key(list), Index(i)], &mut out);
+        }
+    }
+    check_address(loc, &[Key("http"), Key("listen")], &mut out);
+    out
+}
+
+fn check_address(loc: &Locator<'_, '_>, path: &[Seg<'_>], out: &mut Vec<Finding>) {
+    if let Some((text, span)) = loc.string_at(path) {
+        if text.parse::<SocketAddr>().is_err() {
+            let name = path_name(path);
+            let msg = format!(
+                "{name}: `{text}` is not a socket address (expected ip:port, \
+                 e.g. 127.0.0.1:5060 or [::1]:5060)"
+            );
+            out.push(Finding::new(span, msg));
+        }
+    }
+}
+
+/// Every semantic rule on a deserialised configuration.
+pub(crate) fn semantic(cfg: &Config, loc: &Locator<'_, '_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    seats(cfg, loc, &mut out);
+    registrar(cfg, loc, &mut out);
+    sip(cfg, loc, &mut out);
+    log(cfg, loc, &mut out);
+    demo_passwords_need_loopback(cfg, loc, &mut out);
+    out.sort_by_key(|f| f.span.start);
+    out
+}
+
+fn seats(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    for (i, seat) in cfg.seat.iter().enumerate() {
+        let user_path = [Key("seat"), Index(i), Key("user")];
+        if !is_sip_user(&seat.user) {
+            let msg = format!(
+                "seat.user: `{}` is not a SIP user token (letters, digits and \
+                 -_.!~*'()&=+$,;?/ only)",
+                seat.user
+            );
+            out.push(Finding::new(loc.near(&user_path), msg));
+        }
+        if let Some(first) = first_seen.get(seat.user.as_str()) {
+            let msg = format!(
+                "seat.user: duplicate seat `{}` (first defined as seat #{})",
+                seat.user,
+                first + 1
+            );
+            out.push(Finding::new(loc.near(&user_path), msg));
+        } else {
+            first_seen.insert(&seat.user, i);
+        }
+        if seat.password.is_empty() {
+            let path = [Key("seat"), Index(i), Key("password")];
+            let msg = format!("seat.password: seat `{}` has an empty password", seat.user);
+            out.push(Finding::new(loc.near(&path), msg));
+        }
+        if seat.skills.iter().any(|s| s.trim().is_empty()) {
+            let path = [Key("seat"), Index(i), Key("skills")];
+            let msg = format!("seat.skills: seat `{}` has an empty skill name", seat.user);
+            out.push(Finding::new(loc.near(&path), msg));
+        }
+    }
+}
+
+/// RFC 3261 §25.1 `user`, without `%`-escapes: unreserved / user-unreserved.
+fn is_sip_user(user: &str) -> bool {
+    const MARK_AND_USER_UNRESERVED: &str = "-_.!~*'()&=+$,;?/";
+    !user.is_empty()
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || MARK_AND_USER_UNRESERVED.contains(c))
+}
+
+fn registrar(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let r = &cfg.registrar;
+    let at = |key| [Key("registrar"), Key(key)];
+    if r.min_expires > r.max_expires {
+        let span = first_present(loc, &[&at("min_expires"), &at("max_expires")]);
+        let msg = format!(
+            "registrar.min_expires ({}) is greater than registrar.max_expires ({})",
+            r.min_expires, r.max_expires
+        );
+        out.push(Finding::new(span, msg));
+    } else if r.default_expires < r.min_expires || r.default_expires > r.max_expires {
+        let span = first_present(
+            loc,
+            &[
+                &at("default_expires"),
+                &at("min_expires"),
+                &at("max_expires"),
+            ],
+        );
+        let msg = format!(
+            "registrar.default_expires ({}) is outside [min_expires, max_expires] = [{}, {}]",
+            r.default_expires, r.min_expires, r.max_expires
+        );
+        out.push(Finding::new(span, msg));
+    }
+    let algs = &r.digest_algorithms;
+    let bad_alg = algs.iter().any(|a| a != "MD5" && a != "SHA-256");
+    let dup_alg = algs.len() == 2 && algs[0] == algs[1];
+    if algs.is_empty() || algs.len() > 2 || bad_alg || dup_alg {
+        let msg = "registrar.digest_algorithms must list \"MD5\" and/or \"SHA-256\", each once"
+            .to_owned();
+        out.push(Finding::new(loc.near(&at("digest_algorithms")), msg));
+    }
+    if r.max_bindings_per_aor == 0 {
+        let msg = "registrar.max_bindings_per_aor must be at least 1".to_owned();
+        out.push(Finding::new(loc.near(&at("max_bindings_per_aor")), msg));
+    }
+    if r.realm.is_empty() || r.realm.contains('"') {
+        let msg = "registrar.realm must be non-empty and contain no `\"`".to_owned();
+        out.push(Finding::new(loc.near(&at("realm")), msg));
+    }
+}
+
+fn sip(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let t = &cfg.sip.timers;
+    let at = |key| [Key("sip"), Key("timers"), Key(key)];
+    if t.t1_ms == 0 {
+        let msg = "sip.timers.t1_ms must be at least 1".to_owned();
+        out.push(Finding::new(loc.near(&at("t1_ms")), msg));
+    }
+    if t.t1_ms > t.t2_ms {
+        let span = first_present(loc, &[&at("t1_ms"), &at("t2_ms")]);
+        let msg = format!(
+            "sip.timers.t1_ms ({}) is greater than sip.timers.t2_ms ({})",
+            t.t1_ms, t.t2_ms
+        );
+        out.push(Finding::new(span, msg));
+    }
+    if cfg.sip.max_transactions == 0 {
+        let msg = "sip.max_transactions must be at least 1".to_owned();
+        out.push(Finding::new(
+            loc.near(&[Key("sip"), Key("max_transactions")]),
+            msg,
+        ));
+    }
+    if cfg.sip.domain.trim().is_empty() {
+        let msg = "sip.domain must not be empty".to_owned();
+        out.push(Finding::new(loc.near(&[Key("sip"), Key("domain")]), msg));
+    }
+}
+
+fn log(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&cfg.log.level) {
+        let msg = format!(
+            "log.level: `{}` is not a tracing filter: {e}",
+            cfg.log.level
+        );
+        out.push(Finding::new(loc.near(&[Key("log"), Key("level")]), msg));
+    }
+}
+
+fn demo_passwords_need_loopback(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let demo: Vec<&str> = cfg
+        .seat
+        .iter()
+        .filter(|s| s.has_demo_password())
+        .map(|s| s.user.as_str())
+        .collect();
+    if demo.is_empty() {
+        return;
+    }
+    for (path, addr) in listeners(cfg) {
+        if !addr.ip().is_loopback() {
+            let msg = format!(
+                "{}: {addr} is not a loopback address, but seat(s) {} still have \
+                 the published demo password; change those passwords before \
+                 listening beyond 127.0.0.1/::1",
+                path_name(&path),
+                demo.join(", ")
+            );
+            out.push(Finding::new(loc.near(&path), msg));
+        }
+    }
+}
+
+/// Every listen address with its key path.
+fn listeners(cfg: &Config) -> Vec<(Vec<Seg<'static>>, SocketAddr)> {
+    let mut out = Vec::new();
+    for (list, addrs) in [("udp", &cfg.sip.udp), ("tcp", &cfg.sip.tcp)] {
+        for (i, addr) in addrs.iter().enumerate() {
+            out.push((vec![Key("sip"), Key(list), Index(i)], *addr));
+        }
+    }
+    out.push((vec![Key("http"), Key("listen")], cfg.http.listen));
+    out
+}
+
+/// Span of the first path that exists in the file, else near the first path.
+fn first_present(loc: &Locator<'_, '_>, paths: &[&[Seg<'_>]]) -> Range<usize> {
+    paths
+        .iter()
+        .find_map(|p| loc.exact(p))
+        .or_else(|| paths.first().map(|p| loc.near(p)))
+        .unwrap_or(0..0)
+}
+
+/// `sip.udp[0]` style name of a key path, for messages.
+fn path_name(path: &[Seg<'_>]) -> String {
+    let mut name = String::new();
+    for seg in path {
+        match seg {
+            Key(k) if name.is_empty() => name.push_str(k),
+            Key(k) => {
+                name.push('.');
+                name.push_str(k);
+            }
+            Index(n) => name.push_str(&format!("[{n}]")),
+        }
+    }
+    name
+}

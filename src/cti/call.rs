@@ -1,0 +1,283 @@
+//! SoftACD and IVR inputs about a contact: CallDelivered and RouteRequest →
+//! RouteSelect by DNIS (mission steps 2–3), RouteEnd and CallDiverted
+//! recorded, RequestAgent into a bounded queue (step 7) with the queue
+//! timeout and the no-agents policy, and ConnectionCleared at any stage
+//! (steps 5 and 10) with the agent's wrap-up.
+
+use super::config::NoAgents;
+use super::contact::{AgentRequest, Contact, ContactPhase};
+use super::error::{check_text, CtiError};
+use super::events::{CstaEvent, Output, RejectCause, RouteTarget};
+use super::queue::QueueKey;
+use super::timers::Timer;
+use super::types::{Channel, ContactId, Leg, Media, QueueName, Skill};
+use super::Cti;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+impl Cti {
+    /// Step 2 (leg Caller, creates the contact) or step 9 (leg Agent).
+    pub(super) fn call_delivered(
+        &mut self,
+        contact: ContactId,
+        media: Media,
+        leg: Leg,
+    ) -> Result<(), CtiError> {
+        const IN: &str = "CallDelivered";
+        if leg == Leg::Caller && !self.contacts.contains_key(&contact) {
+            self.new_contact(IN, contact, media.channel())?;
+        }
+        let event = CstaEvent::CallDelivered {
+            contact,
+            media,
+            leg,
+        };
+        self.note(IN, contact, event)
+    }
+
+    pub(super) fn contact_arrived(
+        &mut self,
+        contact: ContactId,
+        channel: Channel,
+    ) -> Result<(), CtiError> {
+        const IN: &str = "ContactArrived";
+        if self.contacts.contains_key(&contact) {
+            return Err(CtiError::ContactExists { input: IN, contact });
+        }
+        self.new_contact(IN, contact, channel)
+    }
+
+    /// Step 2–3: pick the IVR script from the dialed number.
+    pub(super) fn route_request(
+        &mut self,
+        contact: ContactId,
+        dnis: String,
+        caller: String,
+        media: Media,
+        out: &mut Vec<Output>,
+    ) -> Result<(), CtiError> {
+        const IN: &str = "RouteRequest";
+        check_text(IN, "dnis", &dnis, self.cfg.max_text)?;
+        check_text(IN, "caller", &caller, self.cfg.max_text)?;
+        if !self.contacts.contains_key(&contact) {
+            self.new_contact(IN, contact, media.channel())?;
+        }
+        let target = match self.cfg.dnis_scripts.get(&dnis) {
+            Some(script) => RouteTarget::Ivr {
+                script: script.clone(),
+            },
+            None => RouteTarget::Reject {
+                cause: RejectCause::UnknownDnis,
+            },
+        };
+        let c = self.contact_in(IN, contact, "Routing", |p| *p == ContactPhase::Routing)?;
+        c.record(CstaEvent::RouteRequest {
+            contact,
+            dnis: dnis.clone(),
+            caller: caller.clone(),
+            media,
+        });
+        c.record(CstaEvent::RouteSelect {
+            contact,
+            target: target.clone(),
+        });
+        c.dnis = Some(dnis);
+        c.caller = Some(caller);
+        out.push(Output::RouteSelect { contact, target });
+        Ok(())
+    }
+
+    /// Records an event for a known contact.
+    pub(super) fn note(
+        &mut self,
+        input: &'static str,
+        contact: ContactId,
+        event: CstaEvent,
+    ) -> Result<(), CtiError> {
+        self.contact_in(input, contact, "any", |_| true)?
+            .record(event);
+        Ok(())
+    }
+
+    /// Step 7: queue the contact, or refuse it (full, no agents).
+    pub(super) fn request_agent(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        queue: QueueName,
+        skills: BTreeMap<Skill, u8>,
+        priority: u8,
+        out: &mut Vec<Output>,
+    ) -> Result<(), CtiError> {
+        const IN: &str = "RequestAgent";
+        self.check_skills(IN, &skills)?;
+        let Some(qcfg) = self.cfg.queues.get(&queue).cloned() else {
+            return Err(CtiError::UnknownQueue { input: IN, queue });
+        };
+        self.contact_in(IN, contact, "Routing", |p| *p == ContactPhase::Routing)?;
+        if self.occupancy(&queue) >= qcfg.max_size {
+            out.push(Output::QueueFull { contact, queue });
+            return Ok(());
+        }
+        if qcfg.no_agents == NoAgents::Reject && !self.anyone_signed_in_with(&skills) {
+            out.push(Output::NoAgents { contact, queue });
+            return Ok(());
+        }
+        let request = AgentRequest {
+            queue,
+            skills,
+            priority,
+            deadline: qcfg.max_wait.map(|w| now + w),
+        };
+        let key = QueueKey::new(priority, self.tail_seq);
+        self.tail_seq = self.tail_seq.saturating_add(1);
+        if let Some(c) = self.contacts.get_mut(&contact) {
+            c.request = Some(request);
+        }
+        self.enqueue(contact, key);
+        Ok(())
+    }
+
+    /// Puts a contact with a request into its queue at `key` and arms its
+    /// queue timeout.
+    pub(super) fn enqueue(&mut self, contact: ContactId, key: QueueKey) {
+        let Some(c) = self.contacts.get_mut(&contact) else {
+            return;
+        };
+        let Some(req) = &c.request else {
+            return;
+        };
+        let Some(q) = self.queues.get_mut(&req.queue) else {
+            return;
+        };
+        q.insert(key, contact);
+        c.phase = ContactPhase::Queued(key);
+        if let Some(at) = req.deadline {
+            self.timers.set(Timer::QueueTimeout(contact), at);
+        }
+    }
+
+    /// Takes a queued contact out of its queue (phase left to the caller).
+    pub(super) fn dequeue(&mut self, contact: ContactId) {
+        self.timers.cancel(&Timer::QueueTimeout(contact));
+        let Some(c) = self.contacts.get(&contact) else {
+            return;
+        };
+        let (ContactPhase::Queued(key), Some(req)) = (&c.phase, &c.request) else {
+            return;
+        };
+        if let Some(q) = self.queues.get_mut(&req.queue) {
+            q.remove(key);
+        }
+    }
+
+    /// The queue timer fired: the contact leaves the queue (the IVR says
+    /// goodbye and the SoftACD clears the call).
+    pub(super) fn queue_timeout(&mut self, contact: ContactId, out: &mut Vec<Output>) {
+        let queued = self
+            .contacts
+            .get(&contact)
+            .is_some_and(|c| matches!(c.phase, ContactPhase::Queued(_)));
+        if !queued {
+            return;
+        }
+        self.dequeue(contact);
+        if let Some(c) = self.contacts.get_mut(&contact) {
+            c.phase = ContactPhase::Routing;
+            if let Some(req) = &c.request {
+                out.push(Output::QueueTimeout {
+                    contact,
+                    queue: req.queue.clone(),
+                });
+            }
+        }
+    }
+
+    /// Steps 5 and 10: the contact is gone. A talking agent goes to
+    /// wrap-up; an agent that never answered goes straight back to Idle.
+    pub(super) fn connection_cleared(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        out: &mut Vec<Output>,
+    ) -> Result<(), CtiError> {
+        const IN: &str = "ConnectionCleared";
+        let phase = self.contact_in(IN, contact, "any", |_| true)?.phase.clone();
+        self.dequeue(contact);
+        self.timers.cancel(&Timer::RingTimeout(contact));
+        let removed = self.contacts.remove(&contact);
+        match phase {
+            ContactPhase::Routing | ContactPhase::Queued(_) => {}
+            ContactPhase::Diverting(agent) => self.agent_idle(now, &agent, out),
+            ContactPhase::Connected(agent) => {
+                let wrap_up = removed
+                    .and_then(|c| c.request)
+                    .and_then(|r| self.cfg.queues.get(&r.queue))
+                    .map(|q| q.wrap_up)
+                    .unwrap_or_default();
+                self.start_wrap_up(now, &agent, wrap_up, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn new_contact(
+        &mut self,
+        input: &'static str,
+        contact: ContactId,
+        channel: Channel,
+    ) -> Result<(), CtiError> {
+        if self.contacts.len() >= self.cfg.max_contacts {
+            return Err(CtiError::TooManyContacts {
+                input,
+                limit: self.cfg.max_contacts,
+            });
+        }
+        let c = Contact::new(contact, channel, self.cfg.max_history);
+        self.contacts.insert(contact, c);
+        Ok(())
+    }
+
+    /// The contact, if it exists and its phase passes `ok`.
+    pub(super) fn contact_in(
+        &mut self,
+        input: &'static str,
+        contact: ContactId,
+        expected: &'static str,
+        ok: impl Fn(&ContactPhase) -> bool,
+    ) -> Result<&mut Contact, CtiError> {
+        let c = self
+            .contacts
+            .get_mut(&contact)
+            .ok_or(CtiError::UnknownContact { input, contact })?;
+        if !ok(&c.phase) {
+            return Err(CtiError::WrongPhase {
+                input,
+                contact,
+                phase: c.phase.name(),
+                expected,
+            });
+        }
+        Ok(c)
+    }
+
+    /// Contacts of `queue` waiting or being diverted: what the size bound
+    /// counts, so a failed offer can always go back in line.
+    fn occupancy(&self, queue: &QueueName) -> usize {
+        self.contacts
+            .values()
+            .filter(|c| {
+                matches!(
+                    c.phase,
+                    ContactPhase::Queued(_) | ContactPhase::Diverting(_)
+                ) && c.request.as_ref().is_some_and(|r| &r.queue == queue)
+            })
+            .count()
+    }
+
+    fn anyone_signed_in_with(&self, skills: &BTreeMap<Skill, u8>) -> bool {
+        self.agents
+            .values()
+            .any(|a| a.status != super::agent::AgentStatus::LoggedOut && a.has_skills(skills))
+    }
+}

@@ -1,0 +1,79 @@
+//! CTI configuration: the DNIS → IVR-script map (mission steps 2–3), the
+//! queues with their size bound, maximum wait, wrap-up time and no-agents
+//! policy (step 7, wrap-up after step 10), the no-answer rules (step 8) and
+//! the bounds on everything a peer can grow.
+
+use super::types::QueueName;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What RequestAgent does when no signed-in agent has the skills asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoAgents {
+    /// Queue anyway; an agent may sign in later.
+    Wait,
+    /// Answer [`super::Output::NoAgents`] at once; the contact is not queued.
+    Reject,
+}
+
+/// One queue's policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Contacts waiting or being diverted from this queue, at most.
+    pub max_size: usize,
+    /// Maximum wait before [`super::Output::QueueTimeout`]; `None` waits forever.
+    pub max_wait: Option<Duration>,
+    /// Wrap-up time an agent gets after a call from this queue.
+    pub wrap_up: Duration,
+    pub no_agents: NoAgents,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            max_size: 100,
+            max_wait: Some(Duration::from_secs(600)),
+            wrap_up: Duration::from_secs(10),
+            no_agents: NoAgents::Wait,
+        }
+    }
+}
+
+/// The whole CTI configuration. Queues are fixed at start: a peer cannot
+/// create one by naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtiConfig {
+    /// Dialed number (DNIS) → IVR script name. Unknown DNIS is rejected.
+    pub dnis_scripts: BTreeMap<String, String>,
+    pub queues: BTreeMap<QueueName, QueueConfig>,
+    /// How long an agent's phone may stay Reserved/Ringing before the CTI
+    /// itself declares no-answer and cancels the divert.
+    pub ring_timeout: Duration,
+    /// Consecutive misses (reject or no-answer) after which an Available
+    /// agent is made NotReady. 0 disables the rule.
+    pub max_no_answer: u32,
+    pub max_agents: usize,
+    pub max_contacts: usize,
+    /// CSTA events kept per contact (oldest dropped first).
+    pub max_history: usize,
+    /// Longest string (device, DNIS, caller, reason, skill name) accepted.
+    pub max_text: usize,
+    /// Most skills one agent may hold or one request may ask for.
+    pub max_skills: usize,
+}
+
+impl Default for CtiConfig {
+    fn default() -> Self {
+        CtiConfig {
+            dnis_scripts: BTreeMap::new(),
+            queues: BTreeMap::new(),
+            ring_timeout: Duration::from_secs(20),
+            max_no_answer: 3,
+            max_agents: 1_000,
+            max_contacts: 10_000,
+            max_history: 32,
+            max_text: 256,
+            max_skills: 32,
+        }
+    }
+}

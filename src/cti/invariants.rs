@@ -1,0 +1,154 @@
+//! The CTI's invariants, checked by the unit and property tests after every
+//! step: agent and contact point at each other exactly when the agent is
+//! Reserved, Ringing or InCall; a contact is queued or assigned, never both;
+//! every wait, ring and wrap-up has its timer and no timer is stale; nothing
+//! exceeds its bound.
+
+use super::agent::{AgentState, AgentStatus};
+use super::contact::ContactPhase;
+use super::timers::Timer;
+use super::Cti;
+
+impl Cti {
+    /// `Err` describes the first broken invariant.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.check_agents()?;
+        self.check_contacts()?;
+        self.check_queues()?;
+        self.check_timers()?;
+        self.check_bounds()
+    }
+
+    fn check_agents(&self) -> Result<(), String> {
+        for (id, a) in &self.agents {
+            if &a.id != id {
+                return Err(format!("{id} filed under the wrong key"));
+            }
+            if a.status == AgentStatus::LoggedOut && a.contact().is_none() {
+                return Err(format!("{id} signed out but still present while free"));
+            }
+            let wrap_timer = self.timers.get(&Timer::WrapUp(id.clone()));
+            let wrapping = a.state == AgentState::WrapUp;
+            if wrapping != wrap_timer.is_some() || wrapping != a.wrap_up_until.is_some() {
+                return Err(format!("{id}: wrap-up without deadline or the reverse"));
+            }
+            let Some(cid) = a.contact() else { continue };
+            let phase = self.contacts.get(&cid).map(|c| &c.phase);
+            let back = match (&a.state, phase) {
+                (AgentState::Reserved { .. }, Some(ContactPhase::Diverting(x)))
+                | (AgentState::Ringing { .. }, Some(ContactPhase::Diverting(x)))
+                | (AgentState::InCall { .. }, Some(ContactPhase::Connected(x))) => x == id,
+                _ => false,
+            };
+            if !back {
+                return Err(format!("{id} holds {cid} but {cid} is {phase:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_contacts(&self) -> Result<(), String> {
+        for (cid, c) in &self.contacts {
+            if &c.id != cid {
+                return Err(format!("{cid} filed under the wrong key"));
+            }
+            if let Some(agent) = c.phase.agent() {
+                let holds = self.agents.get(agent).and_then(|a| a.contact());
+                if holds != Some(*cid) {
+                    return Err(format!("{cid} assigned to {agent} which holds {holds:?}"));
+                }
+                if matches!(c.phase, ContactPhase::Diverting(_))
+                    && self.timers.get(&Timer::RingTimeout(*cid)).is_none()
+                {
+                    return Err(format!("{cid} diverting without a ring timer"));
+                }
+            }
+            if let ContactPhase::Queued(key) = &c.phase {
+                let queue = c.request.as_ref().map(|r| &r.queue);
+                let listed = queue
+                    .and_then(|q| self.queues.get(q))
+                    .is_some_and(|q| q.waiting().any(|(k, x)| k == key && x == cid));
+                if !listed {
+                    return Err(format!("{cid} queued but not in {queue:?}"));
+                }
+                let deadline = c.request.as_ref().and_then(|r| r.deadline);
+                if deadline != self.timers.get(&Timer::QueueTimeout(*cid)) {
+                    return Err(format!("{cid} queue timer differs from its deadline"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_queues(&self) -> Result<(), String> {
+        for (name, q) in &self.queues {
+            for (key, cid) in q.waiting() {
+                let ok = self.contacts.get(cid).is_some_and(|c| {
+                    c.phase == ContactPhase::Queued(*key)
+                        && c.request.as_ref().is_some_and(|r| &r.queue == name)
+                });
+                if !ok {
+                    return Err(format!("{name} lists {cid}, which is not queued there"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_timers(&self) -> Result<(), String> {
+        for (timer, _) in self.timers.iter() {
+            let live = match timer {
+                Timer::QueueTimeout(c) => self
+                    .contacts
+                    .get(c)
+                    .is_some_and(|c| matches!(c.phase, ContactPhase::Queued(_))),
+                Timer::RingTimeout(c) => self
+                    .contacts
+                    .get(c)
+                    .is_some_and(|c| matches!(c.phase, ContactPhase::Diverting(_))),
+                Timer::WrapUp(a) => self
+                    .agents
+                    .get(a)
+                    .is_some_and(|a| a.state == AgentState::WrapUp),
+            };
+            if !live {
+                return Err(format!("stale timer {timer:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_bounds(&self) -> Result<(), String> {
+        if self.agents.len() > self.cfg.max_agents {
+            return Err(format!(
+                "{} agents > {}",
+                self.agents.len(),
+                self.cfg.max_agents
+            ));
+        }
+        if self.contacts.len() > self.cfg.max_contacts {
+            return Err(format!(
+                "{} contacts > {}",
+                self.contacts.len(),
+                self.cfg.max_contacts
+            ));
+        }
+        if let Some(c) = self
+            .contacts
+            .values()
+            .find(|c| c.history_len() > self.cfg.max_history)
+        {
+            return Err(format!("{} history over bound", c.id));
+        }
+        for (name, q) in &self.queues {
+            let max = self.cfg.queues.get(name).map_or(0, |c| c.max_size);
+            if q.len() > max {
+                return Err(format!("{name} holds {} > {max}", q.len()));
+            }
+        }
+        if self.queues.len() != self.cfg.queues.len() {
+            return Err("queues differ from configuration".into());
+        }
+        Ok(())
+    }
+}

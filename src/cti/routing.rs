@@ -1,0 +1,200 @@
+//! Routing (mission steps 7–9): the first strategy offers each waiting
+//! contact — highest priority first, then first come first served across all
+//! queues — to the longest-idle agent that is Available, Idle and holds every
+//! required skill (DivertCall). Then the offer's outcome: ringing, answered
+//! (Established), or rejected / not answered / CTI ring timeout, after which
+//! the contact goes back to the head of its queue and the next agent is tried.
+
+use super::agent::{AgentState, AgentStatus};
+use super::contact::ContactPhase;
+use super::error::CtiError;
+use super::events::{CstaEvent, Output};
+use super::queue::QueueKey;
+use super::timers::Timer;
+use super::types::{AgentId, ContactId, Skill};
+use super::Cti;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// NotReady reason given to an agent after too many missed offers.
+pub const NO_ANSWER_REASON: &str = "no answer";
+
+impl Cti {
+    /// Offers waiting contacts to free agents until no match remains.
+    pub(super) fn route(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if !self.agents.values().any(|a| a.is_free()) {
+            return;
+        }
+        let mut waiting: Vec<(QueueKey, ContactId)> = self
+            .queues
+            .values()
+            .flat_map(|q| q.waiting().map(|(k, c)| (*k, *c)))
+            .collect();
+        waiting.sort();
+        for (_, contact) in waiting {
+            let Some(skills) = self.requested_skills(contact) else {
+                continue;
+            };
+            if let Some(agent) = self.longest_idle(&skills) {
+                self.divert(now, contact, agent, out);
+            }
+        }
+    }
+
+    fn requested_skills(&self, contact: ContactId) -> Option<BTreeMap<Skill, u8>> {
+        let req = self.contacts.get(&contact)?.request.as_ref()?;
+        Some(req.skills.clone())
+    }
+
+    /// The free, skilled agent idle the longest (ties: smallest id).
+    fn longest_idle(&self, skills: &BTreeMap<Skill, u8>) -> Option<AgentId> {
+        self.agents
+            .values()
+            .filter(|a| a.is_free() && a.has_skills(skills))
+            .min_by(|a, b| a.idle_since.cmp(&b.idle_since).then(a.id.cmp(&b.id)))
+            .map(|a| a.id.clone())
+    }
+
+    /// Step 8: reserve the agent and tell the SoftACD to ring its device.
+    fn divert(&mut self, now: Instant, contact: ContactId, agent: AgentId, out: &mut Vec<Output>) {
+        let Some(device) = self.agents.get(&agent).map(|a| a.device.clone()) else {
+            return;
+        };
+        self.dequeue(contact);
+        let Some(c) = self.contacts.get_mut(&contact) else {
+            return;
+        };
+        c.phase = ContactPhase::Diverting(agent.clone());
+        c.record(CstaEvent::DivertCall {
+            contact,
+            agent: agent.clone(),
+            device: device.clone(),
+        });
+        self.timers
+            .set(Timer::RingTimeout(contact), now + self.cfg.ring_timeout);
+        self.update_agent(&agent, out, |a| a.state = AgentState::Reserved { contact });
+        out.push(Output::DivertCall {
+            contact,
+            agent,
+            device,
+        });
+    }
+
+    /// Step 9: the agent's phone rings.
+    pub(super) fn agent_ringing(
+        &mut self,
+        contact: ContactId,
+        out: &mut Vec<Output>,
+    ) -> Result<(), CtiError> {
+        let agent = self.diverting_agent("AgentRinging", contact)?;
+        self.update_agent(&agent, out, |a| {
+            if a.state == (AgentState::Reserved { contact }) {
+                a.state = AgentState::Ringing { contact };
+            }
+        });
+        Ok(())
+    }
+
+    /// Step 9: the agent answered; the call is established.
+    pub(super) fn agent_answered(
+        &mut self,
+        contact: ContactId,
+        out: &mut Vec<Output>,
+    ) -> Result<(), CtiError> {
+        const IN: &str = "AgentAnswered";
+        let agent = self.diverting_agent(IN, contact)?;
+        self.timers.cancel(&Timer::RingTimeout(contact));
+        if let Some(c) = self.contacts.get_mut(&contact) {
+            c.phase = ContactPhase::Connected(agent.clone());
+            c.record(CstaEvent::Established {
+                contact,
+                agent: agent.clone(),
+            });
+        }
+        self.update_agent(&agent, out, |a| {
+            a.state = AgentState::InCall { contact };
+            a.missed = 0;
+        });
+        out.push(Output::Established { contact, agent });
+        Ok(())
+    }
+
+    /// AgentRejected / AgentNoAnswer from the SoftACD.
+    pub(super) fn offer_failed(
+        &mut self,
+        now: Instant,
+        input: &'static str,
+        contact: ContactId,
+        out: &mut Vec<Output>,
+    ) -> Result<(), CtiError> {
+        let agent = self.diverting_agent(input, contact)?;
+        self.requeue_after_miss(now, contact, &agent, out);
+        Ok(())
+    }
+
+    /// The CTI's own no-answer timer: cancel the divert, then as no-answer.
+    pub(super) fn ring_timeout(&mut self, now: Instant, contact: ContactId, out: &mut Vec<Output>) {
+        let Ok(agent) = self.diverting_agent("RingTimeout", contact) else {
+            return;
+        };
+        out.push(Output::CancelDivert {
+            contact,
+            agent: agent.clone(),
+        });
+        self.requeue_after_miss(now, contact, &agent, out);
+    }
+
+    /// Counts the miss against the agent (NotReady after
+    /// `cfg.max_no_answer` in a row), frees it, and puts the contact back at
+    /// the head of its priority class in its queue.
+    fn requeue_after_miss(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        agent: &AgentId,
+        out: &mut Vec<Output>,
+    ) {
+        self.timers.cancel(&Timer::RingTimeout(contact));
+        let limit = self.cfg.max_no_answer;
+        self.update_agent(agent, out, |a| {
+            a.missed = a.missed.saturating_add(1);
+            if limit > 0 && a.missed >= limit && a.status == AgentStatus::Available {
+                a.status = AgentStatus::NotReady {
+                    reason: NO_ANSWER_REASON.into(),
+                };
+                a.missed = 0;
+            }
+        });
+        self.agent_idle(now, agent, out);
+        let priority = self
+            .contacts
+            .get(&contact)
+            .and_then(|c| c.request.as_ref())
+            .map(|r| r.priority);
+        if let Some(priority) = priority {
+            let key = QueueKey::new(priority, self.head_seq);
+            self.head_seq = self.head_seq.saturating_sub(1);
+            self.enqueue(contact, key);
+        }
+    }
+
+    /// The agent a contact is being diverted to.
+    fn diverting_agent(
+        &mut self,
+        input: &'static str,
+        contact: ContactId,
+    ) -> Result<AgentId, CtiError> {
+        let c = self.contact_in(input, contact, "Diverting", |p| {
+            matches!(p, ContactPhase::Diverting(_))
+        })?;
+        match &c.phase {
+            ContactPhase::Diverting(agent) => Ok(agent.clone()),
+            other => Err(CtiError::WrongPhase {
+                input,
+                contact,
+                phase: other.name(),
+                expected: "Diverting",
+            }),
+        }
+    }
+}

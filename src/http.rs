@@ -1,0 +1,107 @@
+//! The HTTP shell (axum): health, Prometheus metrics and the JSON API. Every
+//! error a client can cause is a 4xx with a JSON body `{"error": …}`; routes
+//! are documented in docs/api.md.
+
+use crate::registrar::Binding;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// What the HTTP handlers read. The engine task writes the snapshots.
+#[derive(Clone)]
+pub struct HttpState {
+    pub bindings: Arc<RwLock<Vec<Binding>>>,
+    pub metrics: Option<PrometheusHandle>,
+    pub draining: Arc<AtomicBool>,
+    /// Unix ms, for `expires_in` in the registrations list.
+    pub wall_ms: fn() -> u64,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/registrations", get(registrations))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// A JSON error body with its status.
+pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "error": message.into(), "status": status.as_u16() })),
+    )
+        .into_response()
+}
+
+async fn healthz(State(s): State<HttpState>) -> Response {
+    if s.draining.load(Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "draining"})),
+        )
+            .into_response();
+    }
+    Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+async fn metrics(State(s): State<HttpState>) -> Response {
+    match &s.metrics {
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            "metrics are not enabled in this process",
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct RegistrationView<'a> {
+    #[serde(flatten)]
+    binding: &'a Binding,
+    expires_in: u64,
+}
+
+async fn registrations(State(s): State<HttpState>) -> Response {
+    let now = (s.wall_ms)();
+    let guard = s.bindings.read().unwrap_or_else(|p| p.into_inner());
+    let list: Vec<RegistrationView> = guard
+        .iter()
+        .filter(|b| b.expires_at_ms > now)
+        .map(|b| RegistrationView {
+            binding: b,
+            expires_in: (b.expires_at_ms - now).div_ceil(1000),
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+async fn not_found(req: Request) -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        format!("no such resource: {}", req.uri().path()),
+    )
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method {} not allowed on {}",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}

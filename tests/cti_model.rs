@@ -1,0 +1,264 @@
+//! Property test of the CTI core (mission steps 2–10 plus wrap-up): random
+//! sequences of desktop and SoftACD inputs — sign-in/out, ready/not-ready,
+//! route and agent requests, ringing, answers, rejects, no-answers, hangups
+//! at every stage — and time jumps. After every step the engine's own
+//! invariants hold, the event stream agrees with the views, routing is work
+//! conserving, and refused inputs change nothing. At the end, once every
+//! contact is cleared and every timer has run, no agent is left holding a
+//! contact and no contact remains.
+
+use proptest::prelude::*;
+use softacd::cti::*;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const AGENTS: u8 = 3;
+const CONTACTS: u64 = 5;
+
+#[derive(Debug, Clone)]
+enum Op {
+    SignIn(u8, u8),
+    SignOut(u8),
+    Ready(u8),
+    NotReady(u8),
+    Arrive(u64),
+    Request(u64, bool, u8, u8),
+    Ringing(u64),
+    Answered(u64),
+    Rejected(u64),
+    NoAnswer(u64),
+    Cleared(u64),
+    Advance(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let a = 0..AGENTS;
+    let c = 0..CONTACTS;
+    prop_oneof![
+        3 => (a.clone(), 0..4u8).prop_map(|(a, m)| Op::SignIn(a, m)),
+        1 => a.clone().prop_map(Op::SignOut),
+        2 => a.clone().prop_map(Op::Ready),
+        1 => a.prop_map(Op::NotReady),
+        3 => c.clone().prop_map(Op::Arrive),
+        4 => (c.clone(), any::<bool>(), 0..4u8, 0..3u8)
+            .prop_map(|(c, v, m, p)| Op::Request(c, v, m, p)),
+        2 => c.clone().prop_map(Op::Ringing),
+        3 => c.clone().prop_map(Op::Answered),
+        1 => c.clone().prop_map(Op::Rejected),
+        1 => c.clone().prop_map(Op::NoAnswer),
+        2 => c.prop_map(Op::Cleared),
+        2 => (0..40u64).prop_map(Op::Advance),
+    ]
+}
+
+fn config() -> CtiConfig {
+    let mut cfg = CtiConfig {
+        ring_timeout: Duration::from_secs(10),
+        max_no_answer: 2,
+        max_contacts: 4,
+        ..CtiConfig::default()
+    };
+    cfg.dnis_scripts.insert("100".into(), "main".into());
+    let sales = QueueConfig {
+        max_size: 2,
+        max_wait: Some(Duration::from_secs(30)),
+        wrap_up: Duration::from_secs(5),
+        no_agents: NoAgents::Wait,
+    };
+    let vip = QueueConfig {
+        max_size: 2,
+        max_wait: None,
+        wrap_up: Duration::ZERO,
+        no_agents: NoAgents::Reject,
+    };
+    cfg.queues.insert(QueueName::from("sales"), sales);
+    cfg.queues.insert(QueueName::from("vip"), vip);
+    cfg
+}
+
+/// Skill mask → skills: bit 0 "sales", bit 1 "fr".
+fn skills(mask: u8) -> BTreeMap<Skill, u8> {
+    let mut s = BTreeMap::new();
+    if mask & 1 != 0 {
+        s.insert(Skill::from("sales"), 1);
+    }
+    if mask & 2 != 0 {
+        s.insert(Skill::from("fr"), 1);
+    }
+    s
+}
+
+fn agent(a: u8) -> AgentId {
+    AgentId(format!("agent{a}"))
+}
+
+fn input(op: &Op) -> Option<Input> {
+    let c = |id: &u64| ContactId(*id);
+    Some(match op {
+        Op::SignIn(a, m) => Input::SignIn {
+            agent: agent(*a),
+            device: format!("sip:agent{a}@lan"),
+            skills: skills(*m),
+        },
+        Op::SignOut(a) => Input::SignOut { agent: agent(*a) },
+        Op::Ready(a) => Input::SetReady { agent: agent(*a) },
+        Op::NotReady(a) => Input::SetNotReady {
+            agent: agent(*a),
+            reason: "break".into(),
+        },
+        Op::Arrive(id) => Input::RouteRequest {
+            contact: c(id),
+            dnis: "100".into(),
+            caller: "sip:caller@net".into(),
+            media: Media::Audio,
+        },
+        Op::Request(id, vip, m, p) => Input::RequestAgent {
+            contact: c(id),
+            queue: QueueName::from(if *vip { "vip" } else { "sales" }),
+            skills: skills(*m),
+            priority: *p,
+        },
+        Op::Ringing(id) => Input::AgentRinging { contact: c(id) },
+        Op::Answered(id) => Input::AgentAnswered { contact: c(id) },
+        Op::Rejected(id) => Input::AgentRejected { contact: c(id) },
+        Op::NoAnswer(id) => Input::AgentNoAnswer { contact: c(id) },
+        Op::Cleared(id) => Input::ConnectionCleared {
+            contact: c(id),
+            cause: ClearCause::NormalClearing,
+        },
+        Op::Advance(_) => return None,
+    })
+}
+
+type Snapshot = (Vec<Agent>, Vec<Contact>);
+
+fn snapshot(cti: &Cti) -> Snapshot {
+    (
+        cti.agents().cloned().collect(),
+        cti.contacts().cloned().collect(),
+    )
+}
+
+/// Checks that must hold after every step.
+fn check_step(cti: &Cti, before: &Snapshot, out: &[Output]) -> Result<(), TestCaseError> {
+    if let Err(e) = cti.check_invariants() {
+        return Err(TestCaseError::fail(e));
+    }
+    if out.iter().any(|o| matches!(o, Output::Refused { .. })) {
+        prop_assert_eq!(&snapshot(cti), before, "a refused input changed something");
+    }
+    check_event_stream(cti, before, out)?;
+    check_work_conserving(cti)
+}
+
+/// The last AgentStateChanged of each agent matches the view; an agent whose
+/// status or state moved emitted one; each DivertCall left its agent Reserved.
+fn check_event_stream(cti: &Cti, before: &Snapshot, out: &[Output]) -> Result<(), TestCaseError> {
+    let mut last = BTreeMap::new();
+    for o in out {
+        if let Output::AgentStateChanged {
+            agent,
+            status,
+            state,
+        } = o
+        {
+            last.insert(agent.clone(), (status.clone(), state.clone()));
+        }
+        if let Output::DivertCall { contact, agent, .. } = o {
+            let state = cti.agent(agent).map(|a| a.state.clone());
+            prop_assert_eq!(state, Some(AgentState::Reserved { contact: *contact }));
+        }
+    }
+    for (id, (status, state)) in &last {
+        match cti.agent(id) {
+            Some(a) => prop_assert_eq!((&a.status, &a.state), (status, state)),
+            None => prop_assert_eq!(
+                (status, state),
+                (&AgentStatus::LoggedOut, &AgentState::Idle)
+            ),
+        }
+    }
+    for old in &before.0 {
+        let moved = cti
+            .agent(&old.id)
+            .is_none_or(|a| a.status != old.status || a.state != old.state);
+        prop_assert!(
+            !moved || last.contains_key(&old.id),
+            "{} changed silently",
+            old.id
+        );
+    }
+    Ok(())
+}
+
+/// No queued contact is left waiting while a free agent could take it.
+fn check_work_conserving(cti: &Cti) -> Result<(), TestCaseError> {
+    for c in cti.contacts() {
+        if !matches!(c.phase, ContactPhase::Queued(_)) {
+            continue;
+        }
+        let Some(req) = &c.request else {
+            return Err(TestCaseError::fail(format!(
+                "{} queued without request",
+                c.id
+            )));
+        };
+        let idle_match = cti
+            .agents()
+            .any(|a| a.is_free() && a.has_skills(&req.skills));
+        prop_assert!(!idle_match, "{} waits beside a free skilled agent", c.id);
+    }
+    Ok(())
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut now = Instant::now();
+    let mut cti = Cti::new(config());
+    for op in &ops {
+        let before = snapshot(&cti);
+        let out = match (op, input(op)) {
+            (Op::Advance(s), _) => {
+                now += Duration::from_secs(*s);
+                cti.handle_timeout(now)
+            }
+            (_, Some(inp)) => cti.handle(now, inp),
+            (_, None) => Vec::new(),
+        };
+        check_step(&cti, &before, &out)?;
+    }
+    for id in 0..CONTACTS {
+        let before = snapshot(&cti);
+        let cause = ClearCause::NormalClearing;
+        let out = cti.handle(
+            now,
+            Input::ConnectionCleared {
+                contact: ContactId(id),
+                cause,
+            },
+        );
+        check_step(&cti, &before, &out)?;
+    }
+    for _ in 0..100 {
+        let Some(at) = cti.poll_timeout() else { break };
+        now = now.max(at);
+        let before = snapshot(&cti);
+        let out = cti.handle_timeout(now);
+        check_step(&cti, &before, &out)?;
+    }
+    prop_assert_eq!(cti.poll_timeout(), None);
+    prop_assert_eq!(cti.contacts().count(), 0);
+    prop_assert!(cti.queues().all(|(_, q)| q.is_empty()));
+    for a in cti.agents() {
+        prop_assert_eq!(&a.state, &AgentState::Idle, "{} left busy", a.id);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cti_keeps_its_invariants_and_drains(ops in proptest::collection::vec(op(), 0..120)) {
+        run(ops)?;
+    }
+}
