@@ -184,6 +184,12 @@ impl TestServer {
     /// T1 = 500 ms, realm "softacd", seats 1001..1003 (password "demo" + user),
     /// all with skill "support" and auto-ready.
     pub fn default_config(data_dir: &Path) -> String {
+        TestServer::config_with_registrar(data_dir, "")
+    }
+
+    /// [`TestServer::default_config`] with `registrar_extra` (TOML lines)
+    /// appended to its `[registrar]` table, e.g. `digest_algorithms = ["MD5"]`.
+    pub fn config_with_registrar(data_dir: &Path, registrar_extra: &str) -> String {
         let mut cfg = format!(
             r#"[sip]
 udp = ["127.0.0.1:0"]
@@ -202,7 +208,7 @@ data_dir = "{}"
 [registrar]
 realm = "softacd"
 min_expires = 60
-
+{registrar_extra}
 [log]
 level = "debug"
 "#,
