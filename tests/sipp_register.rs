@@ -24,7 +24,20 @@ fn source_prefix(transport: &str) -> &'static str {
 }
 
 fn register_auth_then_listed(transport: &str) {
-    let server = TestServer::start();
+    check_register_listed(TestServer::start(), transport);
+}
+
+/// With SHA-256 offered second, SIPp (MD5 only, first challenge only) still
+/// registers: the preference order of `digest_algorithms` is what it sees.
+#[test]
+fn register_auth_with_sha256_offered_second_udp() {
+    let server = TestServer::start_with_config(|d| {
+        TestServer::config_with_registrar(d, "digest_algorithms = [\"MD5\", \"SHA-256\"]\n")
+    });
+    check_register_listed(server, "u1");
+}
+
+fn check_register_listed(server: TestServer, transport: &str) {
     assert!(
         server.bindings_of("1001").is_empty(),
         "fresh server has bindings"

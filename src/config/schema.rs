@@ -188,7 +188,7 @@ impl Default for RegistrarSection {
             default_expires: 3600,
             nonce_ttl_s: 300,
             max_bindings_per_aor: 10,
-            digest_algorithms: vec!["MD5".to_owned(), "SHA-256".to_owned()],
+            digest_algorithms: vec!["MD5".to_owned()],
         }
     }
 }
