@@ -141,6 +141,7 @@ impl Engine {
         peer: Peer,
         cancels: Option<TxKey>,
     ) {
+        tracing::debug!(method = %req.method, %peer, "new server transaction");
         let resp = match req.method {
             Method::Register => {
                 let outcome = self.registrar.handle_register(now, wall_ms, &req, peer);
@@ -200,5 +201,160 @@ impl Engine {
         let mut r = response_to(req, code, Some(&tag));
         r.headers.push("Server", self.cfg.user_agent.clone());
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registrar::RegistrarConfig;
+    use crate::sip::{parse_message, HeaderView};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    fn engine() -> Engine {
+        let users: BTreeMap<String, String> = [("1001".to_string(), "demo1001".to_string())].into();
+        let registrar = Registrar::new(
+            RegistrarConfig {
+                realm: "softacd".into(),
+                domain: Some("127.0.0.1".into()),
+                users,
+                min_expires: 60,
+                max_expires: 3600,
+                default_expires: 3600,
+                nonce_ttl: Duration::from_secs(300),
+                max_bindings_per_aor: 10,
+                algorithms: vec![crate::registrar::digest::Algorithm::Md5],
+            },
+            [7; 32],
+        );
+        let cfg = EngineConfig {
+            user_agent: "SoftACD/test".into(),
+            timers: TimerConfig::default(),
+            max_transactions: 100,
+        };
+        Engine::new(cfg, registrar, 42)
+    }
+
+    fn peer() -> Peer {
+        Peer::udp("127.0.0.1:5070".parse().unwrap())
+    }
+
+    fn request(method: &str, branch: &str) -> Message {
+        let raw = format!(
+            "{method} sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK{branch}\r\n\
+Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=a1\r\nTo: <sip:100@127.0.0.1>\r\n\
+Call-ID: {branch}@test\r\nCSeq: 1 {method}\r\nContact: <sip:alice@127.0.0.1:5070>\r\n\r\n"
+        );
+        parse_message(raw.as_bytes()).unwrap()
+    }
+
+    /// Feed one request, return every response the engine transmitted.
+    fn responses(e: &mut Engine, now: Instant, msg: Message) -> Vec<Response> {
+        e.handle_received(now, 1_000, msg, peer());
+        let mut out = Vec::new();
+        while let Some(a) = e.poll_action() {
+            if let Action::Transmit {
+                msg: Message::Response(r),
+                peer: p,
+            } = a
+            {
+                assert_eq!(p, peer(), "responses go back to the source");
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn options_is_answered_with_capabilities() {
+        let mut e = engine();
+        let r = responses(&mut e, Instant::now(), request("OPTIONS", "o1"));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].code, 200);
+        assert_eq!(r[0].headers.get("Allow"), Some(ALLOW));
+        assert_eq!(r[0].headers.get("Accept"), Some(ACCEPT));
+        assert!(r[0].headers.has("Supported"));
+        assert!(
+            r[0].to_hdr().unwrap().tag().is_some(),
+            "final response carries a To-tag"
+        );
+        assert_eq!(r[0].headers.get("Server"), Some("SoftACD/test"));
+    }
+
+    #[test]
+    fn invite_after_shutdown_begins_gets_503_with_retry_after() {
+        let mut e = engine();
+        let now = Instant::now();
+        let before = responses(&mut e, now, request("INVITE", "i1"));
+        assert_eq!(before.last().map(|r| r.code), Some(480));
+        e.begin_shutdown();
+        let after = responses(&mut e, now, request("INVITE", "i2"));
+        let last = after.last().expect("an answer");
+        assert_eq!(last.code, 503);
+        assert_eq!(last.headers.get("Retry-After"), Some("30"));
+        // Everything else is still served while draining.
+        let opt = responses(&mut e, now, request("OPTIONS", "o2"));
+        assert_eq!(opt[0].code, 200);
+    }
+
+    #[test]
+    fn requests_outside_a_dialog_get_481_and_unsupported_get_405() {
+        let mut e = engine();
+        let now = Instant::now();
+        assert_eq!(responses(&mut e, now, request("BYE", "b1"))[0].code, 481);
+        assert_eq!(responses(&mut e, now, request("CANCEL", "c1"))[0].code, 481);
+        let sub = responses(&mut e, now, request("SUBSCRIBE", "s1"));
+        assert_eq!(sub[0].code, 405);
+        assert_eq!(sub[0].headers.get("Allow"), Some(ALLOW));
+    }
+
+    #[test]
+    fn register_without_credentials_is_challenged_and_reported() {
+        let mut e = engine();
+        let raw = "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKr1\r\n\
+Max-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=r\r\nTo: <sip:1001@127.0.0.1>\r\n\
+Call-ID: r1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5070>\r\n\r\n";
+        e.handle_received(
+            Instant::now(),
+            1_000,
+            parse_message(raw.as_bytes()).unwrap(),
+            peer(),
+        );
+        let mut saw_401 = false;
+        let mut saw_event = false;
+        while let Some(a) = e.poll_action() {
+            match a {
+                Action::Transmit {
+                    msg: Message::Response(r),
+                    ..
+                } => {
+                    saw_401 |= r.code == 401
+                        && r.headers
+                            .get("WWW-Authenticate")
+                            .is_some_and(|v| v.contains("MD5"))
+                }
+                Action::Registration(crate::registrar::RegisterEvent::Challenged { .. }) => {
+                    saw_event = true
+                }
+                _ => {}
+            }
+        }
+        assert!(saw_401 && saw_event);
+    }
+
+    #[test]
+    fn in_flight_counts_only_unanswered_transactions() {
+        let mut e = engine();
+        let now = Instant::now();
+        let _ = responses(&mut e, now, request("OPTIONS", "o3"));
+        assert_eq!(e.in_flight(), 0, "answered: completed, not in flight");
+        assert!(
+            e.transactions() >= 1,
+            "the completed transaction absorbs retransmissions (Timer J)"
+        );
+        // Timer J (64*T1 on UDP) removes it.
+        e.handle_timeout(now + Duration::from_secs(33), 34_000);
+        assert_eq!(e.transactions(), 0);
     }
 }
