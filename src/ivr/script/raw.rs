@@ -181,11 +181,13 @@ fn typed<'de, T: Deserialize<'de>>(body: Sp<DeValue<'de>>) -> Result<T, toml::de
 }
 
 fn shape_message(node: &str, err: &toml::de::Error) -> String {
-    let text = err.message().trim();
-    match text.strip_prefix("unknown field ") {
-        Some(rest) => format!("node `{node}`: unknown key {rest}"),
-        None => format!("node `{node}`: {text}"),
-    }
+    let text = err
+        .message()
+        .trim()
+        .replace("unknown field ", "unknown key ")
+        .replace("missing field ", "missing key ")
+        .replace("expected a sequence", "expected an array");
+    format!("node `{node}`: {text}")
 }
 
 fn strip(list: &Prompts) -> Vec<String> {

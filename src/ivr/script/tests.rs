@@ -130,8 +130,7 @@ fn syntax_error_has_its_line() {
 
 #[test]
 fn unknown_top_level_key() {
-    let text = format!("{BASE}");
-    let text = text.replacen("start = \"hello\"\n", "start = \"hello\"\ncolour = 1\n", 1);
+    let text = BASE.replacen("start = \"hello\"\n", "start = \"hello\"\ncolour = 1\n", 1);
     one_error(&text, 3, "unknown key `colour`");
 }
 
@@ -333,4 +332,29 @@ fn line_col_counts_chars_and_clamps() {
     assert_eq!(line_col(text, 5), (2, 2));
     assert_eq!(line_col(text, 4), (2, 1));
     assert_eq!(line_col(text, 999), (3, 1));
+}
+
+#[test]
+fn shape_errors_speak_toml_and_point_at_the_node() {
+    let text = base_with("next = \"ask\"\n", "");
+    one_error(&text, 3, "node `hello`: missing key `next`");
+    let text = base_with("prompts = [\"menu\"]", "prompts = \"menu\"");
+    one_error(
+        &text,
+        9,
+        "node `ask`: invalid type: string \"menu\", expected an array",
+    );
+}
+
+#[test]
+fn missing_keys_and_types_and_all_nodes_reported() {
+    let all = errors("name = \"t\"\n[nodes.a]\nprompts = []\n[nodes.b]\ntype = \"play\"\n");
+    assert_eq!(
+        all,
+        vec![
+            "2:8: node `a` has no `type`".to_owned(),
+            "4:1: node `b`: missing key `prompts`".to_owned(),
+            "1:1: missing key `start`".to_owned(),
+        ]
+    );
 }
