@@ -1,0 +1,360 @@
+//! Loader tests: the shipped flow loads, and every rule reports the exact
+//! line of the offending key or value.
+
+use super::*;
+
+const PROMPTS: &[&str] = &[
+    "welcome", "menu", "info", "invalid", "timeout", "queue", "hold", "goodbye",
+];
+
+fn known(name: &str) -> bool {
+    PROMPTS.contains(&name)
+}
+
+/// Errors of `text` as `line:col: message`, asserting it failed.
+fn errors(text: &str) -> Vec<String> {
+    match load_str(text, "t.toml", &known) {
+        Ok(_) => panic!("script loaded but should not have"),
+        Err(ScriptErrors(list)) => list
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+            .collect(),
+    }
+}
+
+/// The single error of `text`, asserting its line and a piece of its message.
+fn one_error(text: &str, line: usize, needle: &str) {
+    let all = errors(text);
+    assert_eq!(all.len(), 1, "expected one error, got {all:#?}");
+    let first = &all[0];
+    assert!(
+        first.starts_with(&format!("{line}:")),
+        "wrong line: {first}"
+    );
+    assert!(first.contains(needle), "`{needle}` not in: {first}");
+}
+
+/// A minimal valid flow; tests append or replace lines.
+const BASE: &str = r#"name = "t"
+start = "hello"
+[nodes.hello]
+type = "play"
+prompts = ["welcome"]
+next = "ask"
+[nodes.ask]
+type = "menu"
+prompts = ["menu"]
+on_fail = "bye"
+[nodes.ask.choices]
+"1" = "bye"
+[nodes.bye]
+type = "hangup"
+"#;
+
+fn base_with(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "fixture lacks {from}");
+    BASE.replacen(from, to, 1)
+}
+
+#[test]
+fn shipped_main_loads_against_media_dir() {
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("media");
+    let exists = |name: &str| media.join(format!("{name}.wav")).is_file();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ivr-scripts");
+    let all = load_dir(&dir, &exists).unwrap_or_else(|e| panic!("{e}"));
+    let main = all.get("main").expect("main flow");
+    assert_eq!(main.start, "welcome");
+    assert_eq!(main.version.len(), 12);
+    let Some(Node::Menu {
+        choices,
+        max_tries,
+        timeout_ms,
+        ..
+    }) = main.nodes.get("menu")
+    else {
+        panic!("menu node missing");
+    };
+    assert_eq!(choices.get(&'1').map(String::as_str), Some("info"));
+    assert_eq!(choices.get(&'0').map(String::as_str), Some("agent"));
+    assert_eq!((*max_tries, *timeout_ms), (3, 5000));
+    let Some(Node::Queue {
+        queue,
+        skills,
+        hold_music,
+        ..
+    }) = main.nodes.get("agent")
+    else {
+        panic!("agent node missing");
+    };
+    assert_eq!((queue.as_str(), hold_music.as_str()), ("support", "hold"));
+    assert_eq!(skills, &vec!["support".to_owned()]);
+}
+
+#[test]
+fn defaults_and_version_hash() {
+    let script = load_str(BASE, "t.toml", &known).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        script.nodes.get("hello"),
+        Some(&Node::Play {
+            prompts: vec!["welcome".into()],
+            interruptible: true,
+            next: "ask".into()
+        })
+    );
+    assert_eq!(
+        script.nodes.get("bye"),
+        Some(&Node::Hangup {
+            cause: "normal".into()
+        })
+    );
+    let Some(Node::Menu {
+        timeout_ms,
+        max_tries,
+        invalid_prompts,
+        ..
+    }) = script.nodes.get("ask")
+    else {
+        panic!("menu missing");
+    };
+    assert_eq!((*timeout_ms, *max_tries), (5000, 3));
+    assert!(invalid_prompts.is_empty());
+    let other = load_str(&format!("{BASE}# edited\n"), "t.toml", &known).unwrap();
+    assert_ne!(script.version, other.version, "version follows the bytes");
+    assert!(script.version.chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn syntax_error_has_its_line() {
+    one_error(&base_with("next = \"ask\"", "next = \"ask"), 6, "");
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let text = BASE.replacen("start = \"hello\"\n", "start = \"hello\"\ncolour = 1\n", 1);
+    one_error(&text, 3, "unknown key `colour`");
+}
+
+#[test]
+fn unknown_node_key_names_node_and_key() {
+    one_error(
+        &base_with("next = \"ask\"", "next = \"ask\"\nloud = true"),
+        7,
+        "node `hello`: unknown key `loud`",
+    );
+}
+
+#[test]
+fn unknown_node_type() {
+    one_error(
+        &base_with("type = \"hangup\"", "type = \"transfer\""),
+        14,
+        "unknown node type `transfer`",
+    );
+}
+
+#[test]
+fn wrong_value_type() {
+    one_error(&base_with("next = \"ask\"", "next = 3"), 6, "node `hello`");
+}
+
+#[test]
+fn missing_targets_each_at_their_value() {
+    one_error(
+        &base_with("start = \"hello\"", "start = \"nowhere\""),
+        2,
+        "`start` names missing node `nowhere`",
+    );
+    one_error(
+        &base_with("next = \"ask\"", "next = \"nowhere\""),
+        6,
+        "`next` names missing node `nowhere`",
+    );
+    // `bye` stays reachable through the choice, so only the target is wrong.
+    one_error(
+        &base_with("on_fail = \"bye\"", "on_fail = \"gone\""),
+        10,
+        "`on_fail` names missing node `gone`",
+    );
+    let text = base_with("\"1\" = \"bye\"", "\"1\" = \"bye\"\n\"2\" = \"void\"");
+    one_error(&text, 13, "`choice \"2\"` names missing node `void`");
+    let queue = format!("{BASE}[nodes.q]\ntype = \"queue\"\nqueue = \"s\"\nhold_music = \"hold\"\non_timeout = \"later\"\n");
+    let queue = queue.replacen("\"1\" = \"bye\"", "\"1\" = \"bye\"\n\"0\" = \"q\"", 1);
+    one_error(&queue, 20, "`on_timeout` names missing node `later`");
+}
+
+#[test]
+fn choice_keys_must_be_one_dtmf_key() {
+    let text = base_with(
+        "\"1\" = \"bye\"",
+        "\"1\" = \"bye\"\n\"12\" = \"bye\"\n\"x\" = \"bye\"",
+    );
+    let all = errors(&text);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(
+        all[0].starts_with("13:1: choice `12` is not one DTMF key"),
+        "{all:#?}"
+    );
+    assert!(
+        all[1].starts_with("14:1: choice `x` is not one DTMF key"),
+        "{all:#?}"
+    );
+    let ok = base_with(
+        "\"1\" = \"bye\"",
+        "\"1\" = \"bye\"\n\"#\" = \"bye\"\n\"D\" = \"bye\"",
+    );
+    assert!(load_str(&ok, "t.toml", &known).is_ok());
+}
+
+#[test]
+fn unknown_prompt_is_named() {
+    one_error(
+        &base_with(
+            "prompts = [\"welcome\"]",
+            "prompts = [\"welcome\", \"hola\"]",
+        ),
+        5,
+        "unknown prompt `hola`",
+    );
+}
+
+#[test]
+fn prompt_names_cannot_be_paths() {
+    one_error(
+        &base_with("prompts = [\"welcome\"]", "prompts = [\"../etc\"]"),
+        5,
+        "prompt name `../etc`",
+    );
+}
+
+#[test]
+fn unreachable_node_at_its_header() {
+    let text = format!("{BASE}[nodes.lost]\ntype = \"hangup\"\n");
+    one_error(&text, 15, "node `lost` is unreachable from `hello`");
+}
+
+#[test]
+fn max_tries_and_timeout_ranges() {
+    one_error(
+        &base_with("on_fail = \"bye\"", "on_fail = \"bye\"\nmax_tries = 0"),
+        11,
+        "`max_tries` must be 1..=10, not 0",
+    );
+    one_error(
+        &base_with("on_fail = \"bye\"", "on_fail = \"bye\"\ntimeout_ms = 0"),
+        11,
+        "`timeout_ms` must be 1..=60000, not 0",
+    );
+    one_error(
+        &base_with("on_fail = \"bye\"", "on_fail = \"bye\"\ntimeout_ms = 60001"),
+        11,
+        "not 60001",
+    );
+    let fine = base_with("on_fail = \"bye\"", "on_fail = \"bye\"\ntimeout_ms = 60000");
+    assert!(load_str(&fine, "t.toml", &known).is_ok());
+}
+
+#[test]
+fn play_loop_without_input_is_an_error() {
+    let text = r#"name = "t"
+start = "a"
+[nodes.a]
+type = "play"
+prompts = ["welcome"]
+next = "b"
+[nodes.b]
+type = "play"
+prompts = ["info"]
+next = "a"
+[nodes.bye]
+type = "hangup"
+"#;
+    let all = errors(text);
+    assert!(
+        all.iter()
+            .any(|e| e.starts_with("6:8: loop with no exit or input: a -> b -> a")),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter()
+            .any(|e| e.contains("no queue or hangup node is reachable")),
+        "{all:#?}"
+    );
+}
+
+#[test]
+fn menu_cycles_are_fine_play_cycles_through_menus_too() {
+    // hello -> ask -> (1) hello: the cycle waits for input at `ask`.
+    let text = base_with("\"1\" = \"bye\"", "\"1\" = \"hello\"\n\"2\" = \"bye\"");
+    assert!(load_str(&text, "t.toml", &known).is_ok());
+}
+
+#[test]
+fn display_is_file_line_col_per_line() {
+    let text = base_with("next = \"ask\"", "next = \"x\"\nloud = 1");
+    let err = load_str(&text, "flows/t.toml", &known).unwrap_err();
+    let shown = err.to_string();
+    assert_eq!(shown.lines().count(), err.0.len());
+    assert!(
+        shown.lines().all(|l| l.starts_with("flows/t.toml:")),
+        "{shown}"
+    );
+    assert!(
+        shown.starts_with("flows/t.toml:7:1: node `hello`: unknown key `loud`"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn load_file_requires_name_to_match_file() {
+    let dir = std::env::temp_dir().join(format!("softacd-ivr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("other.toml");
+    std::fs::write(&path, BASE).unwrap();
+    let err = load_file(&path, &known).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    assert_eq!((err.0[0].line, err.0[0].col), (1, 8));
+    assert!(err.0[0]
+        .message
+        .contains("differs from the file name `other`"));
+    let missing = load_file(&dir.join("absent.toml"), &known).unwrap_err();
+    assert!(missing.to_string().contains("cannot read script"));
+    std::fs::write(dir.join("t.toml"), BASE).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let all = load_dir(&dir, &known).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.keys().collect::<Vec<_>>(), vec!["t"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn line_col_counts_chars_and_clamps() {
+    let text = "ab\nçd = 1\n";
+    assert_eq!(line_col(text, 0), (1, 1));
+    assert_eq!(line_col(text, 5), (2, 2));
+    assert_eq!(line_col(text, 4), (2, 1));
+    assert_eq!(line_col(text, 999), (3, 1));
+}
+
+#[test]
+fn shape_errors_speak_toml_and_point_at_the_node() {
+    let text = base_with("next = \"ask\"\n", "");
+    one_error(&text, 3, "node `hello`: missing key `next`");
+    let text = base_with("prompts = [\"menu\"]", "prompts = \"menu\"");
+    one_error(
+        &text,
+        9,
+        "node `ask`: invalid type: string \"menu\", expected an array",
+    );
+}
+
+#[test]
+fn missing_keys_and_types_and_all_nodes_reported() {
+    let all = errors("name = \"t\"\n[nodes.a]\nprompts = []\n[nodes.b]\ntype = \"play\"\n");
+    assert_eq!(
+        all,
+        vec![
+            "2:8: node `a` has no `type`".to_owned(),
+            "4:1: node `b`: missing key `prompts`".to_owned(),
+            "1:1: missing key `start`".to_owned(),
+        ]
+    );
+}
