@@ -12,6 +12,7 @@
 //!   prompts pre-encoded into 20 ms frames per codec.
 
 pub mod g711;
+pub mod player;
 pub mod prompt;
 pub mod rfc4733;
 pub mod rtp;
