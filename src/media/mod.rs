@@ -14,8 +14,10 @@
 pub mod g711;
 pub mod player;
 pub mod prompt;
+pub mod relay;
 pub mod rfc4733;
 pub mod rtp;
+pub mod runtime;
 pub mod sdp;
 pub mod wav;
 
