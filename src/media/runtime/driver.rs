@@ -12,7 +12,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
-use super::ports::bind_even_port;
+use super::ports::{bind_even_port, random_u32};
 use super::stream::Stream;
 use super::{Command, Counters, MediaError, MediaEvent, MediaRuntimeConfig, StreamId};
 use crate::media::player::{Player, PlayerError};
@@ -190,12 +190,6 @@ fn log_player_error(id: StreamId, result: Option<Result<(), PlayerError>>) {
     if let Some(Err(source)) = result {
         tracing::warn!(error = %MediaError::Player { id, source }, "media: playback refused");
     }
-}
-
-fn random_u32() -> Result<u32, MediaError> {
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).map_err(|e| MediaError::Random(e.to_string()))?;
-    Ok(u32::from_be_bytes(b))
 }
 
 /// Random SSRC, initial sequence number and timestamp (RFC 3550 §5.1).

@@ -39,6 +39,13 @@ pub fn bind_even_port(ip: IpAddr, min: u16, max: u16, start: u32) -> Result<UdpS
     Err(MediaError::NoFreePort { ip, min, max })
 }
 
+/// A random 32-bit number from the OS (port search starts, SSRCs).
+pub fn random_u32() -> Result<u32, MediaError> {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).map_err(|e| MediaError::Random(e.to_string()))?;
+    Ok(u32::from_be_bytes(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
