@@ -256,8 +256,11 @@ mod tests {
         Player::new(Codec::Pcmu, 0, 0xCAFE, 0xFFFE, 0xFFFF_FF00)
     }
 
-    /// Tick once and parse the packet, if any: (marker, seq, ts, ssrc, payload).
-    fn tick(p: &mut Player) -> (TickResult, Option<(bool, u16, u32, u32, Vec<u8>)>) {
+    /// A sent packet: (marker, seq, ts, ssrc, payload).
+    type Sent = (bool, u16, u32, u32, Vec<u8>);
+
+    /// Tick once and parse the packet, if any.
+    fn tick(p: &mut Player) -> (TickResult, Option<Sent>) {
         let mut buf = [0u8; PACKET_LEN];
         let r = p.tick(&mut buf).unwrap();
         let len = match r {

@@ -121,6 +121,10 @@ impl MediaRuntime {
     /// Spawn the driver on the current tokio runtime (call from inside
     /// one). Every prompt of `prompts` is shared with the driver once, at
     /// start. The driver stops when the last handle is dropped.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (as `tokio::spawn` does): a programming
+    /// error, never caused by a peer.
     pub fn start(
         cfg: MediaRuntimeConfig,
         prompts: Arc<PromptCache>,
