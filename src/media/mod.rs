@@ -12,9 +12,12 @@
 //!   prompts pre-encoded into 20 ms frames per codec.
 
 pub mod g711;
+pub mod player;
 pub mod prompt;
+pub mod relay;
 pub mod rfc4733;
 pub mod rtp;
+pub mod runtime;
 pub mod sdp;
 pub mod wav;
 
