@@ -281,4 +281,95 @@ mod tests {
                    "device":"sip:bob@10.0.0.7","ts_ms":7,"seq":1})
         );
     }
+
+    /// Every example in docs/events.md is what the code produces, and every
+    /// event kind the code produces has an example there.
+    #[tokio::test]
+    async fn docs_examples_match_serialization() {
+        use crate::cti::{ClearCause, RouteTarget};
+        let docs = include_str!("../docs/events.md");
+        let mut examples: Vec<Value> = docs
+            .split("```json")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .map(|b| serde_json::from_str(b.trim()).unwrap())
+            .collect();
+        assert!(examples.contains(&json!({"event":"lagged","missed":17})));
+        examples.retain(|e| e["event"] != "lagged");
+        for e in &mut examples {
+            let m = e.as_object_mut().unwrap();
+            assert!(m.remove("seq").is_some_and(|v| v.is_u64()), "{m:?}");
+            assert!(m.remove("ts_ms").is_some_and(|v| v.is_u64()), "{m:?}");
+        }
+        let c = ContactId(42);
+        let alice = AgentId::from("alice");
+        let csta = [
+            CstaEvent::CallDelivered {
+                contact: c,
+                media: Media::Video,
+                leg: Leg::Caller,
+            },
+            CstaEvent::RouteRequest {
+                contact: c,
+                dnis: "800".into(),
+                caller: "sip:1001@192.0.2.10".into(),
+                media: Media::Video,
+            },
+            CstaEvent::RouteSelect {
+                contact: c,
+                target: RouteTarget::Ivr {
+                    script: "welcome".into(),
+                },
+            },
+            CstaEvent::RouteEnd { contact: c },
+            CstaEvent::DivertCall {
+                contact: c,
+                agent: alice.clone(),
+                device: "sip:1002@192.0.2.20:5062".into(),
+            },
+            CstaEvent::CallDiverted { contact: c },
+            CstaEvent::Established {
+                contact: c,
+                agent: alice.clone(),
+            },
+            CstaEvent::ConnectionCleared {
+                contact: c,
+                cause: ClearCause::NormalClearing,
+            },
+        ];
+        let mut produced: Vec<Value> = csta
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect();
+        let bus = EventBus::new(8);
+        let mut sub = bus.subscribe();
+        let agents = [
+            (
+                alice,
+                AgentStatus::Available,
+                AgentState::Ringing { contact: c },
+            ),
+            (
+                AgentId::from("bob"),
+                AgentStatus::NotReady {
+                    reason: "break".into(),
+                },
+                AgentState::Idle,
+            ),
+        ];
+        for (agent, status, state) in agents {
+            let out = Output::AgentStateChanged {
+                agent,
+                status,
+                state,
+            };
+            bus.publish_cti(0, &out).unwrap();
+            let mut v = parse(&sub.next().await.unwrap());
+            let m = v.as_object_mut().unwrap();
+            m.remove("seq");
+            m.remove("ts_ms");
+            produced.push(v);
+        }
+        assert_eq!(examples, produced);
+    }
 }
