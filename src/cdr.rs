@@ -343,4 +343,18 @@ mod tests {
         let (_b, store) = open(&dir).await;
         assert_eq!(store.recent(5).await.unwrap(), vec![sample(3, 4_000_000)]);
     }
+
+    #[test]
+    fn api_doc_example_is_a_cdr() {
+        let docs = include_str!("../docs/api.md");
+        let block = docs
+            .split("```json")
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("\"contact_id\""))
+            .expect("a CDR example in docs/api.md");
+        let list: Vec<Cdr> = serde_json::from_str(block.trim()).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].contact_id, 42);
+        assert!(list[0].arrival_ms < list[0].end_ms);
+    }
 }

@@ -7,8 +7,8 @@
 use super::extract::OptionalJsonBody;
 use super::{json_error, HttpState};
 use crate::cti::{Agent, AgentState, AgentStatus, CtiError};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -130,13 +130,9 @@ pub(super) async fn list(State(s): State<HttpState>) -> Response {
 
 pub(super) async fn sign_in(
     State(s): State<HttpState>,
-    id: Result<Path<String>, PathRejection>,
+    AgentPath(id): AgentPath,
     OptionalJsonBody(body): OptionalJsonBody<SignInBody>,
 ) -> Response {
-    let id = match agent_id(id) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
     if let Err(why) = check_sign_in(&body) {
         return json_error(StatusCode::UNPROCESSABLE_ENTITY, why);
     }
@@ -149,35 +145,25 @@ pub(super) async fn sign_in(
 
 pub(super) async fn sign_out(
     State(s): State<HttpState>,
-    id: Result<Path<String>, PathRejection>,
+    AgentPath(id): AgentPath,
     OptionalJsonBody(_): OptionalJsonBody<NoBody>,
 ) -> Response {
-    match agent_id(id) {
-        Ok(id) => command(&s, id, AgentOp::SignOut).await,
-        Err(r) => r,
-    }
+    command(&s, id, AgentOp::SignOut).await
 }
 
 pub(super) async fn ready(
     State(s): State<HttpState>,
-    id: Result<Path<String>, PathRejection>,
+    AgentPath(id): AgentPath,
     OptionalJsonBody(_): OptionalJsonBody<NoBody>,
 ) -> Response {
-    match agent_id(id) {
-        Ok(id) => command(&s, id, AgentOp::Ready).await,
-        Err(r) => r,
-    }
+    command(&s, id, AgentOp::Ready).await
 }
 
 pub(super) async fn not_ready(
     State(s): State<HttpState>,
-    id: Result<Path<String>, PathRejection>,
+    AgentPath(id): AgentPath,
     OptionalJsonBody(body): OptionalJsonBody<NotReadyBody>,
 ) -> Response {
-    let id = match agent_id(id) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
     if let Err(why) = check_text("reason", &body.reason, MAX_REASON) {
         return json_error(StatusCode::UNPROCESSABLE_ENTITY, why);
     }
@@ -226,15 +212,28 @@ fn refused(agent: &str, e: AgentError) -> Response {
     }
 }
 
-fn agent_id(p: Result<Path<String>, PathRejection>) -> Result<String, Response> {
-    let Path(id) = p.map_err(|r| json_error(r.status(), r.body_text()))?;
+/// The `{id}` path segment, checked: 1..=64 bytes, no control characters.
+pub(super) struct AgentPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AgentPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|r| json_error(r.status(), r.body_text()))?;
+        check_agent_id(&id).map_err(|why| json_error(StatusCode::BAD_REQUEST, why))?;
+        Ok(AgentPath(id))
+    }
+}
+
+fn check_agent_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > MAX_ID || id.chars().any(char::is_control) {
-        return Err(json_error(
-            StatusCode::BAD_REQUEST,
-            format!("agent id must be 1..={MAX_ID} bytes without control characters"),
+        return Err(format!(
+            "agent id must be 1..={MAX_ID} bytes without control characters"
         ));
     }
-    Ok(id)
+    Ok(())
 }
 
 fn check_sign_in(body: &SignInBody) -> Result<(), String> {
@@ -354,8 +353,10 @@ mod tests {
 
     #[test]
     fn agent_id_is_bounded() {
-        assert_eq!(agent_id(Ok(Path("alice".into()))).unwrap(), "alice");
-        assert!(agent_id(Ok(Path("a".repeat(65)))).is_err());
-        assert!(agent_id(Ok(Path("a\nb".into()))).is_err());
+        assert!(check_agent_id("alice").is_ok());
+        assert!(check_agent_id(&"a".repeat(64)).is_ok());
+        assert!(check_agent_id(&"a".repeat(65)).is_err());
+        assert!(check_agent_id("a\nb").is_err());
+        assert!(check_agent_id("").is_err());
     }
 }

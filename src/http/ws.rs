@@ -3,7 +3,8 @@
 //! one text frame, in `seq` order. The subscription is taken before the
 //! upgrade answer, so a client sees everything published after its
 //! handshake completes. Frames the client sends are ignored; a close frame
-//! or a broken connection ends the stream.
+//! or a broken connection ends the stream, and so does a client that takes
+//! longer than [`SEND_TIMEOUT`] to accept one frame (it would only lag).
 //!
 //! [`EventBus`]: crate::events::EventBus
 
@@ -14,6 +15,10 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use std::time::Duration;
+
+/// Longest wait for a client to take one frame before it is dropped.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) async fn events(
     State(s): State<HttpState>,
@@ -38,7 +43,8 @@ async fn stream(mut socket: WebSocket, mut sub: Subscription) {
         tokio::select! {
             msg = sub.next() => match msg {
                 Some(text) => {
-                    if socket.send(Message::Text((*text).into())).await.is_err() {
+                    let send = socket.send(Message::Text((*text).into()));
+                    if !matches!(tokio::time::timeout(SEND_TIMEOUT, send).await, Ok(Ok(()))) {
                         break;
                     }
                 }
