@@ -114,10 +114,14 @@ struct Api {
 
 /// Start the router; `engine` false leaves the command channel closed.
 async fn start(tag: &str, engine: bool) -> Api {
+    start_with(tag, engine, 64).await
+}
+
+async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
     let dir = TempDir::new(tag);
     let store = BindingStore::open(&dir.0.join("softacd.db")).await.unwrap();
     let cdrs = CdrStore::new(store.pool().clone()).await.unwrap();
-    let events = EventBus::new(64);
+    let events = EventBus::new(event_capacity);
     let agents = Arc::new(RwLock::new(Vec::new()));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = mpsc::channel(http::AGENT_QUEUE);
@@ -537,6 +541,59 @@ async fn websocket_streams_published_events_in_order() {
         ]
     );
     assert_eq!(api.events.subscribers(), 1);
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+async fn ws_connect(addr: SocketAddr) -> Ws {
+    let url = format!("ws://{addr}/api/events");
+    let (ws, _) = tokio::time::timeout(GUARD, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("handshake hung")
+        .unwrap();
+    ws
+}
+
+async fn ws_next(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(GUARD, ws.next())
+            .await
+            .expect("no event frame")
+            .expect("stream ended")
+            .unwrap();
+        if let Message::Text(t) = frame {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// The test runtime is single-threaded: the server's stream task cannot run
+/// while the test publishes, so the client falls behind deterministically.
+#[tokio::test]
+async fn lagging_client_gets_notice_and_others_get_everything() {
+    let api = start_with("ws-lag", true, 4).await;
+    let mut slow = ws_connect(api.addr).await;
+    for i in 0..10u64 {
+        api.events
+            .publish_at(i, &json!({"event": "x", "i": i}))
+            .unwrap();
+    }
+    assert_eq!(
+        ws_next(&mut slow).await,
+        json!({"event":"lagged","missed":6})
+    );
+    for i in 6..10u64 {
+        let ev = ws_next(&mut slow).await;
+        assert_eq!(
+            (ev["i"].as_u64(), ev["seq"].as_u64()),
+            (Some(i), Some(i + 1))
+        );
+    }
+    let mut second = ws_connect(api.addr).await;
+    api.events.publish_at(99, &json!({"event": "y"})).unwrap();
+    assert_eq!(ws_next(&mut slow).await["seq"], 11);
+    assert_eq!(ws_next(&mut second).await["seq"], 11);
+    assert_eq!(api.events.subscribers(), 2);
 }
 
 #[tokio::test]
