@@ -7,11 +7,14 @@
 //! - [`media`]: RTP, G.711, RFC 4733 and prompt pieces.
 //! - [`acd`]: the SoftACD engine (UAS core; later the B2BUA call model).
 //! - [`transport`], [`http`], [`server`]: the tokio shells.
+//! - [`cdr`], [`events`]: call detail records (SQLite) and the live event bus.
 //! - [`config`], [`telemetry`]: configuration and observability.
 
 pub mod acd;
+pub mod cdr;
 pub mod config;
 pub mod cti;
+pub mod events;
 pub mod http;
 pub mod ivr;
 pub mod media;

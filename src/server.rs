@@ -7,8 +7,10 @@
 //! (bounded wait), then readers stop and the store is flushed and closed.
 
 use crate::acd::{Action, Engine, EngineConfig};
+use crate::cdr::CdrStore;
 use crate::config::Config;
-use crate::http::{self, HttpState};
+use crate::events::{EventBus, EVENT_CAPACITY};
+use crate::http::{self, AgentCommand, HttpState};
 use crate::registrar::digest::Algorithm;
 use crate::registrar::{
     Binding, BindingChange, BindingStore, RegisterEvent, Registrar, RegistrarConfig,
@@ -123,6 +125,12 @@ pub async fn run(
         cause: e.to_string(),
     })?;
 
+    let cdrs = CdrStore::new(store.pool().clone())
+        .await
+        .map_err(|e| ServerError::Store {
+            path: db_path.clone(),
+            cause: e.to_string(),
+        })?;
     let mut registrar = Registrar::new(registrar_config(&cfg), random_bytes::<32>()?);
     registrar.restore(restored, wall_ms());
     let engine = Engine::new(
@@ -209,11 +217,22 @@ pub async fn run(
         engine.registrar().bindings().cloned().collect::<Vec<_>>(),
     ));
     let draining = Arc::new(AtomicBool::new(false));
+    let events = EventBus::new(EVENT_CAPACITY);
+    let agents = Arc::new(RwLock::new(Vec::new()));
+    // The engine task will own `agent_rx` (issue 3); until it does, agent
+    // commands answer 503 "engine is not running".
+    let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
+    drop(agent_rx);
     let state = HttpState {
         bindings: bindings.clone(),
         metrics,
         draining: draining.clone(),
         wall_ms,
+        agents,
+        agent_commands: agent_tx,
+        agent_timeout: http::AGENT_REPLY_TIMEOUT,
+        cdrs,
+        events,
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {

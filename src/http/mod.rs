@@ -1,19 +1,32 @@
-//! The HTTP shell (axum): health, Prometheus metrics and the JSON API. Every
-//! error a client can cause is a 4xx with a JSON body `{"error": …}`; routes
-//! are documented in docs/api.md.
+//! The HTTP shell (axum): health, Prometheus metrics and the JSON API
+//! (registrations, agents, call records, the live event stream). Every error
+//! a client can cause is a 4xx with a JSON body `{"error": …, "status": …}`;
+//! routes are documented in docs/api.md, events in docs/events.md.
 
+mod agents;
+mod calls;
+pub mod extract;
+mod ws;
+
+pub use agents::{AgentCommand, AgentError, AgentOp, AgentView, AGENT_QUEUE, AGENT_REPLY_TIMEOUT};
+
+use crate::cdr::CdrStore;
+use crate::events::EventBus;
 use crate::registrar::Binding;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
 
-/// What the HTTP handlers read. The engine task writes the snapshots.
+/// What the HTTP handlers read. The engine task writes the snapshots and
+/// answers the agent commands.
 #[derive(Clone)]
 pub struct HttpState {
     pub bindings: Arc<RwLock<Vec<Binding>>>,
@@ -21,6 +34,14 @@ pub struct HttpState {
     pub draining: Arc<AtomicBool>,
     /// Unix ms, for `expires_in` in the registrations list.
     pub wall_ms: fn() -> u64,
+    /// Snapshot for `GET /api/agents`, replaced by the engine.
+    pub agents: Arc<RwLock<Vec<AgentView>>>,
+    /// To the engine task (bounded: [`AGENT_QUEUE`]).
+    pub agent_commands: mpsc::Sender<AgentCommand>,
+    /// How long an agent command waits for the engine ([`AGENT_REPLY_TIMEOUT`]).
+    pub agent_timeout: Duration,
+    pub cdrs: CdrStore,
+    pub events: EventBus,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -28,6 +49,14 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/registrations", get(registrations))
+        .route("/api/agents", get(agents::list))
+        .route("/api/agents/{id}/sign-in", post(agents::sign_in))
+        .route("/api/agents/{id}/sign-out", post(agents::sign_out))
+        .route("/api/agents/{id}/ready", post(agents::ready))
+        .route("/api/agents/{id}/not-ready", post(agents::not_ready))
+        .route("/api/calls", get(calls::list))
+        .route("/api/events", get(ws::events))
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -1,0 +1,360 @@
+//! Call detail records (docs/design/call-flow.md "CDR"; MISSION.md step 10:
+//! the contact is cleared and its record written). One row per contact in the
+//! SQLite table `cdr`, on the same pool (and file) as the registrar's
+//! [`crate::registrar::BindingStore`]. Times are unix milliseconds. A contact
+//! id is written once: a second insert for it is an error, never an overwrite.
+
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::Row;
+
+/// Most rows [`CdrStore::recent`] returns, whatever the caller asks.
+pub const MAX_RECENT: u32 = 1000;
+
+/// One finished contact.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Cdr {
+    pub contact_id: u64,
+    pub caller: String,
+    pub dnis: String,
+    /// `"audio"` or `"video"`.
+    pub media: String,
+    pub arrival_ms: u64,
+    pub ivr_answer_ms: Option<u64>,
+    pub queued_ms: Option<u64>,
+    pub agent_answer_ms: Option<u64>,
+    pub end_ms: u64,
+    pub agent: Option<String>,
+    pub queue: Option<String>,
+    pub end_cause: String,
+    pub digits: String,
+    pub ivr_script: Option<String>,
+    pub ivr_script_version: Option<String>,
+}
+
+/// What went wrong in the CDR store, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum CdrError {
+    #[error("cdr store: create schema: {0}")]
+    Schema(sqlx::Error),
+    #[error("cdr store: insert contact {contact_id}: a record for it already exists")]
+    Duplicate { contact_id: u64 },
+    #[error("cdr store: insert contact {contact_id}: {source}")]
+    Insert {
+        contact_id: u64,
+        source: sqlx::Error,
+    },
+    #[error("cdr store: read recent records: {0}")]
+    Read(sqlx::Error),
+    #[error("cdr store: {field} out of range: {value}")]
+    Range { field: &'static str, value: String },
+}
+
+const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS cdr (
+    contact_id INTEGER PRIMARY KEY NOT NULL,
+    caller TEXT NOT NULL,
+    dnis TEXT NOT NULL,
+    media TEXT NOT NULL,
+    arrival_ms INTEGER NOT NULL,
+    ivr_answer_ms INTEGER,
+    queued_ms INTEGER,
+    agent_answer_ms INTEGER,
+    end_ms INTEGER NOT NULL,
+    agent TEXT,
+    queue TEXT,
+    end_cause TEXT NOT NULL,
+    digits TEXT NOT NULL,
+    ivr_script TEXT,
+    ivr_script_version TEXT
+)",
+    "CREATE INDEX IF NOT EXISTS cdr_end_ms ON cdr (end_ms)",
+];
+
+const INSERT: &str = "INSERT INTO cdr
+    (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
+     end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
+    queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
+    ivr_script_version FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+
+/// The `cdr` table. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub struct CdrStore {
+    pool: SqlitePool,
+}
+
+impl CdrStore {
+    /// Use `pool` (normally `BindingStore::pool().clone()`), creating the
+    /// table and its `end_ms` index if missing.
+    pub async fn new(pool: SqlitePool) -> Result<Self, CdrError> {
+        for stmt in SCHEMA {
+            sqlx::query(stmt)
+                .execute(&pool)
+                .await
+                .map_err(CdrError::Schema)?;
+        }
+        Ok(CdrStore { pool })
+    }
+
+    /// Write one record. A second record for the same contact id is
+    /// [`CdrError::Duplicate`] and leaves the first untouched.
+    pub async fn insert(&self, cdr: &Cdr) -> Result<(), CdrError> {
+        let id = cdr.contact_id;
+        sqlx::query(INSERT)
+            .bind(to_i64("contact_id", cdr.contact_id)?)
+            .bind(&cdr.caller)
+            .bind(&cdr.dnis)
+            .bind(&cdr.media)
+            .bind(to_i64("arrival_ms", cdr.arrival_ms)?)
+            .bind(opt_i64("ivr_answer_ms", cdr.ivr_answer_ms)?)
+            .bind(opt_i64("queued_ms", cdr.queued_ms)?)
+            .bind(opt_i64("agent_answer_ms", cdr.agent_answer_ms)?)
+            .bind(to_i64("end_ms", cdr.end_ms)?)
+            .bind(&cdr.agent)
+            .bind(&cdr.queue)
+            .bind(&cdr.end_cause)
+            .bind(&cdr.digits)
+            .bind(&cdr.ivr_script)
+            .bind(&cdr.ivr_script_version)
+            .execute(&self.pool)
+            .await
+            .map_err(|source| {
+                let unique = source
+                    .as_database_error()
+                    .is_some_and(|d| d.is_unique_violation());
+                if unique {
+                    CdrError::Duplicate { contact_id: id }
+                } else {
+                    CdrError::Insert {
+                        contact_id: id,
+                        source,
+                    }
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Up to `limit` records (at most [`MAX_RECENT`]), latest `end_ms` first.
+    pub async fn recent(&self, limit: u32) -> Result<Vec<Cdr>, CdrError> {
+        let limit = limit.min(MAX_RECENT);
+        let rows = sqlx::query(RECENT)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(CdrError::Read)?;
+        rows.iter().map(from_row).collect()
+    }
+}
+
+fn to_i64(field: &'static str, v: u64) -> Result<i64, CdrError> {
+    i64::try_from(v).map_err(|_| CdrError::Range {
+        field,
+        value: v.to_string(),
+    })
+}
+
+fn opt_i64(field: &'static str, v: Option<u64>) -> Result<Option<i64>, CdrError> {
+    v.map(|v| to_i64(field, v)).transpose()
+}
+
+fn to_u64(field: &'static str, v: i64) -> Result<u64, CdrError> {
+    u64::try_from(v).map_err(|_| CdrError::Range {
+        field,
+        value: v.to_string(),
+    })
+}
+
+fn get_u64(row: &SqliteRow, field: &'static str) -> Result<u64, CdrError> {
+    to_u64(field, row.try_get(field).map_err(CdrError::Read)?)
+}
+
+fn get_opt_u64(row: &SqliteRow, field: &'static str) -> Result<Option<u64>, CdrError> {
+    let v: Option<i64> = row.try_get(field).map_err(CdrError::Read)?;
+    v.map(|v| to_u64(field, v)).transpose()
+}
+
+fn get_text<T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &SqliteRow,
+    field: &'static str,
+) -> Result<T, CdrError> {
+    row.try_get(field).map_err(CdrError::Read)
+}
+
+fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
+    Ok(Cdr {
+        contact_id: get_u64(row, "contact_id")?,
+        caller: get_text(row, "caller")?,
+        dnis: get_text(row, "dnis")?,
+        media: get_text(row, "media")?,
+        arrival_ms: get_u64(row, "arrival_ms")?,
+        ivr_answer_ms: get_opt_u64(row, "ivr_answer_ms")?,
+        queued_ms: get_opt_u64(row, "queued_ms")?,
+        agent_answer_ms: get_opt_u64(row, "agent_answer_ms")?,
+        end_ms: get_u64(row, "end_ms")?,
+        agent: get_text(row, "agent")?,
+        queue: get_text(row, "queue")?,
+        end_cause: get_text(row, "end_cause")?,
+        digits: get_text(row, "digits")?,
+        ivr_script: get_text(row, "ivr_script")?,
+        ivr_script_version: get_text(row, "ivr_script_version")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registrar::BindingStore;
+    use std::path::PathBuf;
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    pub(crate) struct TempDir(pub PathBuf);
+
+    impl TempDir {
+        pub(crate) fn new(tag: &str) -> Self {
+            let mut r = [0u8; 8];
+            getrandom::fill(&mut r).unwrap();
+            let p = std::env::temp_dir().join(format!(
+                "softacd-{tag}-{}-{:016x}",
+                std::process::id(),
+                u64::from_le_bytes(r)
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    pub(crate) fn sample(id: u64, end_ms: u64) -> Cdr {
+        Cdr {
+            contact_id: id,
+            caller: "sip:alice@example.com".into(),
+            dnis: "800".into(),
+            media: "video".into(),
+            arrival_ms: end_ms - 60_000,
+            ivr_answer_ms: Some(end_ms - 59_000),
+            queued_ms: Some(end_ms - 40_000),
+            agent_answer_ms: Some(end_ms - 30_000),
+            end_ms,
+            agent: Some("bob".into()),
+            queue: Some("support".into()),
+            end_cause: "normal_clearing".into(),
+            digits: "12#".into(),
+            ivr_script: Some("welcome".into()),
+            ivr_script_version: Some("3".into()),
+        }
+    }
+
+    async fn open(dir: &TempDir) -> (BindingStore, CdrStore) {
+        let bindings = BindingStore::open(&dir.0.join("softacd.db")).await.unwrap();
+        let cdrs = CdrStore::new(bindings.pool().clone()).await.unwrap();
+        (bindings, cdrs)
+    }
+
+    #[tokio::test]
+    async fn insert_then_recent_round_trips_every_field() {
+        let dir = TempDir::new("cdr-rt");
+        let (_b, store) = open(&dir).await;
+        let c = sample(1, 1_795_000_000_000);
+        store.insert(&c).await.unwrap();
+        let mut bare = sample(2, 1_795_000_100_000);
+        bare.ivr_answer_ms = None;
+        bare.queued_ms = None;
+        bare.agent_answer_ms = None;
+        bare.agent = None;
+        bare.queue = None;
+        bare.ivr_script = None;
+        bare.ivr_script_version = None;
+        bare.digits = String::new();
+        store.insert(&bare).await.unwrap();
+        let got = store.recent(10).await.unwrap();
+        assert_eq!(got, vec![bare, c]);
+    }
+
+    #[tokio::test]
+    async fn recent_is_newest_first_and_limited() {
+        let dir = TempDir::new("cdr-order");
+        let (_b, store) = open(&dir).await;
+        for (id, end) in [(10, 5_000_000), (11, 9_000_000), (12, 7_000_000)] {
+            store.insert(&sample(id, end)).await.unwrap();
+        }
+        let ids: Vec<u64> = store
+            .recent(2)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.contact_id)
+            .collect();
+        assert_eq!(ids, vec![11, 12]);
+        assert!(store.recent(0).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn duplicate_contact_is_an_error_and_keeps_the_first() {
+        let dir = TempDir::new("cdr-dup");
+        let (_b, store) = open(&dir).await;
+        store.insert(&sample(7, 2_000_000)).await.unwrap();
+        let mut again = sample(7, 3_000_000);
+        again.caller = "sip:mallory@example.com".into();
+        let err = store.insert(&again).await.unwrap_err();
+        assert!(
+            matches!(err, CdrError::Duplicate { contact_id: 7 }),
+            "{err}"
+        );
+        let got = store.recent(10).await.unwrap();
+        assert_eq!(got, vec![sample(7, 2_000_000)]);
+    }
+
+    #[tokio::test]
+    async fn out_of_range_time_is_refused() {
+        let dir = TempDir::new("cdr-range");
+        let (_b, store) = open(&dir).await;
+        let mut c = sample(1, 2_000_000);
+        c.end_ms = u64::MAX;
+        let err = store.insert(&c).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CdrError::Range {
+                    field: "end_ms",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(store.recent(10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn records_survive_reopening_the_file() {
+        let dir = TempDir::new("cdr-reopen");
+        {
+            let (b, store) = open(&dir).await;
+            store.insert(&sample(3, 4_000_000)).await.unwrap();
+            b.close().await;
+        }
+        let (_b, store) = open(&dir).await;
+        assert_eq!(store.recent(5).await.unwrap(), vec![sample(3, 4_000_000)]);
+    }
+
+    #[test]
+    fn api_doc_example_is_a_cdr() {
+        let docs = include_str!("../docs/api.md");
+        let block = docs
+            .split("```json")
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("\"contact_id\""))
+            .expect("a CDR example in docs/api.md");
+        let list: Vec<Cdr> = serde_json::from_str(block.trim()).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].contact_id, 42);
+        assert!(list[0].arrival_ms < list[0].end_ms);
+    }
+}

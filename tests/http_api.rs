@@ -1,0 +1,622 @@
+//! The HTTP API end to end in one process (docs/api.md, docs/events.md): the
+//! real axum router on 127.0.0.1:0, a real CDR store on a temporary SQLite
+//! file, a real event bus, and a fake engine task on the other end of the
+//! agent command channel (the process boundary the real engine sits behind).
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use softacd::cdr::{Cdr, CdrStore};
+use softacd::cti::{AgentId, AgentState, AgentStatus, ContactId, CstaEvent, Leg, Media, Output};
+use softacd::events::EventBus;
+use softacd::http::{self, AgentCommand, AgentError, AgentOp, AgentView, HttpState};
+use softacd::registrar::BindingStore;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Guard against a hung test; never reached when things work.
+const GUARD: Duration = Duration::from_secs(10);
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let mut r = [0u8; 8];
+        getrandom::fill(&mut r).unwrap();
+        let p = std::env::temp_dir().join(format!(
+            "softacd-http-{tag}-{}-{:016x}",
+            std::process::id(),
+            u64::from_le_bytes(r)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What the fake engine does per agent name.
+/// - `alice`: known, idle; every op succeeds.
+/// - `busy`: known, in a call; sign-out and not-ready are 409.
+/// - `mute`: the engine never answers (keeps the reply sender).
+/// - `drop`: the engine drops the reply sender.
+/// - anything else: unknown (404).
+async fn fake_engine(
+    mut rx: mpsc::Receiver<AgentCommand>,
+    seen: Arc<Mutex<Vec<(String, AgentOp)>>>,
+) {
+    let mut unanswered = Vec::new();
+    while let Some(cmd) = rx.recv().await {
+        seen.lock()
+            .unwrap()
+            .push((cmd.agent.clone(), cmd.op.clone()));
+        let answer = match cmd.agent.as_str() {
+            "alice" => Ok(alice_after(&cmd.op)),
+            "busy" => Err(AgentError::Conflict(
+                "agent \"busy\" is in_call: try after the call".into(),
+            )),
+            "mute" => {
+                unanswered.push(cmd.reply);
+                continue;
+            }
+            "drop" => continue,
+            _ => Err(AgentError::NotFound),
+        };
+        let _ = cmd.reply.send(answer);
+    }
+}
+
+fn alice_after(op: &AgentOp) -> AgentView {
+    let mut v = AgentView {
+        id: "alice".into(),
+        status: AgentStatus::Available,
+        state: AgentState::Idle,
+        device: "sip:alice@10.0.0.9:5062".into(),
+        skills: BTreeMap::new(),
+    };
+    match op {
+        AgentOp::SignIn { device, skills } => {
+            if let Some(d) = device {
+                v.device = d.clone();
+            }
+            v.skills = skills.clone().unwrap_or_default();
+        }
+        AgentOp::SignOut => v.status = AgentStatus::LoggedOut,
+        AgentOp::Ready => {}
+        AgentOp::NotReady { reason } => {
+            v.status = AgentStatus::NotReady {
+                reason: reason.clone(),
+            }
+        }
+    }
+    v
+}
+
+struct Api {
+    addr: SocketAddr,
+    events: EventBus,
+    agents: Arc<RwLock<Vec<AgentView>>>,
+    cdrs: CdrStore,
+    seen: Arc<Mutex<Vec<(String, AgentOp)>>>,
+    _dir: TempDir,
+}
+
+/// Start the router; `engine` false leaves the command channel closed.
+async fn start(tag: &str, engine: bool) -> Api {
+    start_with(tag, engine, 64).await
+}
+
+async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
+    let dir = TempDir::new(tag);
+    let store = BindingStore::open(&dir.0.join("softacd.db")).await.unwrap();
+    let cdrs = CdrStore::new(store.pool().clone()).await.unwrap();
+    let events = EventBus::new(event_capacity);
+    let agents = Arc::new(RwLock::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel(http::AGENT_QUEUE);
+    if engine {
+        tokio::spawn(fake_engine(rx, seen.clone()));
+    } else {
+        drop(rx);
+    }
+    let state = HttpState {
+        bindings: Arc::new(RwLock::new(Vec::new())),
+        metrics: None,
+        draining: Arc::new(AtomicBool::new(false)),
+        wall_ms: || 1_795_000_000_000,
+        agents: agents.clone(),
+        agent_commands: tx,
+        agent_timeout: Duration::from_millis(300),
+        cdrs: cdrs.clone(),
+        events: events.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, http::router(state)).await;
+    });
+    Api {
+        addr,
+        events,
+        agents,
+        cdrs,
+        seen,
+        _dir: dir,
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection; (status, content-type, body).
+async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, String, String) {
+    let fut = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+        if let Some(ct) = content_type {
+            req.push_str(&format!("Content-Type: {ct}\r\n"));
+        }
+        if !body.is_empty() || method == "POST" {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.unwrap();
+        String::from_utf8(raw).unwrap()
+    };
+    let raw = tokio::time::timeout(GUARD, fut)
+        .await
+        .expect("HTTP request hung");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("no header end");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "test client does not decode chunked bodies: {head}"
+    );
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    let ct = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    (status, ct, body.to_string())
+}
+
+async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let (status, ct, body) = request(addr, "GET", path, None, "").await;
+    assert_eq!(ct, "application/json", "GET {path}: {body}");
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+async fn post_json(addr: SocketAddr, path: &str, body: &str) -> (u16, Value) {
+    post_as(addr, path, Some("application/json"), body).await
+}
+
+async fn post_as(addr: SocketAddr, path: &str, ct: Option<&str>, body: &str) -> (u16, Value) {
+    let (status, got_ct, text) = request(addr, "POST", path, ct, body).await;
+    assert_eq!(got_ct, "application/json", "POST {path}: {text}");
+    (status, serde_json::from_str(&text).unwrap())
+}
+
+/// An error body: `{"error": <non-empty>, "status": <code>}`.
+fn assert_error(got: &(u16, Value), status: u16, contains: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["status"], status, "{}", got.1);
+    let msg = got.1["error"].as_str().expect("error message");
+    assert!(
+        msg.to_lowercase().contains(&contains.to_lowercase()),
+        "{msg:?} lacks {contains:?}"
+    );
+}
+
+fn cdr(id: u64, end_ms: u64) -> Cdr {
+    Cdr {
+        contact_id: id,
+        caller: format!("sip:caller{id}@example.com"),
+        dnis: "800".into(),
+        media: "audio".into(),
+        arrival_ms: end_ms - 90_000,
+        ivr_answer_ms: Some(end_ms - 89_500),
+        queued_ms: Some(end_ms - 60_000),
+        agent_answer_ms: Some(end_ms - 45_000),
+        end_ms,
+        agent: Some("alice".into()),
+        queue: Some("support".into()),
+        end_cause: "normal_clearing".into(),
+        digits: "2".into(),
+        ivr_script: Some("welcome".into()),
+        ivr_script_version: Some("1".into()),
+    }
+}
+
+#[tokio::test]
+async fn agents_list_serves_the_engine_snapshot() {
+    let api = start("list", true).await;
+    assert_eq!(get_json(api.addr, "/api/agents").await, (200, json!([])));
+    *api.agents.write().unwrap() = vec![AgentView {
+        id: "bob".into(),
+        status: AgentStatus::NotReady {
+            reason: "break".into(),
+        },
+        state: AgentState::WrapUp,
+        device: "sip:bob@10.0.0.7".into(),
+        skills: [("sales".to_string(), 4)].into_iter().collect(),
+    }];
+    let (status, body) = get_json(api.addr, "/api/agents").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!([{"id":"bob","status":{"status":"not_ready","reason":"break"},
+                "state":{"state":"wrap_up"},"device":"sip:bob@10.0.0.7","skills":{"sales":4}}])
+    );
+}
+
+#[tokio::test]
+async fn sign_in_passes_device_and_skills_and_returns_the_view() {
+    let api = start("signin", true).await;
+    let got = post_json(
+        api.addr,
+        "/api/agents/alice/sign-in",
+        r#"{"device":"sip:alice@192.0.2.4:5070","skills":{"support":5}}"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        (
+            200,
+            json!({"id":"alice","status":{"status":"available"},"state":{"state":"idle"},
+                   "device":"sip:alice@192.0.2.4:5070","skills":{"support":5}})
+        )
+    );
+    let seen = api.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![(
+            "alice".to_string(),
+            AgentOp::SignIn {
+                device: Some("sip:alice@192.0.2.4:5070".into()),
+                skills: Some([("support".to_string(), 5)].into_iter().collect()),
+            }
+        )]
+    );
+}
+
+#[tokio::test]
+async fn sign_in_without_body_leaves_device_to_the_engine() {
+    let api = start("signin-empty", true).await;
+    let (status, body) = post_as(api.addr, "/api/agents/alice/sign-in", None, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["device"], "sip:alice@10.0.0.9:5062");
+    let (status, _) = post_json(api.addr, "/api/agents/alice/sign-in", "{}").await;
+    assert_eq!(status, 200);
+    let none = AgentOp::SignIn {
+        device: None,
+        skills: None,
+    };
+    let seen = api.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            ("alice".to_string(), none.clone()),
+            ("alice".to_string(), none)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn ready_not_ready_and_sign_out_reach_the_engine() {
+    let api = start("ops", true).await;
+    let (status, body) = post_json(
+        api.addr,
+        "/api/agents/alice/not-ready",
+        r#"{"reason":"break"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["status"],
+        json!({"status":"not_ready","reason":"break"})
+    );
+    let (status, body) = post_as(api.addr, "/api/agents/alice/ready", None, "").await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!({"status":"available"}))
+    );
+    let (status, body) = post_as(api.addr, "/api/agents/alice/sign-out", None, "").await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!({"status":"logged_out"}))
+    );
+    let ops: Vec<AgentOp> = api
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, op)| op.clone())
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            AgentOp::NotReady {
+                reason: "break".into()
+            },
+            AgentOp::Ready,
+            AgentOp::SignOut
+        ]
+    );
+}
+
+#[tokio::test]
+async fn engine_refusals_become_404_and_409() {
+    let api = start("refusals", true).await;
+    let got = post_as(api.addr, "/api/agents/nobody/ready", None, "").await;
+    assert_error(&got, 404, "nobody");
+    let got = post_as(api.addr, "/api/agents/busy/sign-out", None, "").await;
+    assert_error(&got, 409, "in_call");
+}
+
+#[tokio::test]
+async fn engine_silence_or_absence_is_503() {
+    let api = start("silent", true).await;
+    let got = post_as(api.addr, "/api/agents/mute/ready", None, "").await;
+    assert_error(&got, 503, "did not answer");
+    let got = post_as(api.addr, "/api/agents/drop/ready", None, "").await;
+    assert_error(&got, 503, "dropped");
+    let gone = start("gone", false).await;
+    let got = post_as(gone.addr, "/api/agents/alice/ready", None, "").await;
+    assert_error(&got, 503, "not running");
+}
+
+#[tokio::test]
+async fn bad_bodies_are_json_errors_and_never_reach_the_engine() {
+    let api = start("badbody", true).await;
+    let path = "/api/agents/alice/sign-in";
+    assert_error(&post_json(api.addr, path, "{\"device\":").await, 400, "");
+    assert_error(
+        &post_as(
+            api.addr,
+            path,
+            Some("text/plain"),
+            r#"{"device":"sip:a@b"}"#,
+        )
+        .await,
+        415,
+        "content-type",
+    );
+    assert_error(
+        &post_json(api.addr, path, r#"{"device":"sip:a@b","color":"red"}"#).await,
+        422,
+        "color",
+    );
+    assert_error(
+        &post_json(api.addr, path, r#"{"skills":{"support":300}}"#).await,
+        422,
+        "",
+    );
+    assert_error(
+        &post_json(api.addr, path, r#"{"device":"tel:+15551234"}"#).await,
+        422,
+        "sip:",
+    );
+    assert_error(
+        &post_json(api.addr, "/api/agents/alice/ready", r#"{"now":true}"#).await,
+        422,
+        "now",
+    );
+    let long_id = format!("/api/agents/{}/ready", "a".repeat(80));
+    assert_error(
+        &post_as(api.addr, &long_id, None, "").await,
+        400,
+        "agent id",
+    );
+    assert!(api.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn calls_are_newest_first_with_limits() {
+    let api = start("calls", true).await;
+    for (id, end) in [
+        (1, 1_795_000_100_000),
+        (2, 1_795_000_300_000),
+        (3, 1_795_000_200_000),
+    ] {
+        api.cdrs.insert(&cdr(id, end)).await.unwrap();
+    }
+    let (status, body) = get_json(api.addr, "/api/calls").await;
+    assert_eq!(status, 200);
+    let ids: Vec<u64> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["contact_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![2, 3, 1]);
+    assert_eq!(
+        body[0],
+        serde_json::to_value(cdr(2, 1_795_000_300_000)).unwrap()
+    );
+    let (status, body) = get_json(api.addr, "/api/calls?limit=1").await;
+    assert_eq!((status, body.as_array().unwrap().len()), (200, 1));
+    assert_eq!(body[0]["contact_id"], 2);
+    assert_error(
+        &get_json(api.addr, "/api/calls?limit=0").await,
+        400,
+        "limit",
+    );
+    assert_error(
+        &get_json(api.addr, "/api/calls?limit=1001").await,
+        400,
+        "limit",
+    );
+    assert_error(&get_json(api.addr, "/api/calls?limit=ten").await, 400, "");
+}
+
+#[tokio::test]
+async fn websocket_streams_published_events_in_order() {
+    let api = start("ws", true).await;
+    let url = format!("ws://{}/api/events", api.addr);
+    let (mut ws, resp) = tokio::time::timeout(GUARD, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("handshake hung")
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 101);
+    // The server subscribed before answering 101, so nothing below is lost.
+    api.events
+        .publish_at(
+            10,
+            &CstaEvent::CallDelivered {
+                contact: ContactId(5),
+                media: Media::Video,
+                leg: Leg::Caller,
+            },
+        )
+        .unwrap();
+    api.events
+        .publish_cti(
+            11,
+            &Output::AgentStateChanged {
+                agent: AgentId::from("alice"),
+                status: AgentStatus::Available,
+                state: AgentState::Reserved {
+                    contact: ContactId(5),
+                },
+            },
+        )
+        .unwrap();
+    api.events
+        .publish_at(
+            12,
+            &CstaEvent::ConnectionCleared {
+                contact: ContactId(5),
+                cause: softacd::cti::ClearCause::NormalClearing,
+            },
+        )
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let frame = tokio::time::timeout(GUARD, ws.next())
+            .await
+            .expect("no event frame")
+            .expect("stream ended")
+            .unwrap();
+        match frame {
+            Message::Text(t) => got.push(serde_json::from_str::<Value>(t.as_str()).unwrap()),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+    assert_eq!(
+        got,
+        vec![
+            json!({"event":"CallDelivered","contact":5,"media":"video","leg":"caller",
+                   "ts_ms":10,"seq":1}),
+            json!({"event":"AgentStateChanged","agent":"alice","status":{"status":"available"},
+                   "state":{"state":"reserved","contact":5},"ts_ms":11,"seq":2}),
+            json!({"event":"ConnectionCleared","contact":5,"cause":"normal_clearing",
+                   "ts_ms":12,"seq":3}),
+        ]
+    );
+    assert_eq!(api.events.subscribers(), 1);
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+async fn ws_connect(addr: SocketAddr) -> Ws {
+    let url = format!("ws://{addr}/api/events");
+    let (ws, _) = tokio::time::timeout(GUARD, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("handshake hung")
+        .unwrap();
+    ws
+}
+
+async fn ws_next(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(GUARD, ws.next())
+            .await
+            .expect("no event frame")
+            .expect("stream ended")
+            .unwrap();
+        if let Message::Text(t) = frame {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// The test runtime is single-threaded: the server's stream task cannot run
+/// while the test publishes, so the client falls behind deterministically.
+#[tokio::test]
+async fn lagging_client_gets_notice_and_others_get_everything() {
+    let api = start_with("ws-lag", true, 4).await;
+    let mut slow = ws_connect(api.addr).await;
+    for i in 0..10u64 {
+        api.events
+            .publish_at(i, &json!({"event": "x", "i": i}))
+            .unwrap();
+    }
+    assert_eq!(
+        ws_next(&mut slow).await,
+        json!({"event":"lagged","missed":6})
+    );
+    for i in 6..10u64 {
+        let ev = ws_next(&mut slow).await;
+        assert_eq!(
+            (ev["i"].as_u64(), ev["seq"].as_u64()),
+            (Some(i), Some(i + 1))
+        );
+    }
+    let mut second = ws_connect(api.addr).await;
+    api.events.publish_at(99, &json!({"event": "y"})).unwrap();
+    assert_eq!(ws_next(&mut slow).await["seq"], 11);
+    assert_eq!(ws_next(&mut second).await["seq"], 11);
+    assert_eq!(api.events.subscribers(), 2);
+}
+
+#[tokio::test]
+async fn events_without_upgrade_is_a_json_error() {
+    let api = start("ws-plain", true).await;
+    let (status, body) = get_json(api.addr, "/api/events").await;
+    assert!((400..500).contains(&status), "{status} {body}");
+    assert_eq!(body["status"], status);
+    assert!(body["error"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_json_errors() {
+    let api = start("fallback", true).await;
+    assert_error(
+        &get_json(api.addr, "/api/nothing").await,
+        404,
+        "/api/nothing",
+    );
+    assert_error(&post_json(api.addr, "/api/calls", "{}").await, 405, "POST");
+    assert_error(
+        &get_json(api.addr, "/api/agents/alice/ready").await,
+        405,
+        "GET",
+    );
+}
