@@ -13,6 +13,7 @@ pub mod acd;
 pub mod config;
 pub mod cti;
 pub mod http;
+pub mod ivr;
 pub mod media;
 pub mod registrar;
 pub mod server;
