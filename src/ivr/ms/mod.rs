@@ -105,7 +105,7 @@ impl<F: SessionFactory> MediaServer<F> {
             MediaEvent::Digit { call, key } => (call, AppEvent::Digit(key)),
             MediaEvent::PlaybackDone { call } => (call, AppEvent::PromptDone),
         };
-        self.to_session(now, call, ev);
+        self.feed_session(now, call, ev);
         self.pump(now);
     }
 
@@ -117,7 +117,7 @@ impl<F: SessionFactory> MediaServer<F> {
             CtiToIvr::AgentFound { contact } => (contact, AppEvent::AgentFound),
         };
         if let Some(call) = self.by_contact.get(&contact).copied() {
-            self.to_session(now, call, ev);
+            self.feed_session(now, call, ev);
         }
         self.pump(now);
     }

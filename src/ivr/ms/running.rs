@@ -70,11 +70,11 @@ impl<F: SessionFactory> MediaServer<F> {
             payload_type: n.payload_type,
             dtmf_pt: n.telephone_event_pt,
         });
-        self.to_session(now, call, AppEvent::Start);
+        self.feed_session(now, call, AppEvent::Start);
     }
 
     /// Feed a running call's session and carry out its commands.
-    pub(super) fn to_session(&mut self, now: Instant, call: CallRef, ev: AppEvent) {
+    pub(super) fn feed_session(&mut self, now: Instant, call: CallRef, ev: AppEvent) {
         let cmds = match self.calls.get_mut(&call) {
             Some(c) if c.phase == Phase::Active => c.session.handle(now, ev),
             _ => return,
@@ -183,7 +183,7 @@ impl<F: SessionFactory> MediaServer<F> {
                 c.phase == Phase::Active && c.session.poll_timeout().is_some_and(|d| d <= now)
             });
             if session_due {
-                self.to_session(now, call, AppEvent::Timeout);
+                self.feed_session(now, call, AppEvent::Timeout);
             }
         }
     }

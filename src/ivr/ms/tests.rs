@@ -577,3 +577,49 @@ fn udp_ack_stops_the_resends() {
     r.ms.handle_timeout(r.now + t1 * 4);
     assert!(codes(&r.drain()).is_empty());
 }
+
+#[test]
+fn invite_without_a_contact_header_is_a_400() {
+    let mut r = rig();
+    let mut inv = invite("n1", "X-SoftACD-Contact: 7\r\n", Some(OFFER));
+    inv.headers.remove("Contact");
+    assert_eq!(codes(&r.send(inv)), [400]);
+    assert_eq!(r.ms.calls(), 0);
+}
+
+#[test]
+fn options_gets_200_with_allow_and_other_methods_405() {
+    let mut r = rig();
+    let (_, ok, _) = r.running("o1");
+    let outs = r.send(in_dialog("OPTIONS", &ok, 2, None));
+    let resps = responses(&outs);
+    assert_eq!(resps.iter().map(|x| x.code).collect::<Vec<_>>(), [200]);
+    assert_eq!(resps[0].headers.get("Allow"), Some(ALLOW));
+    assert_eq!(codes(&r.send(in_dialog("REFER", &ok, 3, None))), [405]);
+}
+
+#[test]
+fn reinvite_or_cancel_of_no_call_is_a_481() {
+    let mut r = rig();
+    let (_, mut ok, _) = r.running("z1");
+    ok.headers.set("Call-ID", "other");
+    assert_eq!(
+        codes(&r.send(in_dialog("INVITE", &ok, 2, Some(OFFER)))),
+        [481]
+    );
+    let stray = invite("z2", "X-SoftACD-Contact: 7\r\n", None);
+    assert_eq!(codes(&r.send(crate::sip::uac::cancel_for(&stray))), [481]);
+}
+
+#[test]
+fn cancel_after_the_200_does_not_end_the_call() {
+    let mut r = rig();
+    let inv = invite("k1", "X-SoftACD-Contact: 77\r\n", Some(OFFER));
+    r.send(inv.clone());
+    r.ms.stream_opened(r.now, CallRef(1), RTP.parse().expect("rtp"));
+    r.drain();
+    let outs = r.send(crate::sip::uac::cancel_for(&inv));
+    assert_eq!(codes(&outs), [200]);
+    assert!(media(&outs).is_empty());
+    assert_eq!(r.ms.calls(), 1);
+}

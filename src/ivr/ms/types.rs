@@ -55,6 +55,9 @@ pub enum CtiToIvr {
 }
 
 /// What the media server asks of the shell (SIP transport, RTP, CTI).
+// Drained at once, like `transaction::Output`; boxing the message would
+// cost an allocation per send for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MsOutput {
     /// Serialize and send.
