@@ -12,6 +12,8 @@ pub enum MsError {
     BadContactId(String),
     #[error("ms invite: no Contact header (needed as the dialog's remote target)")]
     NoSipContact,
+    #[error("ms invite: missing or malformed {0} header")]
+    BadHeader(&'static str),
     #[error("ms invite: unknown script {0:?}")]
     UnknownScript(String),
     #[error("ms invite: {0}")]
@@ -26,7 +28,10 @@ impl MsError {
     /// The response the refused request gets.
     pub fn sip_status(&self) -> u16 {
         match self {
-            MsError::MissingContactId | MsError::BadContactId(_) | MsError::NoSipContact => 400,
+            MsError::MissingContactId
+            | MsError::BadContactId(_)
+            | MsError::NoSipContact
+            | MsError::BadHeader(_) => 400,
             MsError::UnknownScript(_) => 404,
             MsError::Sdp(e) => e.sip_status(),
             MsError::TooManyCalls(_) => 503,

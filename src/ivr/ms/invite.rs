@@ -54,8 +54,8 @@ impl<F: SessionFactory> MediaServer<F> {
         if !has_contact {
             return Err(MsError::NoSipContact);
         }
-        let from_tag = req.from_hdr().map_err(|_| MsError::NoSipContact)?;
-        let call_id = req.call_id().ok_or(MsError::NoSipContact)?;
+        let from = req.from_hdr().map_err(|_| MsError::BadHeader("From"))?;
+        let call_id = req.call_id().ok_or(MsError::BadHeader("Call-ID"))?;
         let offer = match req.body.is_empty() {
             true => None,
             false => {
@@ -75,7 +75,7 @@ impl<F: SessionFactory> MediaServer<F> {
         let dialog_id = DialogId {
             call_id: call_id.to_string(),
             local_tag: self.ids.tag(),
-            remote_tag: from_tag.tag().unwrap_or_default().to_string(),
+            remote_tag: from.tag().unwrap_or_default().to_string(),
         };
         Ok(Admitted {
             contact,

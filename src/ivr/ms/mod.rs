@@ -10,8 +10,11 @@
 //!
 //! Same shape as the transaction layer: `handle_*` in, [`MediaServer::poll_output`]
 //! out, [`MediaServer::poll_timeout`] for the next deadline. No IO, no clock.
-//! The script interpreter plugs in through [`SessionFactory`] and
-//! [`CallSession`].
+//! The script interpreter plugs in through [`SessionFactory`] (script
+//! name + contact id → session, `None` → 404) and [`CallSession`]
+//! (`handle(now, AppEvent) -> Vec<AppCommand>`, `poll_timeout`), whose
+//! events and commands mirror `ivr::session::IvrEvent`/`IvrCommand` one to
+//! one, so the adapter for `IvrSession` is a pair of `match`es.
 
 mod call;
 mod error;
@@ -119,6 +122,12 @@ impl<F: SessionFactory> MediaServer<F> {
         if let Some(call) = self.by_contact.get(&contact).copied() {
             self.feed_session(now, call, ev);
         }
+        self.pump(now);
+    }
+
+    /// The transport to `peer` failed: its transactions end (§17.1.4).
+    pub fn transport_error(&mut self, now: Instant, peer: &Peer) {
+        self.layer.transport_error(now, peer);
         self.pump(now);
     }
 
