@@ -1,7 +1,8 @@
-//! The IP-IVR (MISSION.md: "scripts editable without code"; issue 3's IVR
-//! bullet): the script format and its loader ([`script`]) and the pure
-//! interpreter of one call ([`session`]). The media player and the SIP side
-//! of the IVR live in the shells.
+//! The IP-IVR / media server (MISSION.md steps 4–7; "scripts editable without
+//! code"): the script format and its loader ([`script`]), the pure interpreter
+//! of one call ([`session`]), and [`ms`], the SIP user agent the SoftACD
+//! invites (one dialog and one media stream per call, one session per call).
 
+pub mod ms;
 pub mod script;
 pub mod session;

@@ -16,3 +16,5 @@ pub mod framing;
 pub mod ingress;
 pub mod transaction;
 pub use peer::{ConnId, Peer, TransportKind};
+pub mod dialog;
+pub mod uac;
