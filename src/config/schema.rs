@@ -24,6 +24,83 @@ pub struct Config {
     pub log: LogConfig,
     /// Agents' seats (`[[seat]]`), in file order.
     pub seat: Vec<SeatConfig>,
+    /// CTI routing policy (`[cti]`).
+    pub cti: CtiSection,
+    /// Queues (`[[queue]]`): contacts of every channel wait in these.
+    pub queue: Vec<QueueSection>,
+    /// Service numbers (`[[service]]`): dialed number → IVR script.
+    pub service: Vec<ServiceSection>,
+}
+
+/// `[cti]`: agent no-answer handling (MISSION.md step 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CtiSection {
+    /// Seconds an agent's phone may ring before the CTI gives the contact to
+    /// the next agent.
+    pub ring_timeout_s: u64,
+    /// Consecutive missed offers after which an agent is made not-ready
+    /// ("no answer"); 0 disables the rule.
+    pub max_no_answer: u32,
+    /// Skill level given to each skill a seat lists (1–10).
+    pub seat_skill_level: u8,
+}
+
+impl Default for CtiSection {
+    fn default() -> Self {
+        CtiSection {
+            ring_timeout_s: 20,
+            max_no_answer: 3,
+            seat_skill_level: 5,
+        }
+    }
+}
+
+/// What a queue does when no signed-in agent has the skills asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoAgentsPolicy {
+    /// Keep the caller waiting: an agent may sign in.
+    #[default]
+    Wait,
+    /// Announce and hang up at once.
+    Reject,
+}
+
+/// `[[queue]]`: one queue's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSection {
+    pub name: String,
+    #[serde(default = "default_queue_size")]
+    pub max_size: usize,
+    /// Seconds before the caller is told goodbye; 0 waits forever.
+    #[serde(default = "default_max_wait")]
+    pub max_wait_s: u64,
+    /// Seconds of wrap-up an agent gets after a call from this queue.
+    #[serde(default = "default_wrap_up")]
+    pub wrap_up_s: u64,
+    #[serde(default)]
+    pub no_agents: NoAgentsPolicy,
+}
+
+fn default_queue_size() -> usize {
+    100
+}
+fn default_max_wait() -> u64 {
+    600
+}
+fn default_wrap_up() -> u64 {
+    10
+}
+
+/// `[[service]]`: calls to `number` (the Request-URI user part) run `script`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    pub number: String,
+    /// An IVR flow in `[ivr] scripts_dir`, by name (file stem).
+    pub script: String,
 }
 
 fn loopback(port: u16) -> SocketAddr {

@@ -48,6 +48,8 @@ fn empty_file_is_valid_and_equals_the_default_without_seats() {
     let empty = Config::from_toml("", "empty.toml").unwrap();
     let mut default = Config::load(None).unwrap();
     default.seat.clear();
+    default.queue.clear();
+    default.service.clear();
     assert_eq!(empty, default);
     assert_eq!(empty, Config::default());
 }
@@ -310,4 +312,31 @@ mod never_panics {
             }
         }
     }
+}
+
+#[test]
+fn embedded_default_has_the_demo_service_and_queue() {
+    let cfg = Config::load(None).unwrap();
+    assert_eq!(cfg.service.len(), 1);
+    assert_eq!(
+        (
+            cfg.service[0].number.as_str(),
+            cfg.service[0].script.as_str()
+        ),
+        ("100", "main")
+    );
+    assert_eq!(cfg.queue.len(), 1);
+    assert_eq!(cfg.queue[0].name, "support");
+}
+
+#[test]
+fn duplicate_queue_and_service_and_bad_script_name_are_errors_at_their_lines() {
+    let text = "[[queue]]\nname = \"a\"\n[[queue]]\nname = \"a\"\n[[service]]\nnumber = \"100\"\nscript = \"../etc\"\n";
+    let Err(ConfigError::Invalid(d)) = Config::from_toml(text, "q.toml") else {
+        panic!("expected errors")
+    };
+    let lines: Vec<usize> = d.iter().map(|x| x.line).collect();
+    assert_eq!(lines, vec![4, 7], "{d:?}");
+    assert!(d[0].message.contains("duplicate queue"));
+    assert!(d[1].message.contains("not a script name"));
 }

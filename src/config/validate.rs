@@ -60,6 +60,7 @@ fn check_address(loc: &Locator<'_, '_>, path: &[Seg<'_>], out: &mut Vec<Finding>
 pub(crate) fn semantic(cfg: &Config, loc: &Locator<'_, '_>) -> Vec<Finding> {
     let mut out = Vec::new();
     seats(cfg, loc, &mut out);
+    cti(cfg, loc, &mut out);
     registrar(cfg, loc, &mut out);
     sip(cfg, loc, &mut out);
     log(cfg, loc, &mut out);
@@ -99,6 +100,62 @@ fn seats(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             let path = [Key("seat"), Index(i), Key("skills")];
             let msg = format!("seat.skills: seat `{}` has an empty skill name", seat.user);
             out.push(Finding::new(loc.near(&path), msg));
+        }
+    }
+}
+
+/// `[cti]`, `[[queue]]` and `[[service]]`: names unique and usable.
+fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let level = cfg.cti.seat_skill_level;
+    if !(1..=10).contains(&level) {
+        let msg = format!("cti.seat_skill_level: {level} is outside 1..=10");
+        out.push(Finding::new(
+            loc.near(&[Key("cti"), Key("seat_skill_level")]),
+            msg,
+        ));
+    }
+    let mut queues: HashMap<&str, usize> = HashMap::new();
+    for (i, q) in cfg.queue.iter().enumerate() {
+        let path = [Key("queue"), Index(i), Key("name")];
+        if q.name.trim().is_empty() {
+            out.push(Finding::new(
+                loc.near(&path),
+                "queue.name: empty queue name".to_owned(),
+            ));
+        } else if queues.insert(&q.name, i).is_some() {
+            let msg = format!("queue.name: duplicate queue `{}`", q.name);
+            out.push(Finding::new(loc.near(&path), msg));
+        }
+        if q.max_size == 0 {
+            let msg = format!(
+                "queue.max_size: queue `{}` must hold at least 1 contact",
+                q.name
+            );
+            out.push(Finding::new(
+                loc.near(&[Key("queue"), Index(i), Key("max_size")]),
+                msg,
+            ));
+        }
+    }
+    let mut numbers: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in cfg.service.iter().enumerate() {
+        let path = [Key("service"), Index(i), Key("number")];
+        if !is_sip_user(&s.number) {
+            let msg = format!("service.number: `{}` is not a SIP user token", s.number);
+            out.push(Finding::new(loc.near(&path), msg));
+        } else if numbers.insert(&s.number, i).is_some() {
+            let msg = format!("service.number: duplicate service number `{}`", s.number);
+            out.push(Finding::new(loc.near(&path), msg));
+        }
+        if s.script.trim().is_empty() || s.script.contains(['/', '\\', '.']) {
+            let msg = format!(
+                "service.script: `{}` is not a script name (file stem)",
+                s.script
+            );
+            out.push(Finding::new(
+                loc.near(&[Key("service"), Index(i), Key("script")]),
+                msg,
+            ));
         }
     }
 }
