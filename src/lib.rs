@@ -6,10 +6,12 @@
 //! - [`cti`]: the queue-and-routing engine (pure state machine).
 //! - [`media`]: RTP, G.711, RFC 4733 and prompt pieces.
 //! - [`acd`]: the SoftACD engine (UAS core; later the B2BUA call model).
+//! - [`b2bua`]: the B2BUA call model, one pure state machine per contact.
 //! - [`transport`], [`http`], [`server`]: the tokio shells.
 //! - [`config`], [`telemetry`]: configuration and observability.
 
 pub mod acd;
+pub mod b2bua;
 pub mod config;
 pub mod cti;
 pub mod http;
