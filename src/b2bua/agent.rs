@@ -217,7 +217,7 @@ impl Call {
     }
 
     pub(super) fn on_agent_failed(&mut self, leg: LegId, code: u16, out: &mut Vec<CallAction>) {
-        let Some(phase) = self.legs.close(leg) else {
+        let Some(phase) = self.close_failed(leg) else {
             return;
         };
         if phase == LegPhase::Cancelling || !self.is_current(leg) || self.cleared {

@@ -303,6 +303,15 @@ impl Call {
         }
     }
 
+    /// A final failure closes a leg whose INVITE is pending; a leg already
+    /// answered has no INVITE left to fail, so the report is ignored.
+    pub(super) fn close_failed(&mut self, leg: LegId) -> Option<LegPhase> {
+        match self.legs.phase(leg)? {
+            LegPhase::Calling | LegPhase::Early | LegPhase::Cancelling => self.legs.close(leg),
+            LegPhase::AwaitingAck | LegPhase::Up => None,
+        }
+    }
+
     /// A 2xx on a leg we are cancelling or do not know: ACK and BYE it.
     pub(super) fn refuse_answer(&mut self, leg: LegId, out: &mut Vec<CallAction>) {
         out.push(CallAction::Ack { leg, sdp: None });

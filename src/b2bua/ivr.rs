@@ -136,7 +136,7 @@ impl Call {
     }
 
     pub(super) fn on_ivr_failed(&mut self, code: u16, out: &mut Vec<CallAction>) {
-        let Some(phase) = self.legs.close(LegId::IVR) else {
+        let Some(phase) = self.close_failed(LegId::IVR) else {
             return;
         };
         if phase == LegPhase::Cancelling || self.cleared {

@@ -859,3 +859,20 @@ fn relay_mode_without_addresses_is_refused() {
     ));
     assert!(call.is_done());
 }
+
+#[test]
+fn a_failure_reported_on_an_answered_agent_leg_is_ignored() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    w.in_ivr();
+    let (leg, _, _) = invite_agent(&w.request_agent("sales")).unwrap();
+    w.feed(CallInput::Answered {
+        leg,
+        sdp: Some(agent_sdp("0")),
+    });
+    assert!(w.feed(CallInput::Failed { leg, code: 486 }).is_empty());
+    assert_eq!(w.call.state(), CallState::Connected);
+    assert_eq!(
+        w.agent_state("alice"),
+        AgentState::InCall { contact: CONTACT }
+    );
+}

@@ -1,0 +1,362 @@
+//! Property test of the B2BUA call model (MISSION.md steps 1–10) driving a
+//! `b2bua::Call` together with a real `cti::Cti`: the call's `Cti(..)`
+//! actions go into the CTI, the CTI's outputs for the contact come back.
+//! Random interleavings of caller, IVR, agent and CTI events — hangups at
+//! every stage, rejects, CTI timeouts, late answers after CANCEL, re-INVITE
+//! outcomes — in direct and relay mode, early and late offer. After every
+//! step: no panic, the CTI's invariants hold, the CTI never refuses what
+//! the call told it, at most one ConnectionCleared. At the end, once the
+//! caller is gone and every pending leg got its final response: no leg is
+//! up, the call is Done, exactly one ConnectionCleared and one CDR end were
+//! emitted, and no agent is left Reserved, Ringing or InCall.
+
+use proptest::prelude::*;
+use softacd::b2bua::*;
+use softacd::cti::{self, *};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+const C: ContactId = ContactId(7);
+const AGENTS: [&str; 2] = ["alice", "bob"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    IvrProvisional(bool),
+    IvrAnswer(bool),
+    IvrFail(u16),
+    IvrBye,
+    CallerAck(bool),
+    CallerCancel,
+    CallerBye,
+    RequestAgent(bool),
+    AgentProvisional(u8),
+    AgentAnswer(u8, u8),
+    AgentFail(u8, u16),
+    AgentBye(u8),
+    ReInviteOk,
+    ReInviteFail,
+    Ready(u8, bool),
+    Advance(u64),
+}
+
+fn code() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        Just(486u16),
+        Just(408),
+        Just(480),
+        Just(487),
+        Just(603),
+        Just(500)
+    ]
+}
+
+/// Progress (answers, ACKs, requests, ringing) is weighted well above
+/// the endings so that many runs reach the agent and talk before hanging up.
+fn op() -> impl Strategy<Value = Op> {
+    let mostly = || prop::bool::weighted(0.9);
+    prop_oneof![
+        3 => any::<bool>().prop_map(Op::IvrProvisional),
+        8 => mostly().prop_map(Op::IvrAnswer),
+        1 => code().prop_map(Op::IvrFail),
+        1 => Just(Op::IvrBye),
+        8 => mostly().prop_map(Op::CallerAck),
+        1 => Just(Op::CallerCancel),
+        1 => Just(Op::CallerBye),
+        8 => prop::bool::weighted(0.1).prop_map(Op::RequestAgent),
+        4 => (0..4u8).prop_map(Op::AgentProvisional),
+        6 => (0..4u8, 0..5u8).prop_map(|(l, s)| Op::AgentAnswer(l, s)),
+        2 => (0..4u8, code()).prop_map(|(l, c)| Op::AgentFail(l, c)),
+        1 => (0..4u8).prop_map(Op::AgentBye),
+        4 => Just(Op::ReInviteOk),
+        1 => Just(Op::ReInviteFail),
+        3 => (0..2u8, any::<bool>()).prop_map(|(a, r)| Op::Ready(a, r)),
+        3 => (0..30u64).prop_map(Op::Advance),
+    ]
+}
+
+fn sdp(ip: &str, port: u16, fmts: &str) -> Vec<u8> {
+    format!("v=0\r\no=x 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP {fmts}\r\n")
+        .into_bytes()
+}
+
+fn config() -> CtiConfig {
+    let mut cfg = CtiConfig {
+        ring_timeout: Duration::from_secs(10),
+        max_no_answer: 2,
+        ..CtiConfig::default()
+    };
+    cfg.dnis_scripts.insert("100".into(), "main".into());
+    let q = QueueConfig {
+        max_size: 5,
+        max_wait: Some(Duration::from_secs(40)),
+        wrap_up: Duration::from_secs(5),
+        no_agents: NoAgents::Wait,
+    };
+    let strict = QueueConfig {
+        no_agents: NoAgents::Reject,
+        ..q.clone()
+    };
+    cfg.queues.insert(QueueName::from("sales"), q);
+    cfg.queues.insert(QueueName::from("vip"), strict);
+    cfg
+}
+
+fn output_contact(o: &Output) -> Option<ContactId> {
+    match o {
+        Output::RouteSelect { contact, .. }
+        | Output::DivertCall { contact, .. }
+        | Output::CancelDivert { contact, .. }
+        | Output::Established { contact, .. }
+        | Output::QueueFull { contact, .. }
+        | Output::QueueTimeout { contact, .. }
+        | Output::NoAgents { contact, .. } => Some(*contact),
+        Output::AgentStateChanged { .. } | Output::Refused { .. } => None,
+    }
+}
+
+struct World {
+    now: Instant,
+    cti: Cti,
+    call: Call,
+    log: Vec<CallAction>,
+    refused: Vec<CtiError>,
+}
+
+impl World {
+    fn new(mode: MediaMode, early: bool, dnis: &str) -> World {
+        let now = Instant::now();
+        let mut cti = Cti::new(config());
+        for a in AGENTS {
+            let skills = [(Skill::from("sales"), 3)].into_iter().collect();
+            let device = format!("sip:{a}@10.0.0.50");
+            cti.handle(
+                now,
+                cti::Input::SignIn {
+                    agent: AgentId::from(a),
+                    device,
+                    skills,
+                },
+            );
+        }
+        let setup = CallSetup {
+            contact: C,
+            caller: "sip:carol@example.com".into(),
+            dnis: dnis.into(),
+            sdp: early.then(|| sdp("10.0.0.1", 4000, "0 8")),
+            mode,
+            relay: Some(RelayAddrs {
+                a_side: "192.0.2.1:20000".parse().unwrap(),
+                b_side: "192.0.2.1:20002".parse().unwrap(),
+            }),
+        };
+        let (call, first) = Call::new(now, setup);
+        let mut w = World {
+            now,
+            cti,
+            call,
+            log: Vec::new(),
+            refused: Vec::new(),
+        };
+        w.pump(first);
+        w
+    }
+
+    fn feed(&mut self, input: CallInput) {
+        let first = self.call.handle(self.now, input);
+        self.pump(first);
+    }
+
+    fn pump(&mut self, first: Vec<CallAction>) {
+        let mut todo: VecDeque<CallAction> = first.into();
+        while let Some(a) = todo.pop_front() {
+            if let CallAction::Cti(input) = &a {
+                let outs = self.cti.handle(self.now, input.clone());
+                todo.extend(self.route(outs));
+            }
+            self.log.push(a);
+        }
+    }
+
+    fn route(&mut self, outs: Vec<Output>) -> Vec<CallAction> {
+        let mut back = Vec::new();
+        for o in outs {
+            if let Output::Refused { error } = &o {
+                self.refused.push(error.clone());
+            }
+            if output_contact(&o) == Some(C) {
+                back.extend(self.call.handle(self.now, CallInput::Cti(o)));
+            }
+        }
+        back
+    }
+
+    fn desk(&mut self, input: cti::Input) {
+        let outs = self.cti.handle(self.now, input);
+        let back = self.route(outs);
+        self.pump(back);
+    }
+
+    fn advance(&mut self, secs: u64) {
+        self.now += Duration::from_secs(secs);
+        let outs = self.cti.handle_timeout(self.now);
+        let back = self.route(outs);
+        self.pump(back);
+    }
+
+    /// An agent leg: one of those up, or a stale/unknown attempt.
+    fn agent_leg(&self, pick: u8) -> LegId {
+        let up: Vec<LegId> = self
+            .call
+            .legs_up()
+            .into_iter()
+            .filter(|l| l.kind == LegKind::Agent)
+            .collect();
+        match up.get(usize::from(pick)) {
+            Some(leg) => *leg,
+            None => LegId::agent(u32::from(pick) + 1),
+        }
+    }
+
+    fn count(&self, f: impl Fn(&CallAction) -> bool) -> usize {
+        self.log.iter().filter(|a| f(a)).count()
+    }
+
+    fn cleared(&self) -> usize {
+        self.count(|a| matches!(a, CallAction::Event(CstaEvent::ConnectionCleared { .. })))
+    }
+
+    fn apply(&mut self, op: Op) {
+        let ivr = LegId::IVR;
+        match op {
+            Op::IvrProvisional(with_sdp) => self.feed(CallInput::Provisional {
+                leg: ivr,
+                code: 183,
+                sdp: with_sdp.then(|| sdp("127.0.0.1", 6000, "0")),
+            }),
+            Op::IvrAnswer(with_sdp) => self.feed(CallInput::Answered {
+                leg: ivr,
+                sdp: with_sdp.then(|| sdp("127.0.0.1", 6000, "0")),
+            }),
+            Op::IvrFail(code) => self.feed(CallInput::Failed { leg: ivr, code }),
+            Op::IvrBye => self.feed(CallInput::IvrHungUp),
+            Op::CallerAck(with_sdp) => self.feed(CallInput::CallerAck {
+                sdp: with_sdp.then(|| sdp("10.0.0.1", 4000, "0")),
+            }),
+            Op::CallerCancel => self.feed(CallInput::CallerCancel),
+            Op::CallerBye => self.feed(CallInput::CallerBye),
+            Op::RequestAgent(vip) => self.feed(CallInput::IvrRequestsAgent {
+                queue: if vip { "vip" } else { "sales" }.into(),
+                skills: vec![if vip { "french" } else { "sales" }.into()],
+                priority: 1,
+            }),
+            Op::AgentProvisional(l) => {
+                let leg = self.agent_leg(l);
+                self.feed(CallInput::Provisional {
+                    leg,
+                    code: 180,
+                    sdp: None,
+                })
+            }
+            Op::AgentAnswer(l, s) => {
+                let leg = self.agent_leg(l);
+                let sdp = match s {
+                    0 => None,
+                    1 | 2 => Some(sdp("10.0.0.50", 8000, "0")),
+                    _ => Some(sdp("10.0.0.50", 8000, "8")),
+                };
+                self.feed(CallInput::Answered { leg, sdp })
+            }
+            Op::AgentFail(l, code) => {
+                let leg = self.agent_leg(l);
+                self.feed(CallInput::Failed { leg, code })
+            }
+            Op::AgentBye(l) => {
+                let leg = self.agent_leg(l);
+                self.feed(CallInput::Bye { leg })
+            }
+            Op::ReInviteOk => self.feed(CallInput::ReInviteAnswered {
+                leg: LegId::CALLER,
+                sdp: Some(sdp("10.0.0.1", 4000, "0")),
+            }),
+            Op::ReInviteFail => self.feed(CallInput::ReInviteFailed {
+                leg: LegId::CALLER,
+                code: 488,
+            }),
+            Op::Ready(a, ready) => {
+                let agent = AgentId::from(AGENTS[usize::from(a) % AGENTS.len()]);
+                self.desk(if ready {
+                    cti::Input::SetReady { agent }
+                } else {
+                    cti::Input::SetNotReady {
+                        agent,
+                        reason: "away".into(),
+                    }
+                })
+            }
+            Op::Advance(s) => self.advance(s),
+        }
+    }
+
+    /// The caller leaves and every pending leg gets its final response.
+    fn wind_down(&mut self) {
+        self.feed(CallInput::CallerCancel);
+        self.feed(CallInput::CallerBye);
+        for _ in 0..4 {
+            for leg in self.call.legs_up() {
+                if leg.kind != LegKind::Caller {
+                    self.feed(CallInput::Failed { leg, code: 487 });
+                }
+            }
+        }
+        // Let wrap-ups and any CTI timers run out.
+        self.advance(3600);
+    }
+}
+
+fn check_step(w: &World) -> Result<(), TestCaseError> {
+    prop_assert_eq!(w.cti.check_invariants(), Ok(()));
+    prop_assert!(w.refused.is_empty(), "CTI refused {:?}", w.refused);
+    prop_assert!(w.cleared() <= 1);
+    prop_assert!(w.call.legs_up().len() <= 1 + MAX_LIVE_LEGS);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_interleaving_ends_clean(
+        relay in any::<bool>(),
+        early in any::<bool>(),
+        known_dnis in prop::bool::weighted(0.9),
+        ops in prop::collection::vec(op(), 0..60),
+    ) {
+        let mode = if relay { MediaMode::Relay } else { MediaMode::Direct };
+        let mut w = World::new(mode, early, if known_dnis { "100" } else { "555" });
+        check_step(&w)?;
+        for op in ops {
+            w.apply(op);
+            check_step(&w)?;
+        }
+        w.wind_down();
+        check_step(&w)?;
+        prop_assert!(w.call.legs_up().is_empty(), "legs up: {:?}", w.call.legs_up());
+        prop_assert!(w.call.is_done(), "state {:?}", w.call.state());
+        prop_assert_eq!(w.cleared(), 1);
+        prop_assert_eq!(w.count(|a| matches!(a, CallAction::Cti(cti::Input::ConnectionCleared { .. }))), 1);
+        prop_assert_eq!(w.count(|a| matches!(a, CallAction::Cdr(CdrUpdate::Ended { .. }))), 1);
+        prop_assert!(w.cti.contact(C).is_none());
+        for a in w.cti.agents() {
+            prop_assert!(
+                matches!(a.state, AgentState::Idle | AgentState::WrapUp),
+                "{:?} left {:?}", a.id, a.state
+            );
+        }
+        // A 2xx that arrives after the end is ACKed and BYEd, nothing else.
+        let stray = w.call.handle(w.now, CallInput::Answered { leg: LegId::agent(99), sdp: None });
+        prop_assert_eq!(stray, vec![
+            CallAction::Ack { leg: LegId::agent(99), sdp: None },
+            CallAction::Bye { leg: LegId::agent(99) },
+        ]);
+    }
+}
