@@ -8,9 +8,12 @@
 //! codec change). Failures go back to the CTI as AgentRejected or
 //! AgentNoAnswer; CancelDivert cancels the ringing leg.
 //!
-//! Late offer in direct mode: when we hold no caller SDP the agent's INVITE
-//! has none; its 200 carries an offer that goes in the caller's re-INVITE,
-//! and our ACK to the agent waits for the caller's answer (RFC 3725 flow).
+//! Late offer: by the time the CTI diverts, the caller's ACK has brought
+//! its answer, and that description is the offer in the agent's INVITE
+//! (direct mode); relay mode always offers its own. So every agent INVITE
+//! carries an offer and the agent's 2xx is the answer, ACKed at once. A 2xx
+//! without a usable answer counts as a rejected offer (ACK, BYE,
+//! AgentRejected).
 
 use super::actions::{CallAction, CallState, CdrUpdate, CtiToIvr, MediaMode};
 use super::call::{AgentOffer, Call};
@@ -47,7 +50,6 @@ impl Call {
             leg,
             agent: agent.clone(),
             rang: false,
-            offered: sdp.is_some(),
         });
         out.push(CallAction::InviteAgent {
             leg,
@@ -158,15 +160,11 @@ impl Call {
         let Some(sdp) = sdp.filter(|s| describe("agent 200", s).is_ok()) else {
             return false;
         };
-        if offer.offered {
-            out.push(CallAction::Ack {
-                leg: offer.leg,
-                sdp: None,
-            });
-            self.legs.set(offer.leg, LegPhase::Up);
-        } else {
-            self.legs.set(offer.leg, LegPhase::AwaitingAck);
-        }
+        out.push(CallAction::Ack {
+            leg: offer.leg,
+            sdp: None,
+        });
+        self.legs.set(offer.leg, LegPhase::Up);
         self.reinvite_caller(sdp, out);
         true
     }

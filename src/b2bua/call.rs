@@ -24,8 +24,6 @@ pub(super) struct AgentOffer {
     pub agent: AgentId,
     /// The first 18x was reported to the CTI.
     pub rang: bool,
-    /// Our INVITE carried an offer (else the agent offers in its 2xx).
-    pub offered: bool,
 }
 
 /// One call: caller leg + IVR leg + agent legs. See the module doc.

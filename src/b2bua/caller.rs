@@ -79,8 +79,8 @@ impl Call {
         }
     }
 
-    /// Step 10 done: the caller accepted the re-INVITE. ACK it; a late-offer
-    /// agent gets the caller's answer in our delayed ACK.
+    /// Step 10 done: the caller accepted the re-INVITE; ACK it. Relay mode
+    /// re-points side A if the caller moved its media.
     pub(super) fn on_reinvite_answered(&mut self, sdp: Option<Vec<u8>>, out: &mut Vec<CallAction>) {
         if self.caller != CallerPhase::ReInviting {
             return;
@@ -98,15 +98,6 @@ impl Call {
                 });
             }
             self.caller_media = Some(d.addr);
-        }
-        let waiting = self
-            .agent
-            .as_ref()
-            .map(|a| a.leg)
-            .filter(|leg| self.legs.phase(*leg) == Some(LegPhase::AwaitingAck));
-        if let Some(leg) = waiting {
-            out.push(CallAction::Ack { leg, sdp });
-            self.legs.set(leg, LegPhase::Up);
         }
     }
 

@@ -876,3 +876,94 @@ fn a_failure_reported_on_an_answered_agent_leg_is_ignored() {
         AgentState::InCall { contact: CONTACT }
     );
 }
+
+#[test]
+fn relay_mode_early_media_reaches_the_caller_through_the_relay() {
+    let (mut w, _) = World::new(MediaMode::Relay, Some(caller_sdp()), "8000");
+    let early = w.feed(CallInput::Provisional {
+        leg: LegId::IVR,
+        code: 183,
+        sdp: Some(ivr_sdp()),
+    });
+    assert!(has(
+        &early,
+        &CallAction::RelayPoint {
+            side_b: Some(addr("127.0.0.1:6000")),
+            side_a: None
+        }
+    ));
+    let body = early
+        .iter()
+        .find_map(|a| match a {
+            CallAction::CallerProvisional {
+                code: 183,
+                sdp: Some(s),
+            } => Some(s.clone()),
+            _ => None,
+        })
+        .expect("183 with SDP");
+    assert_eq!(sdp_plan::describe("t", &body).unwrap().addr, relay().a_side);
+}
+
+#[test]
+fn relay_mode_follows_a_caller_that_moves_its_media_in_the_reinvite_answer() {
+    let (mut w, _) = World::new(MediaMode::Relay, Some(caller_sdp()), "8000");
+    w.in_ivr();
+    let (leg, _, _) = invite_agent(&w.request_agent("sales")).unwrap();
+    w.feed(CallInput::Answered {
+        leg,
+        sdp: Some(agent_sdp("8")),
+    });
+    let moved = sdp("10.0.0.1", 4100, "8", false);
+    let ok = w.feed(CallInput::ReInviteAnswered {
+        leg: LegId::CALLER,
+        sdp: Some(moved),
+    });
+    assert_eq!(
+        ok,
+        vec![
+            CallAction::CallerAck,
+            CallAction::RelayPoint {
+                side_b: None,
+                side_a: Some(addr("10.0.0.1:4100"))
+            }
+        ]
+    );
+}
+
+#[test]
+fn agent_ringing_is_delivered_once_per_leg() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    w.in_ivr();
+    let (leg, _, _) = invite_agent(&w.request_agent("sales")).unwrap();
+    let first = w.feed(CallInput::Provisional {
+        leg,
+        code: 180,
+        sdp: None,
+    });
+    assert!(has(
+        &first,
+        &CallAction::Event(CstaEvent::CallDelivered {
+            contact: CONTACT,
+            media: Media::Audio,
+            leg: Leg::Agent
+        })
+    ));
+    assert!(w
+        .feed(CallInput::Provisional {
+            leg,
+            code: 180,
+            sdp: None
+        })
+        .is_empty());
+}
+
+#[test]
+fn ivr_failure_codes_map_for_the_caller_and_the_cdr() {
+    assert_eq!(caller_code(486), 486);
+    assert_eq!(caller_code(407), 502);
+    assert_eq!(caller_code(302), 502);
+    assert_eq!(cause_of(600), ClearCause::Busy);
+    assert_eq!(cause_of(408), ClearCause::NoAnswer);
+    assert_eq!(cause_of(503), ClearCause::NetworkFailure);
+}
