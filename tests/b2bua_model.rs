@@ -297,13 +297,25 @@ impl World {
         }
     }
 
-    /// The caller leaves and every pending leg gets its final response.
-    fn wind_down(&mut self) {
+    /// The caller leaves and every pending leg gets its final response:
+    /// 487 to our CANCEL, or (`late_answers`) a 2xx that crossed it.
+    fn wind_down(&mut self, late_answers: bool) {
         self.feed(CallInput::CallerCancel);
         self.feed(CallInput::CallerBye);
         for _ in 0..4 {
             for leg in self.call.legs_up() {
-                if leg.kind != LegKind::Caller {
+                if leg.kind == LegKind::Caller {
+                    continue;
+                }
+                if late_answers {
+                    let before = self.log.len();
+                    self.feed(CallInput::Answered { leg, sdp: None });
+                    let tail = self.log.get(before..).unwrap_or_default().to_vec();
+                    assert_eq!(
+                        tail,
+                        vec![CallAction::Ack { leg, sdp: None }, CallAction::Bye { leg },]
+                    );
+                } else {
                     self.feed(CallInput::Failed { leg, code: 487 });
                 }
             }
@@ -329,6 +341,7 @@ proptest! {
         relay in any::<bool>(),
         early in any::<bool>(),
         known_dnis in prop::bool::weighted(0.9),
+        late_answers in any::<bool>(),
         ops in prop::collection::vec(op(), 0..60),
     ) {
         let mode = if relay { MediaMode::Relay } else { MediaMode::Direct };
@@ -338,7 +351,7 @@ proptest! {
             w.apply(op);
             check_step(&w)?;
         }
-        w.wind_down();
+        w.wind_down(late_answers);
         check_step(&w)?;
         prop_assert!(w.call.legs_up().is_empty(), "legs up: {:?}", w.call.legs_up());
         prop_assert!(w.call.is_done(), "state {:?}", w.call.state());
@@ -358,5 +371,27 @@ proptest! {
             CallAction::Ack { leg: LegId::agent(99), sdp: None },
             CallAction::Bye { leg: LegId::agent(99) },
         ]);
+    }
+}
+
+proptest! {
+    /// Relay rewriting reads whatever a peer sends: junk is refused, never
+    /// a panic; what it accepts comes out pointing at the relay.
+    #[test]
+    fn relay_rewrite_never_panics(
+        body in prop::collection::vec(any::<u8>(), 0..400),
+        cut in 0usize..200,
+        flip in any::<u8>(),
+    ) {
+        let to: std::net::SocketAddr = "192.0.2.1:20000".parse().unwrap();
+        let origin = sdp_plan::Origin { session_id: 1, version: 1 };
+        let _ = sdp_plan::rewrite("junk", &body, to, origin);
+        let mut valid = sdp("10.0.0.1", 4000, "0 8");
+        if let Some(b) = valid.get_mut(cut) {
+            *b ^= flip;
+        }
+        if let Ok(out) = sdp_plan::rewrite("mutated", &valid, to, origin) {
+            prop_assert_eq!(sdp_plan::describe("out", &out).map(|d| d.addr), Ok(to));
+        }
     }
 }
