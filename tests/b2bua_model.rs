@@ -1,14 +1,17 @@
-//! Property test of the B2BUA call model (MISSION.md steps 1–10) driving a
-//! `b2bua::Call` together with a real `cti::Cti`: the call's `Cti(..)`
-//! actions go into the CTI, the CTI's outputs for the contact come back.
-//! Random interleavings of caller, IVR, agent and CTI events — hangups at
-//! every stage, rejects, CTI timeouts, late answers after CANCEL, re-INVITE
+//! Property test of the B2BUA call model (MISSION.md steps 1–10): one or
+//! two `b2bua::Call`s, competing for the same two agents, driven together
+//! with a real `cti::Cti`: each call's `Cti(..)` actions go into the CTI
+//! and the CTI's outputs come back to the call they name. Random
+//! interleavings of caller, IVR, agent, desk and CTI-timer events — hangups
+//! at every stage, rejects, ring and queue timeouts, late answers, re-INVITE
 //! outcomes — in direct and relay mode, early and late offer. After every
-//! step: no panic, the CTI's invariants hold, the CTI never refuses what
-//! the call told it, at most one ConnectionCleared. At the end, once the
-//! caller is gone and every pending leg got its final response: no leg is
-//! up, the call is Done, exactly one ConnectionCleared and one CDR end were
-//! emitted, and no agent is left Reserved, Ringing or InCall.
+//! step: no panic, the CTI's invariants hold, the CTI never refuses what a
+//! call told it, at most one ConnectionCleared per call. At the end, once
+//! every caller is gone and every pending leg got its final response (487,
+//! or a 2xx crossing our CANCEL, which must be ACKed and BYEd): no leg is
+//! up, every call is Done with exactly one ConnectionCleared (event, CTI
+//! input, CDR end), the CTI holds no contact and no agent is left Reserved,
+//! Ringing or InCall.
 
 use proptest::prelude::*;
 use softacd::b2bua::*;
@@ -16,7 +19,8 @@ use softacd::cti::{self, *};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-const C: ContactId = ContactId(7);
+/// Calls in flight at once, competing for the same agents.
+const CALLS: usize = 2;
 const AGENTS: [&str; 2] = ["alice", "bob"];
 
 #[derive(Debug, Clone)]
@@ -117,13 +121,34 @@ fn output_contact(o: &Output) -> Option<ContactId> {
 struct World {
     now: Instant,
     cti: Cti,
-    call: Call,
-    log: Vec<CallAction>,
+    /// Call `i` is contact `i + 1`.
+    calls: Vec<Call>,
+    logs: Vec<Vec<CallAction>>,
+    /// The call the current op is about.
+    cur: usize,
     refused: Vec<CtiError>,
 }
 
+/// One call's setup: media mode, early or late offer, known DNIS.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    relay: bool,
+    early: bool,
+    known_dnis: bool,
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    (any::<bool>(), any::<bool>(), prop::bool::weighted(0.9)).prop_map(
+        |(relay, early, known_dnis)| Shape {
+            relay,
+            early,
+            known_dnis,
+        },
+    )
+}
+
 impl World {
-    fn new(mode: MediaMode, early: bool, dnis: &str) -> World {
+    fn new(shapes: &[Shape]) -> World {
         let now = Instant::now();
         let mut cti = Cti::new(config());
         for a in AGENTS {
@@ -138,75 +163,102 @@ impl World {
                 },
             );
         }
-        let setup = CallSetup {
-            contact: C,
-            caller: "sip:carol@example.com".into(),
-            dnis: dnis.into(),
-            sdp: early.then(|| sdp("10.0.0.1", 4000, "0 8")),
-            mode,
-            relay: Some(RelayAddrs {
-                a_side: "192.0.2.1:20000".parse().unwrap(),
-                b_side: "192.0.2.1:20002".parse().unwrap(),
-            }),
-        };
-        let (call, first) = Call::new(now, setup);
         let mut w = World {
             now,
             cti,
-            call,
-            log: Vec::new(),
+            calls: Vec::new(),
+            logs: Vec::new(),
+            cur: 0,
             refused: Vec::new(),
         };
-        w.pump(first);
+        for (i, sh) in shapes.iter().enumerate() {
+            let setup = CallSetup {
+                contact: ContactId(i as u64 + 1),
+                caller: "sip:carol@example.com".into(),
+                dnis: if sh.known_dnis { "100" } else { "555" }.into(),
+                sdp: sh.early.then(|| sdp("10.0.0.1", 4000, "0 8")),
+                mode: if sh.relay {
+                    MediaMode::Relay
+                } else {
+                    MediaMode::Direct
+                },
+                relay: Some(RelayAddrs {
+                    a_side: "192.0.2.1:20000".parse().unwrap(),
+                    b_side: "192.0.2.1:20002".parse().unwrap(),
+                }),
+            };
+            let (call, first) = Call::new(now, setup);
+            w.calls.push(call);
+            w.logs.push(Vec::new());
+            w.pump(i, first);
+        }
         w
     }
 
-    fn feed(&mut self, input: CallInput) {
-        let first = self.call.handle(self.now, input);
-        self.pump(first);
+    fn call(&self) -> &Call {
+        &self.calls[self.cur]
     }
 
-    fn pump(&mut self, first: Vec<CallAction>) {
-        let mut todo: VecDeque<CallAction> = first.into();
-        while let Some(a) = todo.pop_front() {
+    fn feed(&mut self, input: CallInput) {
+        let cur = self.cur;
+        let first = self.calls[cur].handle(self.now, input);
+        self.pump(cur, first);
+    }
+
+    fn pump(&mut self, from: usize, first: Vec<CallAction>) {
+        let mut todo: VecDeque<(usize, CallAction)> =
+            first.into_iter().map(|a| (from, a)).collect();
+        while let Some((i, a)) = todo.pop_front() {
             if let CallAction::Cti(input) = &a {
                 let outs = self.cti.handle(self.now, input.clone());
                 todo.extend(self.route(outs));
             }
-            self.log.push(a);
+            self.logs[i].push(a);
         }
     }
 
-    fn route(&mut self, outs: Vec<Output>) -> Vec<CallAction> {
+    /// CTI outputs to the call they name; the actions that came back.
+    fn route(&mut self, outs: Vec<Output>) -> Vec<(usize, CallAction)> {
         let mut back = Vec::new();
         for o in outs {
             if let Output::Refused { error } = &o {
                 self.refused.push(error.clone());
             }
-            if output_contact(&o) == Some(C) {
-                back.extend(self.call.handle(self.now, CallInput::Cti(o)));
+            let Some(ContactId(id)) = output_contact(&o) else {
+                continue;
+            };
+            let i = id as usize - 1;
+            if let Some(call) = self.calls.get_mut(i) {
+                let acts = call.handle(self.now, CallInput::Cti(o));
+                back.extend(acts.into_iter().map(|a| (i, a)));
             }
         }
         back
     }
 
+    fn pump_routed(&mut self, back: Vec<(usize, CallAction)>) {
+        for (i, a) in back {
+            self.pump(i, vec![a]);
+        }
+    }
+
     fn desk(&mut self, input: cti::Input) {
         let outs = self.cti.handle(self.now, input);
         let back = self.route(outs);
-        self.pump(back);
+        self.pump_routed(back);
     }
 
     fn advance(&mut self, secs: u64) {
         self.now += Duration::from_secs(secs);
         let outs = self.cti.handle_timeout(self.now);
         let back = self.route(outs);
-        self.pump(back);
+        self.pump_routed(back);
     }
 
     /// An agent leg: one of those up, or a stale/unknown attempt.
     fn agent_leg(&self, pick: u8) -> LegId {
         let up: Vec<LegId> = self
-            .call
+            .call()
             .legs_up()
             .into_iter()
             .filter(|l| l.kind == LegKind::Agent)
@@ -217,12 +269,14 @@ impl World {
         }
     }
 
-    fn count(&self, f: impl Fn(&CallAction) -> bool) -> usize {
-        self.log.iter().filter(|a| f(a)).count()
+    fn count(&self, call: usize, f: impl Fn(&CallAction) -> bool) -> usize {
+        self.logs[call].iter().filter(|a| f(a)).count()
     }
 
-    fn cleared(&self) -> usize {
-        self.count(|a| matches!(a, CallAction::Event(CstaEvent::ConnectionCleared { .. })))
+    fn cleared(&self, call: usize) -> usize {
+        self.count(call, |a| {
+            matches!(a, CallAction::Event(CstaEvent::ConnectionCleared { .. }))
+        })
     }
 
     fn apply(&mut self, op: Op) {
@@ -297,39 +351,72 @@ impl World {
         }
     }
 
-    /// The caller leaves and every pending leg gets its final response:
+    /// Every caller leaves and every pending leg gets its final response:
     /// 487 to our CANCEL, or (`late_answers`) a 2xx that crossed it.
     fn wind_down(&mut self, late_answers: bool) {
-        self.feed(CallInput::CallerCancel);
-        self.feed(CallInput::CallerBye);
-        for _ in 0..4 {
-            for leg in self.call.legs_up() {
-                if leg.kind == LegKind::Caller {
-                    continue;
-                }
-                if late_answers {
-                    let before = self.log.len();
-                    self.feed(CallInput::Answered { leg, sdp: None });
-                    let tail = self.log.get(before..).unwrap_or_default().to_vec();
-                    assert_eq!(
-                        tail,
-                        vec![CallAction::Ack { leg, sdp: None }, CallAction::Bye { leg },]
-                    );
-                } else {
-                    self.feed(CallInput::Failed { leg, code: 487 });
+        for cur in 0..self.calls.len() {
+            self.cur = cur;
+            self.feed(CallInput::CallerCancel);
+            self.feed(CallInput::CallerBye);
+            for _ in 0..4 {
+                for leg in self.call().legs_up() {
+                    if leg.kind != LegKind::Caller {
+                        self.final_response(leg, late_answers);
+                    }
                 }
             }
         }
         // Let wrap-ups and any CTI timers run out.
         self.advance(3600);
     }
+
+    fn final_response(&mut self, leg: LegId, late_answer: bool) {
+        if !late_answer {
+            return self.feed(CallInput::Failed { leg, code: 487 });
+        }
+        let before = self.logs[self.cur].len();
+        self.feed(CallInput::Answered { leg, sdp: None });
+        let tail = self.logs[self.cur].get(before..).unwrap_or_default();
+        let want = [CallAction::Ack { leg, sdp: None }, CallAction::Bye { leg }];
+        assert_eq!(tail, &want[..]);
+    }
 }
 
 fn check_step(w: &World) -> Result<(), TestCaseError> {
     prop_assert_eq!(w.cti.check_invariants(), Ok(()));
     prop_assert!(w.refused.is_empty(), "CTI refused {:?}", w.refused);
-    prop_assert!(w.cleared() <= 1);
-    prop_assert!(w.call.legs_up().len() <= 1 + MAX_LIVE_LEGS);
+    for (i, call) in w.calls.iter().enumerate() {
+        prop_assert!(w.cleared(i) <= 1);
+        prop_assert!(call.legs_up().len() <= 1 + MAX_LIVE_LEGS);
+    }
+    Ok(())
+}
+
+fn check_end(w: &World) -> Result<(), TestCaseError> {
+    for (i, call) in w.calls.iter().enumerate() {
+        prop_assert!(
+            call.legs_up().is_empty(),
+            "call {} legs up: {:?}",
+            i,
+            call.legs_up()
+        );
+        prop_assert!(call.is_done(), "call {} state {:?}", i, call.state());
+        prop_assert_eq!(w.cleared(i), 1);
+        let to_cti = w.count(i, |a| {
+            matches!(a, CallAction::Cti(cti::Input::ConnectionCleared { .. }))
+        });
+        let cdr_end = w.count(i, |a| matches!(a, CallAction::Cdr(CdrUpdate::Ended { .. })));
+        prop_assert_eq!((to_cti, cdr_end), (1, 1));
+        prop_assert!(w.cti.contact(call.contact()).is_none());
+    }
+    for a in w.cti.agents() {
+        prop_assert!(
+            matches!(a.state, AgentState::Idle | AgentState::WrapUp),
+            "{:?} left {:?}",
+            a.id,
+            a.state
+        );
+    }
     Ok(())
 }
 
@@ -338,39 +425,24 @@ proptest! {
 
     #[test]
     fn every_interleaving_ends_clean(
-        relay in any::<bool>(),
-        early in any::<bool>(),
-        known_dnis in prop::bool::weighted(0.9),
+        shapes in prop::collection::vec(shape(), 1..=CALLS),
         late_answers in any::<bool>(),
-        ops in prop::collection::vec(op(), 0..60),
+        ops in prop::collection::vec((0..CALLS, op()), 0..80),
     ) {
-        let mode = if relay { MediaMode::Relay } else { MediaMode::Direct };
-        let mut w = World::new(mode, early, if known_dnis { "100" } else { "555" });
+        let mut w = World::new(&shapes);
         check_step(&w)?;
-        for op in ops {
+        for (call, op) in ops {
+            w.cur = call % w.calls.len();
             w.apply(op);
             check_step(&w)?;
         }
         w.wind_down(late_answers);
         check_step(&w)?;
-        prop_assert!(w.call.legs_up().is_empty(), "legs up: {:?}", w.call.legs_up());
-        prop_assert!(w.call.is_done(), "state {:?}", w.call.state());
-        prop_assert_eq!(w.cleared(), 1);
-        prop_assert_eq!(w.count(|a| matches!(a, CallAction::Cti(cti::Input::ConnectionCleared { .. }))), 1);
-        prop_assert_eq!(w.count(|a| matches!(a, CallAction::Cdr(CdrUpdate::Ended { .. }))), 1);
-        prop_assert!(w.cti.contact(C).is_none());
-        for a in w.cti.agents() {
-            prop_assert!(
-                matches!(a.state, AgentState::Idle | AgentState::WrapUp),
-                "{:?} left {:?}", a.id, a.state
-            );
-        }
+        check_end(&w)?;
         // A 2xx that arrives after the end is ACKed and BYEd, nothing else.
-        let stray = w.call.handle(w.now, CallInput::Answered { leg: LegId::agent(99), sdp: None });
-        prop_assert_eq!(stray, vec![
-            CallAction::Ack { leg: LegId::agent(99), sdp: None },
-            CallAction::Bye { leg: LegId::agent(99) },
-        ]);
+        let leg = LegId::agent(99);
+        let stray = w.calls[0].handle(w.now, CallInput::Answered { leg, sdp: None });
+        prop_assert_eq!(stray, vec![CallAction::Ack { leg, sdp: None }, CallAction::Bye { leg }]);
     }
 }
 
