@@ -46,7 +46,10 @@ pub struct CallSetup {
 /// Diverting → Connected → Clearing → Done).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallState {
+    /// The INVITE is being read; [`super::Call::new`] returns in Routing
+    /// (or Done when it refused the INVITE).
     Offered,
+    /// CallDelivered and RouteRequest sent; waiting for RouteSelect.
     Routing,
     InIvr,
     Queued,
