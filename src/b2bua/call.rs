@@ -1,0 +1,360 @@
+//! [`Call`]: one contact's B2BUA call model (mission steps 1–10), a pure
+//! state machine. The engine did the SIP work (transactions, dialogs, the
+//! automatic 100 Trying) and feeds typed [`CallInput`]s; [`Call::handle`]
+//! returns the [`CallAction`]s to perform. The call keeps no timers of its
+//! own: ring timeouts are the CTI's, transaction timeouts (Timer B, Timer H)
+//! reach the call as `Failed { code: 408 }` or `CallerBye`. This file holds
+//! the state, the start (steps 1–2), the dispatch and the single clearing
+//! path; the rules per side live in `caller.rs`, `ivr.rs`, `agent.rs` and
+//! `cti_in.rs`.
+
+use super::actions::{CallAction, CallInput, CallSetup, CallState, CdrUpdate, MediaMode};
+use super::error::B2buaError;
+use super::legs::{CallerPhase, LegId, LegKind, LegPhase, LegTable};
+use super::sdp_plan::{describe, Origin};
+use crate::cti::{self, AgentId, ClearCause, ContactId, CstaEvent, Leg, Media};
+use crate::media::Codec;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// The agent leg being offered or connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AgentOffer {
+    pub leg: LegId,
+    pub agent: AgentId,
+    /// The first 18x was reported to the CTI.
+    pub rang: bool,
+}
+
+/// One call: caller leg + IVR leg + agent legs. See the module doc.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub(super) contact: ContactId,
+    pub(super) mode: MediaMode,
+    pub(super) relay: Option<super::actions::RelayAddrs>,
+    pub(super) caller_uri: String,
+    pub(super) dnis: String,
+    pub(super) media: Media,
+    pub(super) state: CallState,
+    pub(super) caller: CallerPhase,
+    /// The caller's latest description (its offer, or its answer in ACK).
+    pub(super) caller_sdp: Option<Vec<u8>>,
+    /// Where the caller wants RTP (relay side A target).
+    pub(super) caller_media: Option<SocketAddr>,
+    /// The codec the caller's session settled on.
+    pub(super) codec: Option<Codec>,
+    pub(super) script: Option<String>,
+    pub(super) legs: LegTable,
+    pub(super) agent: Option<AgentOffer>,
+    pub(super) attempts: u32,
+    pub(super) cleared: bool,
+    a_version: u64,
+    b_version: u64,
+}
+
+impl Call {
+    /// Step 1–2: a new INVITE. Emits CallDelivered (video if the SDP has an
+    /// active video m-line) and RouteRequest to the CTI. An unusable offer
+    /// (or relay mode without addresses) is refused at once (400/488/500)
+    /// and the call is Done without the CTI ever hearing of it.
+    pub fn new(_now: Instant, setup: CallSetup) -> (Call, Vec<CallAction>) {
+        let mut call = Call {
+            contact: setup.contact,
+            mode: setup.mode,
+            relay: setup.relay,
+            caller_uri: setup.caller,
+            dnis: setup.dnis,
+            media: Media::Audio,
+            state: CallState::Offered,
+            caller: CallerPhase::Invited,
+            caller_sdp: setup.sdp,
+            caller_media: None,
+            codec: None,
+            script: None,
+            legs: LegTable::default(),
+            agent: None,
+            attempts: 0,
+            cleared: false,
+            a_version: 0,
+            b_version: 0,
+        };
+        let mut out = Vec::new();
+        match call.read_offer() {
+            Ok(()) => call.deliver(&mut out),
+            Err(e) => call.refuse_at_start(&e, &mut out),
+        }
+        (call, out)
+    }
+
+    fn read_offer(&mut self) -> Result<(), B2buaError> {
+        if self.mode == MediaMode::Relay && self.relay.is_none() {
+            return Err(B2buaError::NoRelayAddrs);
+        }
+        if let Some(sdp) = &self.caller_sdp {
+            let d = describe("caller INVITE", sdp)?;
+            self.caller_media = Some(d.addr);
+            self.codec = d.codec;
+            if d.video {
+                self.media = Media::Video;
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, out: &mut Vec<CallAction>) {
+        let contact = self.contact;
+        out.push(CallAction::Cdr(CdrUpdate::Arrived {
+            caller: self.caller_uri.clone(),
+            dnis: self.dnis.clone(),
+            media: self.media,
+        }));
+        let delivered = CstaEvent::CallDelivered {
+            contact,
+            media: self.media,
+            leg: Leg::Caller,
+        };
+        out.push(CallAction::Event(delivered));
+        out.push(CallAction::Cti(cti::Input::CallDelivered {
+            contact,
+            media: self.media,
+            leg: Leg::Caller,
+        }));
+        out.push(CallAction::Event(CstaEvent::RouteRequest {
+            contact,
+            dnis: self.dnis.clone(),
+            caller: self.caller_uri.clone(),
+            media: self.media,
+        }));
+        out.push(CallAction::Cti(cti::Input::RouteRequest {
+            contact,
+            dnis: self.dnis.clone(),
+            caller: self.caller_uri.clone(),
+            media: self.media,
+        }));
+        self.state = CallState::Routing;
+    }
+
+    fn refuse_at_start(&mut self, e: &B2buaError, out: &mut Vec<CallAction>) {
+        out.push(CallAction::CallerReject {
+            code: e.sip_status(),
+            reason: e.to_string(),
+        });
+        self.caller = CallerPhase::Gone;
+        self.cleared = true;
+        let cause = ClearCause::NetworkFailure;
+        out.push(CallAction::Event(CstaEvent::ConnectionCleared {
+            contact: self.contact,
+            cause,
+        }));
+        out.push(CallAction::Cdr(CdrUpdate::Ended { cause }));
+        self.state = CallState::Done;
+    }
+
+    /// Applies one input. Inputs that do not fit the call's state (late
+    /// retransmissions, races the engine could not order) change nothing,
+    /// except that a 2xx on a leg we no longer want is ACKed and BYEd.
+    pub fn handle(&mut self, _now: Instant, input: CallInput) -> Vec<CallAction> {
+        let mut out = Vec::new();
+        if self.state == CallState::Done {
+            self.stray_answer(&input, &mut out);
+            return out;
+        }
+        self.dispatch(input, &mut out);
+        self.settle();
+        out
+    }
+
+    fn dispatch(&mut self, input: CallInput, out: &mut Vec<CallAction>) {
+        use CallInput as I;
+        match input {
+            I::CallerAck { sdp } => self.on_caller_ack(sdp, out),
+            I::CallerCancel => self.on_caller_cancel(out),
+            I::CallerBye => self.on_caller_bye(out),
+            I::Provisional { leg, code, sdp } => match leg.kind {
+                LegKind::Ivr => self.on_ivr_provisional(code, sdp, out),
+                LegKind::Agent => self.on_agent_provisional(leg, code, out),
+                LegKind::Caller => {}
+            },
+            I::Answered { leg, sdp } => match leg.kind {
+                LegKind::Ivr => self.on_ivr_answered(sdp, out),
+                LegKind::Agent => self.on_agent_answered(leg, sdp, out),
+                LegKind::Caller => {}
+            },
+            I::Failed { leg, code } => match leg.kind {
+                LegKind::Ivr => self.on_ivr_failed(code, out),
+                LegKind::Agent => self.on_agent_failed(leg, code, out),
+                LegKind::Caller => {}
+            },
+            I::Bye { leg } => match leg.kind {
+                LegKind::Ivr => self.on_ivr_bye(out),
+                LegKind::Agent => self.on_agent_bye(leg, out),
+                LegKind::Caller => self.on_caller_bye(out),
+            },
+            I::ReInviteAnswered { leg, sdp } if leg.kind == LegKind::Caller => {
+                self.on_reinvite_answered(sdp, out)
+            }
+            I::ReInviteFailed { leg, code: _ } if leg.kind == LegKind::Caller => {
+                self.on_reinvite_failed(out)
+            }
+            I::ReInviteAnswered { .. } | I::ReInviteFailed { .. } => {}
+            I::Cti(o) => self.on_cti(o, out),
+            I::IvrRequestsAgent {
+                queue,
+                skills,
+                priority,
+            } => self.on_ivr_requests_agent(queue, skills, priority, out),
+            I::IvrHungUp => self.on_ivr_bye(out),
+        }
+    }
+
+    /// After the call is Done a 2xx can still arrive on a leg we cancelled
+    /// long ago: ACK it and BYE it so no dialog is left up.
+    fn stray_answer(&mut self, input: &CallInput, out: &mut Vec<CallAction>) {
+        if let CallInput::Answered { leg, .. } = input {
+            if leg.kind != LegKind::Caller {
+                out.push(CallAction::Ack {
+                    leg: *leg,
+                    sdp: None,
+                });
+                out.push(CallAction::Bye { leg: *leg });
+            }
+        }
+    }
+
+    fn settle(&mut self) {
+        if self.caller == CallerPhase::Gone && self.cleared {
+            self.state = if self.legs.is_empty() {
+                CallState::Done
+            } else {
+                CallState::Clearing
+            };
+        }
+    }
+
+    pub fn state(&self) -> CallState {
+        self.state
+    }
+
+    pub fn contact(&self) -> ContactId {
+        self.contact
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state == CallState::Done
+    }
+
+    /// Legs whose INVITE or dialog is still alive: the caller until it is
+    /// gone, IVR/agent legs until they failed, were BYEd or answered our
+    /// CANCEL.
+    pub fn legs_up(&self) -> Vec<LegId> {
+        let mut up = Vec::new();
+        if self.caller != CallerPhase::Gone {
+            up.push(LegId::CALLER);
+        }
+        up.extend(self.legs.ids());
+        up
+    }
+
+    /// The single clearing path: every live leg is cancelled or BYEd and
+    /// ConnectionCleared goes out exactly once (event, CTI, CDR). The caller
+    /// side must already be dealt with.
+    pub(super) fn clear(&mut self, cause: ClearCause, out: &mut Vec<CallAction>) {
+        if self.cleared {
+            return;
+        }
+        self.cleared = true;
+        self.agent = None;
+        for leg in self.legs.ids() {
+            self.release_leg(leg, out);
+        }
+        let contact = self.contact;
+        out.push(CallAction::Event(CstaEvent::ConnectionCleared {
+            contact,
+            cause,
+        }));
+        out.push(CallAction::Cti(cti::Input::ConnectionCleared {
+            contact,
+            cause,
+        }));
+        out.push(CallAction::Cdr(CdrUpdate::Ended { cause }));
+        self.state = CallState::Clearing;
+    }
+
+    /// Ends one IVR/agent leg whatever its phase: CANCEL while it rings,
+    /// ACK (if owed) and BYE once answered.
+    pub(super) fn release_leg(&mut self, leg: LegId, out: &mut Vec<CallAction>) {
+        match self.legs.phase(leg) {
+            Some(LegPhase::Calling | LegPhase::Early) => {
+                out.push(CallAction::Cancel { leg });
+                self.legs.set(leg, LegPhase::Cancelling);
+            }
+            Some(LegPhase::AwaitingAck) => {
+                out.push(CallAction::Ack { leg, sdp: None });
+                out.push(CallAction::Bye { leg });
+                self.legs.close(leg);
+            }
+            Some(LegPhase::Up) => {
+                out.push(CallAction::Bye { leg });
+                self.legs.close(leg);
+            }
+            Some(LegPhase::Cancelling) | None => {}
+        }
+    }
+
+    /// A final failure closes a leg whose INVITE is pending; a leg already
+    /// answered has no INVITE left to fail, so the report is ignored.
+    pub(super) fn close_failed(&mut self, leg: LegId) -> Option<LegPhase> {
+        match self.legs.phase(leg)? {
+            LegPhase::Calling | LegPhase::Early | LegPhase::Cancelling => self.legs.close(leg),
+            LegPhase::AwaitingAck | LegPhase::Up => None,
+        }
+    }
+
+    /// A 2xx on a leg we are cancelling or do not know: ACK and BYE it.
+    pub(super) fn refuse_answer(&mut self, leg: LegId, out: &mut Vec<CallAction>) {
+        out.push(CallAction::Ack { leg, sdp: None });
+        out.push(CallAction::Bye { leg });
+        self.legs.close(leg);
+    }
+
+    /// Hangs up toward the caller, whatever stage it is at.
+    pub(super) fn hang_up_caller(&mut self, code: u16, reason: &str, out: &mut Vec<CallAction>) {
+        match self.caller {
+            CallerPhase::Invited => out.push(CallAction::CallerReject {
+                code,
+                reason: reason.to_owned(),
+            }),
+            CallerPhase::Answered | CallerPhase::Confirmed | CallerPhase::ReInviting => {
+                out.push(CallAction::CallerBye)
+            }
+            CallerPhase::Gone => {}
+        }
+        self.caller = CallerPhase::Gone;
+    }
+
+    /// Relay mode: our `o=` toward the caller, version bumped per use.
+    pub(super) fn next_a_origin(&mut self) -> Origin {
+        self.a_version += 1;
+        Origin {
+            session_id: self.contact.0,
+            version: self.a_version,
+        }
+    }
+
+    /// Relay mode: our `o=` toward the IVR/agents.
+    pub(super) fn next_b_origin(&mut self) -> Origin {
+        self.b_version += 1;
+        Origin {
+            session_id: self.contact.0,
+            version: self.b_version,
+        }
+    }
+
+    /// Relay mode's addresses; `None` in direct mode.
+    pub(super) fn relay_addrs(&self) -> Option<super::actions::RelayAddrs> {
+        match self.mode {
+            MediaMode::Relay => self.relay,
+            MediaMode::Direct => None,
+        }
+    }
+}
