@@ -1,0 +1,373 @@
+//! The server shell (mini-redis style): `run` takes a loaded config, a
+//! shutdown future and a callback told where everything listens. It loads
+//! prompts and IVR scripts (refusing to start on a bad one, with file:line),
+//! binds the sockets, restores registrations from SQLite, and runs the
+//! transport readers, the single engine task (`engine_task`), the embedded
+//! IVR/MS (`ivr_link`), the store and CDR writers, and the HTTP server.
+//! Graceful shutdown: new INVITEs get 503, in-flight transactions finish
+//! (bounded wait), then readers stop and the stores flush and close.
+
+mod engine_task;
+mod ivr_link;
+mod relay_ports;
+
+pub use engine_task::DRAIN_LIMIT;
+
+use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
+use crate::b2bua::MediaMode;
+use crate::cdr::{Cdr, CdrStore};
+use crate::config::{Config, MediaModeConfig, NoAgentsPolicy};
+use crate::cti::{Cti, CtiConfig, NoAgents, QueueConfig, QueueName};
+use crate::events::{EventBus, EVENT_CAPACITY};
+use crate::http::{self, AgentCommand, HttpState};
+use crate::registrar::digest::Algorithm;
+use crate::registrar::{BindingChange, BindingStore, Registrar, RegistrarConfig};
+use crate::sip::transaction::TimerConfig;
+use crate::sip::{Peer, TransportKind, Uri};
+use crate::transport::{self, ConnTable, Inbound, Outbound, INBOUND_QUEUE};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch};
+
+/// Binding changes waiting to be written.
+const STORE_QUEUE: usize = 1024;
+/// CDRs waiting to be written.
+const CDR_QUEUE: usize = 4096;
+/// Most concurrent calls (each holds up to three legs).
+const MAX_CALLS: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("data dir {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("database {path}: {cause}")]
+    Store { path: PathBuf, cause: String },
+    #[error(transparent)]
+    Transport(#[from] transport::TransportError),
+    #[error("http listen {addr}: {source}")]
+    HttpBind { addr: SocketAddr, source: std::io::Error },
+    #[error("random source: {0}")]
+    Random(String),
+    #[error("prompts in {path}: {cause}")]
+    Prompts { path: PathBuf, cause: String },
+    #[error("IVR scripts refused:\n{0}")]
+    Scripts(String),
+}
+
+/// Where the server ended up listening (ports may have been 0 in the config).
+#[derive(Debug, Clone)]
+pub struct Listening {
+    pub udp: Vec<SocketAddr>,
+    pub tcp: Vec<SocketAddr>,
+    pub http: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: PathBuf,
+}
+
+pub fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], ServerError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| ServerError::Random(e.to_string()))?;
+    Ok(b)
+}
+
+pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
+    RegistrarConfig {
+        realm: cfg.registrar.realm.clone(),
+        domain: Some(cfg.sip.domain.clone()),
+        users: cfg.seat.iter().map(|s| (s.user.clone(), s.password.clone())).collect(),
+        min_expires: cfg.registrar.min_expires,
+        max_expires: cfg.registrar.max_expires,
+        default_expires: cfg.registrar.default_expires,
+        nonce_ttl: Duration::from_secs(cfg.registrar.nonce_ttl_s),
+        max_bindings_per_aor: cfg.registrar.max_bindings_per_aor,
+        algorithms: cfg
+            .registrar
+            .digest_algorithms
+            .iter()
+            .filter_map(|a| Algorithm::from_token(a))
+            .collect(),
+    }
+}
+
+/// The CTI's policy from `[cti]`, `[[queue]]` and `[[service]]`.
+pub fn cti_config(cfg: &Config) -> CtiConfig {
+    let queues = cfg
+        .queue
+        .iter()
+        .map(|q| {
+            (
+                QueueName(q.name.clone()),
+                QueueConfig {
+                    max_size: q.max_size,
+                    max_wait: (q.max_wait_s > 0).then(|| Duration::from_secs(q.max_wait_s)),
+                    wrap_up: Duration::from_secs(q.wrap_up_s),
+                    no_agents: match q.no_agents {
+                        NoAgentsPolicy::Wait => NoAgents::Wait,
+                        NoAgentsPolicy::Reject => NoAgents::Reject,
+                    },
+                },
+            )
+        })
+        .collect();
+    CtiConfig {
+        dnis_scripts: cfg.service.iter().map(|s| (s.number.clone(), s.script.clone())).collect(),
+        queues,
+        ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
+        max_no_answer: cfg.cti.max_no_answer,
+        ..CtiConfig::default()
+    }
+}
+
+/// The embedded IVR's address on the in-process transport (a label: no
+/// socket is bound to it).
+pub fn ivr_peer() -> Peer {
+    Peer {
+        transport: TransportKind::Local,
+        addr: SocketAddr::from(([127, 0, 0, 1], 5070)),
+        conn: None,
+    }
+}
+
+fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
+    let level = cfg.cti.seat_skill_level;
+    EngineConfig {
+        user_agent: cfg.sip.user_agent.clone(),
+        timers: TimerConfig {
+            t1: cfg.sip.timers.t1(),
+            t2: cfg.sip.timers.t2(),
+            t4: cfg.sip.timers.t4(),
+        },
+        max_transactions: cfg.sip.max_transactions,
+        domain: cfg.sip.domain.clone(),
+        local_udp: listening.udp.first().copied(),
+        local_tcp: listening.tcp.first().copied(),
+        media_mode: match cfg.media.mode {
+            MediaModeConfig::Relay => MediaMode::Relay,
+            MediaModeConfig::Direct => MediaMode::Direct,
+        },
+        ivr_uri: Uri::sip(Some("ivr"), "ivr.local", None),
+        ivr_peer: ivr_peer(),
+        max_calls: MAX_CALLS,
+        seats: cfg
+            .seat
+            .iter()
+            .map(|s| {
+                let skills: BTreeMap<String, u8> = s.skills.iter().map(|k| (k.clone(), level)).collect();
+                (
+                    s.user.clone(),
+                    SeatPolicy {
+                        skills,
+                        auto_ready: s.auto_ready,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The lower half of the RTP range is the relay's, the upper the IVR's.
+fn split_ports(cfg: &Config) -> ((u16, u16), (u16, u16)) {
+    let (lo, hi) = (cfg.media.rtp_port_min, cfg.media.rtp_port_max);
+    let mid = lo + (hi - lo) / 2;
+    ((lo, mid), (mid + 1, hi))
+}
+
+/// Run until `shutdown` resolves, then drain and return.
+pub async fn run(
+    cfg: Config,
+    metrics: Option<PrometheusHandle>,
+    shutdown: impl Future<Output = ()>,
+    on_ready: impl FnOnce(&Listening),
+) -> Result<(), ServerError> {
+    let ivr_assets = ivr_link::load_assets(&cfg)?;
+    let data_dir = absolute(&cfg.storage.data_dir);
+    std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let db_path = data_dir.join(&cfg.storage.database);
+    let store_err = |e: String| ServerError::Store {
+        path: db_path.clone(),
+        cause: e,
+    };
+    let store = BindingStore::open(&db_path).await.map_err(|e| store_err(e.to_string()))?;
+    let restored = store.load_all().await.map_err(|e| store_err(e.to_string()))?;
+    let cdrs = CdrStore::new(store.pool().clone()).await.map_err(|e| store_err(e.to_string()))?;
+    let mut registrar = Registrar::new(registrar_config(&cfg), random_bytes::<32>()?);
+    registrar.restore(restored, wall_ms());
+
+    // Sockets.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (inbound_tx, inbound_rx) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
+    let mut udp_socks = Vec::new();
+    for addr in &cfg.sip.udp {
+        udp_socks.push(transport::udp::bind(*addr).await?);
+    }
+    let mut tcp_listeners = Vec::new();
+    for addr in &cfg.sip.tcp {
+        tcp_listeners.push(transport::tcp::bind(*addr).await?);
+    }
+    let http_listener = tokio::net::TcpListener::bind(cfg.http.listen)
+        .await
+        .map_err(|source| ServerError::HttpBind {
+            addr: cfg.http.listen,
+            source,
+        })?;
+    let listening = Listening {
+        udp: udp_socks.iter().filter_map(|s| s.local_addr().ok()).collect(),
+        tcp: tcp_listeners.iter().filter_map(|l| l.local_addr().ok()).collect(),
+        http: http_listener.local_addr().map_err(|source| ServerError::HttpBind {
+            addr: cfg.http.listen,
+            source,
+        })?,
+        data_dir: data_dir.clone(),
+        database: db_path.clone(),
+    };
+
+    let conns = Arc::new(ConnTable::default());
+    let mut readers = Vec::new();
+    for sock in &udp_socks {
+        readers.push(tokio::spawn(transport::udp::run_reader(sock.clone(), inbound_tx.clone(), stop_rx.clone())));
+    }
+    for l in tcp_listeners {
+        readers.push(tokio::spawn(transport::tcp::run_acceptor(l, conns.clone(), inbound_tx.clone(), stop_rx.clone())));
+    }
+
+    // The embedded IVR/MS, reached over the in-process transport.
+    let (relay_range, ivr_range) = split_ports(&cfg);
+    let ivr = ivr_link::start(&cfg, ivr_assets, ivr_range, inbound_tx.clone(), stop_rx.clone());
+    let outbound = Outbound {
+        udp: udp_socks,
+        tcp: conns,
+        tcp_inbound: inbound_tx.clone(),
+        local: Some(ivr.sip_to_ivr.clone()),
+    };
+    drop(inbound_tx);
+
+    let media: Box<dyn MediaPorts> = match cfg.media.mode {
+        MediaModeConfig::Relay => Box::new(relay_ports::RelayPorts::new(cfg.media.rtp_ip, relay_range.0, relay_range.1)),
+        MediaModeConfig::Direct => Box::new(NoRelay),
+    };
+    let engine = Engine::new(
+        engine_config(&cfg, &listening),
+        registrar,
+        Cti::new(cti_config(&cfg)),
+        media,
+        u64::from_le_bytes(random_bytes::<8>()?),
+    );
+
+    // Writers: binding changes and CDRs, in order, off the engine task.
+    let (store_tx, store_rx) = mpsc::channel::<Vec<BindingChange>>(STORE_QUEUE);
+    let (cdr_tx, cdr_rx) = mpsc::channel::<Cdr>(CDR_QUEUE);
+    let store_task = tokio::spawn(run_store(store, store_rx));
+    let cdr_task = tokio::spawn(run_cdr_writer(cdrs.clone(), cdr_rx));
+
+    // HTTP.
+    let bindings = Arc::new(RwLock::new(engine.registrar().bindings().cloned().collect::<Vec<_>>()));
+    let draining = Arc::new(AtomicBool::new(false));
+    let events = EventBus::new(EVENT_CAPACITY);
+    let agents = Arc::new(RwLock::new(engine.agent_views()));
+    let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
+    let state = HttpState {
+        bindings: bindings.clone(),
+        metrics,
+        draining: draining.clone(),
+        wall_ms,
+        agents: agents.clone(),
+        agent_commands: agent_tx,
+        agent_timeout: http::AGENT_REPLY_TIMEOUT,
+        cdrs,
+        events: events.clone(),
+    };
+    let mut http_stop = stop_rx.clone();
+    let http_task = tokio::spawn(async move {
+        let app = http::router(state);
+        let r = axum::serve(http_listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.changed().await;
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+
+    // Engine task.
+    let (drain_tx, drain_rx) = watch::channel(false);
+    let io = engine_task::EngineIo {
+        inbound: inbound_rx,
+        outbound,
+        store: store_tx,
+        cdrs: cdr_tx,
+        bindings,
+        agents,
+        agent_commands: agent_rx,
+        events,
+        from_ivr: ivr.from_ivr,
+        to_ivr: ivr.to_ivr,
+        drain: drain_rx,
+    };
+    let engine_task = tokio::spawn(engine_task::run(engine, io));
+
+    on_ready(&listening);
+    tracing::info!(udp = ?listening.udp, tcp = ?listening.tcp, http = %listening.http, db = %db_path.display(), "softacd ready");
+
+    shutdown.await;
+    tracing::info!("shutdown requested: draining");
+    draining.store(true, Ordering::Relaxed);
+    let _ = drain_tx.send(true);
+    // The engine task ends once nothing is in flight (or the limit passes)…
+    let _ = engine_task.await;
+    // …then readers, the IVR and HTTP stop, and the writers flush.
+    let _ = stop_tx.send(true);
+    for r in readers {
+        let _ = r.await;
+    }
+    let _ = ivr.task.await;
+    let _ = http_task.await;
+    // Both writers share the pool: close it only when both are done.
+    let _ = cdr_task.await;
+    if let Ok(store) = store_task.await {
+        store.close().await;
+    }
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+fn absolute(p: &std::path::Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+async fn run_store(store: BindingStore, mut rx: mpsc::Receiver<Vec<BindingChange>>) -> BindingStore {
+    while let Some(changes) = rx.recv().await {
+        if let Err(e) = store.apply(&changes).await {
+            tracing::error!(error = %e, "could not persist registrations");
+        }
+    }
+    store
+}
+
+async fn run_cdr_writer(cdrs: CdrStore, mut rx: mpsc::Receiver<Cdr>) {
+    while let Some(cdr) = rx.recv().await {
+        if let Err(e) = cdrs.insert(&cdr).await {
+            tracing::error!(contact = cdr.contact_id, error = %e, "could not write CDR");
+        }
+    }
+}
