@@ -3,6 +3,8 @@
 //! of one call ([`session`]), and [`ms`], the SIP user agent the SoftACD
 //! invites (one dialog and one media stream per call, one session per call).
 
+pub mod adapter;
 pub mod ms;
 pub mod script;
 pub mod session;
+pub mod shell;
