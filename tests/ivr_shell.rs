@@ -33,6 +33,8 @@ const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const DTMF_PT: u8 = 101;
 /// Bound for one SIP message or interface-B message on a loaded machine.
 const WAIT: Duration = Duration::from_secs(3);
+/// Quiet period that means "no more RTP is coming".
+const QUIET: Duration = Duration::from_millis(300);
 /// Bound for a prompt to play out (the longest shipped announce is ~3.6 s).
 const PROMPT_WAIT: Duration = Duration::from_secs(10);
 
@@ -56,7 +58,8 @@ struct SoftAcd {
     sip_out: mpsc::Receiver<Vec<u8>>,
     cti_in: mpsc::Sender<CtiToIvr>,
     cti_out: mpsc::Receiver<IvrToCti>,
-    _stop: watch::Sender<bool>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 fn start(scripts: BTreeMap<String, Arc<Script>>, port_min: u16) -> SoftAcd {
@@ -83,13 +86,14 @@ fn start(scripts: BTreeMap<String, Arc<Script>>, port_min: u16) -> SoftAcd {
         cti_in,
         cti_out,
     };
-    shell::spawn(cfg, scripts, prompts(), ch, stop);
+    let task = shell::spawn(cfg, scripts, prompts(), ch, stop);
     SoftAcd {
         sip_in: sip_in_tx,
         sip_out: sip_out_rx,
         cti_in: cti_in_tx,
         cti_out: cti_out_rx,
-        _stop: stop_tx,
+        stop: stop_tx,
+        task,
     }
 }
 
@@ -180,6 +184,20 @@ fn ack(ok: &Response) -> Vec<u8> {
         "ACK sip:ivr@ivr.local:5060;transport=tcp SIP/2.0\r\n\
          Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKack-{call_id}\r\n\
          From: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\n\
+         Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// A BYE from the SoftACD in the dialog of `ok`.
+fn bye(ok: &Response) -> Vec<u8> {
+    let to = ok.headers.get("To").expect("To");
+    let from = ok.headers.get("From").expect("From");
+    let call_id = ok.call_id().expect("Call-ID");
+    format!(
+        "BYE sip:ivr@ivr.local:5060;transport=tcp SIP/2.0\r\n\
+         Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKbye-{call_id}\r\n\
+         From: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\n\
          Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     )
     .into_bytes()
@@ -345,6 +363,21 @@ async fn silent_caller_is_hung_up_after_three_menu_timeouts() {
         t0.elapsed() >= Duration::from_millis(3 * 200),
         "three timeouts of 200 ms before the BYE"
     );
+    // Three rounds, each after a silent wait: the menu beep, then twice
+    // the timeout beep with the menu beep right behind it. A talkspurt
+    // (marker bit) starts after each silence; the packets are still
+    // queued in the socket.
+    let (mut spurts, mut packets) = (1, 1);
+    while let Some((h, _)) = recv_rtp(&caller, QUIET).await {
+        spurts += usize::from(h.marker);
+        packets += 1;
+    }
+    assert_eq!(spurts, 3, "one talkspurt per menu round");
+    let beep = 250 / 20;
+    assert!(
+        packets >= 5 * beep,
+        "five beeps played, got {packets} packets"
+    );
     assert_eq!(
         acd.cti(WAIT).await,
         IvrToCti::Report {
@@ -354,4 +387,68 @@ async fn silent_caller_is_hung_up_after_three_menu_timeouts() {
             digits: String::new(),
         }
     );
+}
+
+#[tokio::test]
+async fn agent_found_then_softacd_bye_gets_200_and_a_report() {
+    let scripts = load_scripts(&root().join("ivr-scripts"));
+    let mut acd = start(scripts, 50000);
+    let caller = UdpSocket::bind((LO, 0)).await.unwrap();
+    let ok = acd.call(11, "main", caller.local_addr().unwrap()).await;
+    recv_rtp(&caller, WAIT).await.expect("welcome RTP");
+    press(&caller, ivr_rtp(&ok), '0').await;
+    assert!(matches!(
+        acd.cti(WAIT).await,
+        IvrToCti::RequestAgent {
+            contact: ContactId(11),
+            ..
+        }
+    ));
+    acd.cti_in
+        .send(CtiToIvr::AgentFound {
+            contact: ContactId(11),
+        })
+        .await
+        .unwrap();
+    // Step 8: the SoftACD takes the call away with a BYE.
+    acd.send(bye(&ok)).await;
+    let resp = acd.response().await;
+    assert_eq!((resp.code, resp.cseq().map(|c| c.seq).ok()), (200, Some(2)));
+    match acd.cti(WAIT).await {
+        IvrToCti::Report {
+            contact, digits, ..
+        } => assert_eq!((contact, digits.as_str()), (ContactId(11), "0")),
+        other => panic!("expected the report, got {other:?}"),
+    }
+    // The stream is closed: the RTP stops.
+    while recv_rtp(&caller, QUIET).await.is_some() {}
+    assert!(recv_rtp(&caller, QUIET).await.is_none());
+}
+
+#[tokio::test]
+async fn unknown_script_is_404_and_garbage_is_400() {
+    let scripts = load_scripts(&root().join("ivr-scripts"));
+    let mut acd = start(scripts, 55000);
+    acd.send(invite(12, "nosuch", "127.0.0.1:9".parse().unwrap()))
+        .await;
+    assert_eq!(acd.response().await.code, 404);
+    let broken = b"OPTIONS sip:ivr@ivr.local SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKx\r\n\
+From: <sip:a@b>;tag=1\r\nTo: <sip:ivr@ivr.local>\r\nCall-ID: g\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    acd.send(broken.to_vec()).await;
+    assert_eq!(acd.response().await.code, 400, "CSeq method mismatch");
+    assert!(
+        timeout(QUIET, acd.cti_out.recv()).await.is_err(),
+        "a refused call makes no report"
+    );
+}
+
+#[tokio::test]
+async fn stop_ends_the_task() {
+    let scripts = load_scripts(&root().join("ivr-scripts"));
+    let acd = start(scripts, 60000);
+    acd.stop.send(true).unwrap();
+    timeout(WAIT, acd.task)
+        .await
+        .expect("the shell stops in time")
+        .expect("the shell task does not panic");
 }

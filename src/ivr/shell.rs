@@ -186,7 +186,7 @@ fn call_of(id: StreamId) -> CallRef {
 impl Shell {
     async fn run(mut self, mut inp: Inputs) {
         let mut cti_open = true;
-        loop {
+        while !*inp.stop.borrow() {
             let deadline = self.ms.poll_timeout().map(tokio::time::Instant::from_std);
             tokio::select! {
                 changed = inp.stop.changed() => {
@@ -222,14 +222,7 @@ impl Shell {
     }
 
     fn on_cti(&mut self, m: CtiToIvr) {
-        let ev = match m {
-            CtiToIvr::QueueTimeout { contact } => ms::CtiToIvr::QueueTimeout { contact: contact.0 },
-            CtiToIvr::NoAgents { contact } | CtiToIvr::QueueFull { contact } => {
-                ms::CtiToIvr::NoAgents { contact: contact.0 }
-            }
-            CtiToIvr::AgentFound { contact } => ms::CtiToIvr::AgentFound { contact: contact.0 },
-        };
-        self.ms.cti_event(Instant::now(), ev);
+        self.ms.cti_event(Instant::now(), cti_input(m));
     }
 
     fn on_media(&mut self, ev: MediaEvent) {
@@ -378,6 +371,18 @@ impl Shell {
     }
 }
 
+/// Interface B as the core hears it: a full queue ends the wait like "no
+/// agents" (the script's `on_timeout` branch says goodbye).
+fn cti_input(m: CtiToIvr) -> ms::CtiToIvr {
+    match m {
+        CtiToIvr::QueueTimeout { contact } => ms::CtiToIvr::QueueTimeout { contact: contact.0 },
+        CtiToIvr::NoAgents { contact } | CtiToIvr::QueueFull { contact } => {
+            ms::CtiToIvr::NoAgents { contact: contact.0 }
+        }
+        CtiToIvr::AgentFound { contact } => ms::CtiToIvr::AgentFound { contact: contact.0 },
+    }
+}
+
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -388,5 +393,55 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 fn log_media(call: CallRef, what: &str, r: Result<(), crate::media::runtime::MediaError>) {
     if let Err(e) = r {
         tracing::warn!(call = call.0, error = %e, "ivr: media {what} failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_full_and_no_agents_both_end_the_wait_as_no_agents() {
+        let c = ContactId(4);
+        assert_eq!(
+            cti_input(CtiToIvr::QueueFull { contact: c }),
+            ms::CtiToIvr::NoAgents { contact: 4 }
+        );
+        assert_eq!(
+            cti_input(CtiToIvr::NoAgents { contact: c }),
+            ms::CtiToIvr::NoAgents { contact: 4 }
+        );
+        assert_eq!(
+            cti_input(CtiToIvr::QueueTimeout { contact: c }),
+            ms::CtiToIvr::QueueTimeout { contact: 4 }
+        );
+        assert_eq!(
+            cti_input(CtiToIvr::AgentFound { contact: c }),
+            ms::CtiToIvr::AgentFound { contact: 4 }
+        );
+    }
+
+    #[test]
+    fn report_becomes_interface_b_report() {
+        let r = IvrReport {
+            contact: 12,
+            script: "main".into(),
+            version: "abc".into(),
+            digits: "10".into(),
+        };
+        assert_eq!(
+            IvrToCti::from(r),
+            IvrToCti::Report {
+                contact: ContactId(12),
+                script: "main".into(),
+                version: "abc".into(),
+                digits: "10".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn stream_ids_and_call_refs_map_one_to_one() {
+        assert_eq!(call_of(stream(CallRef(77))), CallRef(77));
     }
 }
