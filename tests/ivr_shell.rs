@@ -443,10 +443,17 @@ From: <sip:a@b>;tag=1\r\nTo: <sip:ivr@ivr.local>\r\nCall-ID: g\r\nCSeq: 1 INVITE
 }
 
 #[tokio::test]
-async fn stop_ends_the_task() {
+async fn stop_ends_the_task_and_reports_the_calls_it_held() {
     let scripts = load_scripts(&root().join("ivr-scripts"));
-    let acd = start(scripts, 60000);
+    let mut acd = start(scripts, 60000);
+    let caller = UdpSocket::bind((LO, 0)).await.unwrap();
+    acd.call(13, "main", caller.local_addr().unwrap()).await;
+    recv_rtp(&caller, WAIT).await.expect("welcome RTP");
     acd.stop.send(true).unwrap();
+    match acd.cti(WAIT).await {
+        IvrToCti::Report { contact, .. } => assert_eq!(contact, ContactId(13)),
+        other => panic!("expected the report, got {other:?}"),
+    }
     timeout(WAIT, acd.task)
         .await
         .expect("the shell stops in time")

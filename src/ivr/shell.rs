@@ -92,7 +92,10 @@ pub struct IvrShellConfig {
 }
 
 /// Start the IVR/MS task on the current tokio runtime. It runs until
-/// `stop` turns true (or its sender is dropped) or `sip_in` closes.
+/// `stop` turns true (or its sender is dropped) or `sip_in` closes; then
+/// the calls still held are forgotten without BYE (the SoftACD is going
+/// away too), their reports are sent, and the RTP streams close with the
+/// media runtime.
 pub fn spawn(
     cfg: IvrShellConfig,
     scripts: BTreeMap<String, Arc<Script>>,
@@ -211,6 +214,19 @@ impl Shell {
             self.drain();
         }
         tracing::info!(calls = self.ms.calls(), "ivr: shell stopping");
+        // Forgetting the calls drops their sessions: their reports still go out.
+        let Shell {
+            ms,
+            reports,
+            cti_out,
+            ..
+        } = self;
+        drop(ms);
+        while let Ok(report) = reports.try_recv() {
+            if let Err(e) = cti_out.try_send(report.into()) {
+                tracing::warn!(error = %e, "ivr: report dropped at shutdown");
+            }
+        }
     }
 
     fn on_sip(&mut self, bytes: &[u8]) {
