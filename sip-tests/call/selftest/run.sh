@@ -13,7 +13,7 @@
 #
 # Needs sipp with pcap play, python3, and root or CAP_NET_RAW (play_pcap_audio).
 # Uses UDP ports BASE..BASE+3 (BASE defaults to 25060) and 7078 on 127.0.0.1.
-# Takes about 2.5 minutes. Run from anywhere: sip-tests/call/selftest/run.sh
+# Takes about 4 minutes. Run from anywhere: sip-tests/call/selftest/run.sh
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 CALL=$(dirname "$HERE")
