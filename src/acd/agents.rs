@@ -11,7 +11,13 @@ use std::time::Instant;
 
 impl Engine {
     /// One desk command; answers with the agent's view or why not.
-    pub fn agent_command(&mut self, now: Instant, wall_ms: u64, agent: &str, op: AgentOp) -> Result<AgentView, AgentError> {
+    pub fn agent_command(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        agent: &str,
+        op: AgentOp,
+    ) -> Result<AgentView, AgentError> {
         let Some(seat) = self.cfg.seats.get(agent).cloned() else {
             return Err(AgentError::NotFound);
         };
@@ -45,7 +51,10 @@ impl Engine {
             },
         };
         let outputs = self.cti.handle(now, input);
-        if let Some(CtiOutput::Refused { error }) = outputs.iter().find(|o| matches!(o, CtiOutput::Refused { .. })) {
+        if let Some(CtiOutput::Refused { error }) = outputs
+            .iter()
+            .find(|o| matches!(o, CtiOutput::Refused { .. }))
+        {
             return Err(AgentError::from(error.clone()));
         }
         self.route_cti_outputs(now, wall_ms, outputs);
@@ -68,7 +77,11 @@ impl Engine {
 
     /// Every seat, signed in or not (for `GET /api/agents`).
     pub fn agent_views(&self) -> Vec<AgentView> {
-        self.cfg.seats.keys().map(|s| self.agent_view(&AgentId(s.clone()))).collect()
+        self.cfg
+            .seats
+            .keys()
+            .map(|s| self.agent_view(&AgentId(s.clone())))
+            .collect()
     }
 
     /// Sign auto-ready seats in on their registered contact, follow contact
@@ -91,11 +104,15 @@ impl Engine {
                     device,
                     skills: skills_of(&skills),
                 }),
-                (Some(device), Some(a)) if self.auto_signed.contains(&user) && a.device != device => Some(Input::SignIn {
-                    agent: id,
-                    device,
-                    skills: skills_of(&skills),
-                }),
+                (Some(device), Some(a))
+                    if self.auto_signed.contains(&user) && a.device != device =>
+                {
+                    Some(Input::SignIn {
+                        agent: id,
+                        device,
+                        skills: skills_of(&skills),
+                    })
+                }
                 (None, Some(_)) if self.auto_signed.contains(&user) => {
                     self.auto_signed.remove(&user);
                     Some(Input::SignOut { agent: id })
@@ -114,7 +131,10 @@ impl Engine {
 
     /// The best registered contact of a seat, if any.
     fn registered_device(&self, user: &str) -> Option<String> {
-        self.registrar.lookup(user).first().map(|b| b.contact.clone())
+        self.registrar
+            .lookup(user)
+            .first()
+            .map(|b| b.contact.clone())
     }
 }
 

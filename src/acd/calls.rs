@@ -7,13 +7,16 @@
 //! interface-B messages to the IVR, CSTA events and the CDR.
 
 use super::engine::{Action, Engine, IvrToCti};
-use crate::b2bua::{Call, CallAction, CallInput, CallSetup, CdrUpdate, CtiToIvr, LegId, LegKind, MediaMode};
+use crate::b2bua::{Call, CallAction, CallInput, CallSetup, CdrUpdate, LegId, LegKind, MediaMode};
 use crate::cdr::Cdr;
 use crate::cti::{self, ContactId, Output as CtiOutput};
 use crate::sip::dialog::{Dialog, DialogId};
 use crate::sip::transaction::TxKey;
 use crate::sip::uac::{cancel_for, new_request, with_body, LocalAddr};
-use crate::sip::{parse::parse_uri, response_to, HeaderView, Method, NameAddr, Peer, Request, Response, TransportKind, Uri};
+use crate::sip::{
+    parse::parse_uri, response_to, HeaderView, Method, NameAddr, Peer, Request, Response,
+    TransportKind, Uri,
+};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -100,7 +103,14 @@ fn cause_text(cause: cti::ClearCause) -> String {
 impl Engine {
     // ----- caller side: a new INVITE -------------------------------------
 
-    pub(super) fn on_new_invite(&mut self, now: Instant, wall_ms: u64, key: TxKey, req: Request, peer: Peer) {
+    pub(super) fn on_new_invite(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        key: TxKey,
+        req: Request,
+        peer: Peer,
+    ) {
         if self.calls.calls.len() >= self.cfg.max_calls {
             let mut r = self.reply(&req, 503);
             r.headers.push("Retry-After", "5");
@@ -153,7 +163,10 @@ impl Engine {
             },
             MediaMode::Direct => None,
         };
-        let caller_uri = req.from_hdr().map(|f| f.uri.to_string()).unwrap_or_default();
+        let caller_uri = req
+            .from_hdr()
+            .map(|f| f.uri.to_string())
+            .unwrap_or_default();
         let dnis = req.uri.user.clone().unwrap_or_default();
         let setup = CallSetup {
             contact,
@@ -210,24 +223,49 @@ impl Engine {
 
     /// ACK for a 2xx (no transaction): the caller confirming our answer.
     pub(super) fn on_ack(&mut self, now: Instant, wall_ms: u64, req: Request) {
-        let Some(id) = Dialog::id_of_incoming(&req) else { return };
-        let Some(&(contact, leg)) = self.calls.by_dialog.get(&id) else { return };
+        let Some(id) = Dialog::id_of_incoming(&req) else {
+            return;
+        };
+        let Some(&(contact, leg)) = self.calls.by_dialog.get(&id) else {
+            return;
+        };
         if leg != LegId::CALLER {
             return;
         }
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
         if ctx.caller.pending_2xx.take().is_none() {
             return; // a retransmitted ACK
         }
-        self.feed(now, wall_ms, contact, CallInput::CallerAck { sdp: sdp_of(&req.body) });
+        self.feed(
+            now,
+            wall_ms,
+            contact,
+            CallInput::CallerAck {
+                sdp: sdp_of(&req.body),
+            },
+        );
     }
 
     /// BYE, re-INVITE, INFO… inside one of our dialogs. Returns false when
     /// the request belongs to no dialog of ours (the caller answers 481).
-    pub(super) fn on_in_dialog(&mut self, now: Instant, wall_ms: u64, key: &TxKey, req: &Request) -> bool {
-        let Some(id) = Dialog::id_of_incoming(req) else { return false };
-        let Some(&(contact, leg)) = self.calls.by_dialog.get(&id) else { return false };
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return false };
+    pub(super) fn on_in_dialog(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        key: &TxKey,
+        req: &Request,
+    ) -> bool {
+        let Some(id) = Dialog::id_of_incoming(req) else {
+            return false;
+        };
+        let Some(&(contact, leg)) = self.calls.by_dialog.get(&id) else {
+            return false;
+        };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return false;
+        };
         let dialog = if leg == LegId::CALLER {
             ctx.caller.dialog.as_mut()
         } else {
@@ -260,7 +298,8 @@ impl Engine {
                     None
                 };
                 let mut r = self.reply(req, if sdp.is_some() { 200 } else { 488 });
-                r.headers.push("Contact", self.contact_for(&req_transport(req)).to_string());
+                r.headers
+                    .push("Contact", self.contact_for(&req_transport(req)).to_string());
                 if let Some(sdp) = sdp {
                     r.headers.push("Content-Type", "application/sdp");
                     r.body = sdp;
@@ -276,7 +315,14 @@ impl Engine {
     }
 
     /// CANCEL for a caller's pending INVITE (RFC 3261 §9.2).
-    pub(super) fn on_cancel(&mut self, now: Instant, wall_ms: u64, key: &TxKey, req: &Request, cancels: Option<TxKey>) {
+    pub(super) fn on_cancel(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        key: &TxKey,
+        req: &Request,
+        cancels: Option<TxKey>,
+    ) {
         let contact = cancels.and_then(|k| self.calls.by_server_invite.get(&k).copied());
         let Some(contact) = contact else {
             let r = self.reply(req, 481);
@@ -291,7 +337,9 @@ impl Engine {
     // ----- responses to our client transactions --------------------------
 
     pub(super) fn on_response(&mut self, now: Instant, wall_ms: u64, key: &TxKey, resp: Response) {
-        let Some(&(contact, leg, purpose)) = self.calls.by_client_tx.get(key) else { return };
+        let Some(&(contact, leg, purpose)) = self.calls.by_client_tx.get(key) else {
+            return;
+        };
         if resp.is_final() {
             self.calls.by_client_tx.remove(key);
         }
@@ -305,18 +353,43 @@ impl Engine {
                             d.confirm(&resp);
                         }
                     }
-                    self.feed(now, wall_ms, contact, CallInput::ReInviteAnswered { leg, sdp });
+                    self.feed(
+                        now,
+                        wall_ms,
+                        contact,
+                        CallInput::ReInviteAnswered { leg, sdp },
+                    );
                 } else if resp.is_final() {
-                    self.feed(now, wall_ms, contact, CallInput::ReInviteFailed { leg, code: resp.code });
+                    self.feed(
+                        now,
+                        wall_ms,
+                        contact,
+                        CallInput::ReInviteFailed {
+                            leg,
+                            code: resp.code,
+                        },
+                    );
                 }
             }
             Purpose::Invite => self.on_leg_invite_response(now, wall_ms, contact, leg, resp, sdp),
         }
     }
 
-    fn on_leg_invite_response(&mut self, now: Instant, wall_ms: u64, contact: ContactId, leg: LegId, resp: Response, sdp: Option<Vec<u8>>) {
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
-        let Some(uac) = ctx.legs.get_mut(&leg) else { return };
+    fn on_leg_invite_response(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        contact: ContactId,
+        leg: LegId,
+        resp: Response,
+        sdp: Option<Vec<u8>>,
+    ) {
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(uac) = ctx.legs.get_mut(&leg) else {
+            return;
+        };
         if resp.is_provisional() {
             if resp.code == 100 {
                 return;
@@ -328,7 +401,16 @@ impl Engine {
                 let peer = uac.peer;
                 self.send_leg_request(now, contact, leg, cancel, peer, Purpose::Other);
             }
-            self.feed(now, wall_ms, contact, CallInput::Provisional { leg, code: resp.code, sdp });
+            self.feed(
+                now,
+                wall_ms,
+                contact,
+                CallInput::Provisional {
+                    leg,
+                    code: resp.code,
+                    sdp,
+                },
+            );
         } else if resp.is_success() {
             match Dialog::uac(&uac.invite, &resp, uac.peer) {
                 Ok(d) => {
@@ -341,7 +423,15 @@ impl Engine {
             self.feed(now, wall_ms, contact, CallInput::Answered { leg, sdp });
         } else {
             ctx.legs.remove(&leg);
-            self.feed(now, wall_ms, contact, CallInput::Failed { leg, code: resp.code });
+            self.feed(
+                now,
+                wall_ms,
+                contact,
+                CallInput::Failed {
+                    leg,
+                    code: resp.code,
+                },
+            );
         }
     }
 
@@ -354,19 +444,30 @@ impl Engine {
         if cseq.method != Method::Invite {
             return;
         }
-        let Some(id) = Dialog::id_of_response(&resp) else { return };
-        let Some(&(contact, leg)) = self.calls.by_dialog.get(&id) else { return };
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
-        let Some(uac) = ctx.legs.get(&leg) else { return };
+        let Some(id) = Dialog::id_of_response(&resp) else {
+            return;
+        };
+        let Some(&(contact, leg)) = self.calls.by_dialog.get(&id) else {
+            return;
+        };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(uac) = ctx.legs.get(&leg) else {
+            return;
+        };
         if let Some(d) = &uac.dialog {
             let ack = d.ack_for_2xx(cseq.seq, &uac.local, &mut self.ids, None);
-            self.txn.send_stateless(crate::sip::Message::Request(ack), peer);
+            self.txn
+                .send_stateless(crate::sip::Message::Request(ack), peer);
         }
     }
 
     /// Timer B/F or a transport failure on one of our transactions.
     pub(super) fn on_client_failure(&mut self, now: Instant, wall_ms: u64, key: &TxKey, code: u16) {
-        let Some((contact, leg, purpose)) = self.calls.by_client_tx.remove(key) else { return };
+        let Some((contact, leg, purpose)) = self.calls.by_client_tx.remove(key) else {
+            return;
+        };
         match purpose {
             Purpose::Invite => {
                 if let Some(ctx) = self.calls.calls.get_mut(&contact) {
@@ -374,7 +475,12 @@ impl Engine {
                 }
                 self.feed(now, wall_ms, contact, CallInput::Failed { leg, code });
             }
-            Purpose::ReInvite => self.feed(now, wall_ms, contact, CallInput::ReInviteFailed { leg, code }),
+            Purpose::ReInvite => self.feed(
+                now,
+                wall_ms,
+                contact,
+                CallInput::ReInviteFailed { leg, code },
+            ),
             Purpose::Other => {}
         }
     }
@@ -388,14 +494,23 @@ impl Engine {
                 queue,
                 skills,
                 priority,
-            } => self.feed(now, wall_ms, ContactId(contact), CallInput::IvrRequestsAgent { queue, skills, priority }),
+            } => self.feed(
+                now,
+                wall_ms,
+                contact,
+                CallInput::IvrRequestsAgent {
+                    queue,
+                    skills,
+                    priority,
+                },
+            ),
             IvrToCti::Report {
                 contact,
                 script,
                 version,
                 digits,
             } => {
-                let c = ContactId(contact);
+                let c = contact;
                 if let Some(ctx) = self.calls.calls.get_mut(&c) {
                     ctx.cdr.digits = digits;
                     ctx.cdr.ivr_script = Some(script);
@@ -419,7 +534,10 @@ impl Engine {
         };
         let outputs = self.cti.handle(now, input);
         if let Some((contact, queue)) = request {
-            if outputs.iter().any(|o| matches!(o, CtiOutput::Refused { .. })) {
+            if outputs
+                .iter()
+                .any(|o| matches!(o, CtiOutput::Refused { .. }))
+            {
                 // The call must still end: treat a refused request as "no agents".
                 self.route_cti_outputs(now, wall_ms, vec![CtiOutput::NoAgents { contact, queue }]);
             }
@@ -427,7 +545,12 @@ impl Engine {
         self.route_cti_outputs(now, wall_ms, outputs);
     }
 
-    pub(super) fn route_cti_outputs(&mut self, now: Instant, wall_ms: u64, outputs: Vec<CtiOutput>) {
+    pub(super) fn route_cti_outputs(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        outputs: Vec<CtiOutput>,
+    ) {
         for out in outputs {
             if let Some(ev) = out.csta() {
                 self.actions.push_back(Action::Csta(ev));
@@ -452,13 +575,27 @@ impl Engine {
     // ----- running a call ------------------------------------------------
 
     /// Hand one input to a call and perform what it asks.
-    pub(super) fn feed(&mut self, now: Instant, wall_ms: u64, contact: ContactId, input: CallInput) {
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
+    pub(super) fn feed(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        contact: ContactId,
+        input: CallInput,
+    ) {
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
         let actions = ctx.call.handle(now, input);
         self.run_call(now, wall_ms, contact, actions);
     }
 
-    fn run_call(&mut self, now: Instant, wall_ms: u64, contact: ContactId, actions: Vec<CallAction>) {
+    fn run_call(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        contact: ContactId,
+        actions: Vec<CallAction>,
+    ) {
         let mut queue: VecDeque<CallAction> = actions.into();
         while let Some(a) = queue.pop_front() {
             self.perform(now, wall_ms, contact, a);
@@ -468,14 +605,29 @@ impl Engine {
 
     fn perform(&mut self, now: Instant, wall_ms: u64, contact: ContactId, action: CallAction) {
         match action {
-            CallAction::CallerProvisional { code, sdp } => self.caller_response(now, contact, code, sdp, None),
-            CallAction::CallerAnswer { sdp } => self.caller_response(now, contact, 200, Some(sdp), None),
-            CallAction::CallerReject { code, reason } => self.caller_response(now, contact, code, None, Some(reason)),
+            CallAction::CallerProvisional { code, sdp } => {
+                self.caller_response(now, contact, code, sdp, None)
+            }
+            CallAction::CallerAnswer { sdp } => {
+                self.caller_response(now, contact, 200, Some(sdp), None)
+            }
+            CallAction::CallerReject { code, reason } => {
+                self.caller_response(now, contact, code, None, Some(reason))
+            }
             CallAction::CallerBye => self.caller_in_dialog(now, contact, Method::Bye, None),
-            CallAction::CallerReInvite { sdp } => self.caller_in_dialog(now, contact, Method::Invite, Some(sdp)),
+            CallAction::CallerReInvite { sdp } => {
+                self.caller_in_dialog(now, contact, Method::Invite, Some(sdp))
+            }
             CallAction::CallerAck => self.caller_ack(contact),
-            CallAction::InviteIvr { leg, script, sdp } => self.invite_ivr(now, contact, leg, &script, sdp),
-            CallAction::InviteAgent { leg, agent, device, sdp } => {
+            CallAction::InviteIvr { leg, script, sdp } => {
+                self.invite_ivr(now, contact, leg, &script, sdp)
+            }
+            CallAction::InviteAgent {
+                leg,
+                agent,
+                device,
+                sdp,
+            } => {
                 if let Some(ctx) = self.calls.calls.get_mut(&contact) {
                     ctx.cdr.agent = Some(agent.0.clone());
                 }
@@ -484,7 +636,9 @@ impl Engine {
             CallAction::Ack { leg, sdp } => self.leg_ack(contact, leg, sdp),
             CallAction::Cancel { leg } => self.leg_cancel(now, contact, leg),
             CallAction::Bye { leg } => self.leg_bye(now, contact, leg),
-            CallAction::RelayPoint { side_a, side_b } => self.media.point_relay(contact, side_a, side_b),
+            CallAction::RelayPoint { side_a, side_b } => {
+                self.media.point_relay(contact, side_a, side_b)
+            }
             CallAction::Cti(input) => self.cti_input(now, wall_ms, input),
             CallAction::Ivr(msg) => self.actions.push_back(Action::ToIvr(msg)),
             CallAction::Event(ev) => self.actions.push_back(Action::Csta(ev)),
@@ -502,13 +656,21 @@ impl Engine {
         if !done {
             return;
         }
-        let Some(ctx) = self.calls.calls.remove(&contact) else { return };
+        let Some(ctx) = self.calls.calls.remove(&contact) else {
+            return;
+        };
         self.calls.by_dialog.retain(|_, (c, _)| *c != contact);
         self.calls.by_client_tx.retain(|_, (c, _, _)| *c != contact);
         self.calls.by_server_invite.retain(|_, c| *c != contact);
         self.media.close_relay(contact);
         if ctx.ivr_invited && !ctx.ivr_reported {
-            self.calls.pending_cdrs.insert(contact, PendingCdr { cdr: ctx.cdr, deadline: now + CDR_GRACE });
+            self.calls.pending_cdrs.insert(
+                contact,
+                PendingCdr {
+                    cdr: ctx.cdr,
+                    deadline: now + CDR_GRACE,
+                },
+            );
         } else {
             self.actions.push_back(Action::WriteCdr(ctx.cdr));
         }
@@ -516,10 +678,16 @@ impl Engine {
     }
 
     fn cdr_update(&mut self, wall_ms: u64, contact: ContactId, update: CdrUpdate) {
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
         let cdr = &mut ctx.cdr;
         match update {
-            CdrUpdate::Arrived { caller, dnis, media } => {
+            CdrUpdate::Arrived {
+                caller,
+                dnis,
+                media,
+            } => {
                 cdr.caller = caller;
                 cdr.dnis = dnis;
                 cdr.media = serde_json::to_value(media)
@@ -567,12 +735,16 @@ impl Engine {
         let t2 = self.cfg.timers.t2;
         let mut give_up = Vec::new();
         for (contact, ctx) in self.calls.calls.iter_mut() {
-            let Some(rt) = ctx.caller.pending_2xx.as_mut() else { continue };
+            let Some(rt) = ctx.caller.pending_2xx.as_mut() else {
+                continue;
+            };
             if now >= rt.give_up {
                 ctx.caller.pending_2xx = None;
                 give_up.push(*contact);
             } else if now >= rt.next {
-                let _ = self.txn.respond(now, &ctx.caller.invite_key, rt.resp.clone());
+                let _ = self
+                    .txn
+                    .respond(now, &ctx.caller.invite_key, rt.resp.clone());
                 rt.interval = (rt.interval * 2).min(t2);
                 rt.next = now + rt.interval;
             }
@@ -597,14 +769,25 @@ impl Engine {
 
     // ----- caller-side actions -------------------------------------------
 
-    fn caller_response(&mut self, now: Instant, contact: ContactId, code: u16, sdp: Option<Vec<u8>>, reason: Option<String>) {
+    fn caller_response(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        code: u16,
+        sdp: Option<Vec<u8>>,
+        reason: Option<String>,
+    ) {
         let contact_uri = {
-            let Some(ctx) = self.calls.calls.get(&contact) else { return };
+            let Some(ctx) = self.calls.calls.get(&contact) else {
+                return;
+            };
             self.contact_for(&ctx.caller.peer.transport)
         };
         let server = self.cfg.user_agent.clone();
         let t1 = self.cfg.timers.t1;
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
         let c = &mut ctx.caller;
         let mut r = response_to(&c.invite, code, Some(&c.to_tag));
         if let Some(reason) = reason {
@@ -622,7 +805,9 @@ impl Engine {
         if r.is_success() {
             match Dialog::uas(&c.invite, &r, c.peer) {
                 Ok(d) => {
-                    self.calls.by_dialog.insert(d.id.clone(), (contact, LegId::CALLER));
+                    self.calls
+                        .by_dialog
+                        .insert(d.id.clone(), (contact, LegId::CALLER));
                     c.dialog = Some(d);
                 }
                 Err(e) => tracing::warn!(%contact, error = %e, "caller dialog not created"),
@@ -641,12 +826,22 @@ impl Engine {
         self.respond(now, &key, r);
     }
 
-    fn caller_in_dialog(&mut self, now: Instant, contact: ContactId, method: Method, sdp: Option<Vec<u8>>) {
+    fn caller_in_dialog(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        method: Method,
+        sdp: Option<Vec<u8>>,
+    ) {
         let local = {
-            let Some(ctx) = self.calls.calls.get(&contact) else { return };
+            let Some(ctx) = self.calls.calls.get(&contact) else {
+                return;
+            };
             self.local_addr(ctx.caller.peer.transport)
         };
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
         let Some(dialog) = ctx.caller.dialog.as_mut() else {
             tracing::debug!(%contact, %method, "no caller dialog");
             return;
@@ -658,7 +853,11 @@ impl Engine {
         }
         let peer = dialog.peer;
         let cseq = dialog.local_cseq;
-        let purpose = if method == Method::Invite { Purpose::ReInvite } else { Purpose::Other };
+        let purpose = if method == Method::Invite {
+            Purpose::ReInvite
+        } else {
+            Purpose::Other
+        };
         if method == Method::Bye {
             let id = dialog.id.clone();
             self.calls.by_dialog.remove(&id);
@@ -671,56 +870,119 @@ impl Engine {
     }
 
     fn caller_ack(&mut self, contact: ContactId) {
-        let Some(ctx) = self.calls.calls.get(&contact) else { return };
+        let Some(ctx) = self.calls.calls.get(&contact) else {
+            return;
+        };
         let local = self.local_addr(ctx.caller.peer.transport);
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
-        let (Some(d), Some((_, cseq))) = (ctx.caller.dialog.as_ref(), ctx.caller.reinvite.take()) else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
+        let (Some(d), Some((_, cseq))) = (ctx.caller.dialog.as_ref(), ctx.caller.reinvite.take())
+        else {
+            return;
+        };
         let ack = d.ack_for_2xx(cseq, &local, &mut self.ids, None);
         let peer = d.peer;
-        self.txn.send_stateless(crate::sip::Message::Request(ack), peer);
+        self.txn
+            .send_stateless(crate::sip::Message::Request(ack), peer);
     }
 
     // ----- UAC legs ------------------------------------------------------
 
-    fn invite_ivr(&mut self, now: Instant, contact: ContactId, leg: LegId, script: &str, sdp: Option<Vec<u8>>) {
+    fn invite_ivr(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        leg: LegId,
+        script: &str,
+        sdp: Option<Vec<u8>>,
+    ) {
         let peer = self.cfg.ivr_peer;
         let target = self.cfg.ivr_uri.clone();
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
         ctx.ivr_invited = true;
-        let caller_user = ctx.caller.invite.from_hdr().ok().and_then(|f| f.uri.user).unwrap_or_else(|| "anonymous".into());
+        let caller_user = ctx
+            .caller
+            .invite
+            .from_hdr()
+            .ok()
+            .and_then(|f| f.uri.user)
+            .unwrap_or_else(|| "anonymous".into());
         let mut req = self.new_leg_invite(&caller_user, target, peer.transport, sdp);
         req.headers.push("X-SoftACD-Contact", contact.0.to_string());
         req.headers.push("X-SoftACD-Script", script.to_string());
         self.start_leg(now, contact, leg, req, peer);
     }
 
-    fn invite_agent(&mut self, now: Instant, wall_ms: u64, contact: ContactId, leg: LegId, device: &str, sdp: Option<Vec<u8>>) {
+    fn invite_agent(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        contact: ContactId,
+        leg: LegId,
+        device: &str,
+        sdp: Option<Vec<u8>>,
+    ) {
         let Some((uri, peer)) = device_peer(device) else {
             tracing::warn!(%contact, device, "agent device is not a reachable SIP URI");
             self.feed(now, wall_ms, contact, CallInput::Failed { leg, code: 404 });
             return;
         };
-        let Some(ctx) = self.calls.calls.get(&contact) else { return };
-        let caller_user = ctx.caller.invite.from_hdr().ok().and_then(|f| f.uri.user).unwrap_or_else(|| "anonymous".into());
+        let Some(ctx) = self.calls.calls.get(&contact) else {
+            return;
+        };
+        let caller_user = ctx
+            .caller
+            .invite
+            .from_hdr()
+            .ok()
+            .and_then(|f| f.uri.user)
+            .unwrap_or_else(|| "anonymous".into());
         let mut req = self.new_leg_invite(&caller_user, uri, peer.transport, sdp);
         req.headers.push("X-SoftACD-Contact", contact.0.to_string());
         self.start_leg(now, contact, leg, req, peer);
     }
 
-    fn new_leg_invite(&mut self, caller_user: &str, target: Uri, transport: TransportKind, sdp: Option<Vec<u8>>) -> Request {
+    fn new_leg_invite(
+        &mut self,
+        caller_user: &str,
+        target: Uri,
+        transport: TransportKind,
+        sdp: Option<Vec<u8>>,
+    ) -> Request {
         let local = self.local_addr(transport);
-        let from = NameAddr::new(Uri::sip(Some(caller_user), &self.cfg.domain, None)).with_tag(&self.ids.tag());
+        let from = NameAddr::new(Uri::sip(Some(caller_user), &self.cfg.domain, None))
+            .with_tag(&self.ids.tag());
         let to = NameAddr::new(target.clone());
         let call_id = self.ids.call_id(&self.cfg.domain);
         let contact = local.contact_uri(Some("softacd"));
-        let req = new_request(Method::Invite, target, from, to, &call_id, 1, &local, Some(&contact), &mut self.ids);
+        let req = new_request(
+            Method::Invite,
+            target,
+            from,
+            to,
+            &call_id,
+            1,
+            &local,
+            Some(&contact),
+            &mut self.ids,
+        );
         match sdp {
             Some(sdp) => with_body(req, "application/sdp", sdp),
             None => req,
         }
     }
 
-    fn start_leg(&mut self, now: Instant, contact: ContactId, leg: LegId, req: Request, peer: Peer) {
+    fn start_leg(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        leg: LegId,
+        req: Request,
+        peer: Peer,
+    ) {
         let local = self.local_addr(peer.transport);
         if let Some(ctx) = self.calls.calls.get_mut(&contact) {
             ctx.legs.insert(
@@ -738,10 +1000,20 @@ impl Engine {
         self.send_leg_request(now, contact, leg, req, peer, Purpose::Invite);
     }
 
-    fn send_leg_request(&mut self, now: Instant, contact: ContactId, leg: LegId, req: Request, peer: Peer, purpose: Purpose) -> Option<TxKey> {
+    fn send_leg_request(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        leg: LegId,
+        req: Request,
+        peer: Peer,
+        purpose: Purpose,
+    ) -> Option<TxKey> {
         match self.txn.send_request(now, req, peer) {
             Ok(key) => {
-                self.calls.by_client_tx.insert(key.clone(), (contact, leg, purpose));
+                self.calls
+                    .by_client_tx
+                    .insert(key.clone(), (contact, leg, purpose));
                 Some(key)
             }
             Err(e) => {
@@ -752,18 +1024,27 @@ impl Engine {
     }
 
     fn leg_ack(&mut self, contact: ContactId, leg: LegId, sdp: Option<Vec<u8>>) {
-        let Some(ctx) = self.calls.calls.get(&contact) else { return };
-        let Some(uac) = ctx.legs.get(&leg) else { return };
+        let Some(ctx) = self.calls.calls.get(&contact) else {
+            return;
+        };
+        let Some(uac) = ctx.legs.get(&leg) else {
+            return;
+        };
         let Some(d) = uac.dialog.as_ref() else { return };
         let cseq = uac.invite.cseq().map(|c| c.seq).unwrap_or(1);
         let ack = d.ack_for_2xx(cseq, &uac.local, &mut self.ids, sdp);
         let peer = d.peer;
-        self.txn.send_stateless(crate::sip::Message::Request(ack), peer);
+        self.txn
+            .send_stateless(crate::sip::Message::Request(ack), peer);
     }
 
     fn leg_cancel(&mut self, now: Instant, contact: ContactId, leg: LegId) {
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
-        let Some(uac) = ctx.legs.get_mut(&leg) else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(uac) = ctx.legs.get_mut(&leg) else {
+            return;
+        };
         if uac.dialog.is_some() {
             return; // already answered: the call sends BYE instead
         }
@@ -778,9 +1059,15 @@ impl Engine {
     }
 
     fn leg_bye(&mut self, now: Instant, contact: ContactId, leg: LegId) {
-        let Some(ctx) = self.calls.calls.get_mut(&contact) else { return };
-        let Some(mut uac) = ctx.legs.remove(&leg) else { return };
-        let Some(dialog) = uac.dialog.as_mut() else { return };
+        let Some(ctx) = self.calls.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(mut uac) = ctx.legs.remove(&leg) else {
+            return;
+        };
+        let Some(dialog) = uac.dialog.as_mut() else {
+            return;
+        };
         let bye = dialog.request(Method::Bye, &uac.local, &mut self.ids);
         self.calls.by_dialog.remove(&dialog.id);
         let peer = dialog.peer;
@@ -827,7 +1114,12 @@ pub(super) fn device_peer(device: &str) -> Option<(Uri, Peer)> {
     let uri = parse_uri(device).ok()?;
     let host = uri.host.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = host.parse().ok()?;
-    let transport = match uri.param("transport").flatten().map(str::to_ascii_lowercase).as_deref() {
+    let transport = match uri
+        .param("transport")
+        .flatten()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("tcp") => TransportKind::Tcp,
         _ => TransportKind::Udp,
     };
@@ -867,7 +1159,10 @@ mod tests {
         assert_eq!(p.addr, "127.0.0.1:5062".parse().unwrap());
         let (_, p) = device_peer("sip:1001@127.0.0.2").unwrap();
         assert_eq!((p.transport, p.addr.port()), (TransportKind::Udp, 5060));
-        assert!(device_peer("sip:1001@phone.example").is_none(), "names are not resolved here");
+        assert!(
+            device_peer("sip:1001@phone.example").is_none(),
+            "names are not resolved here"
+        );
         assert!(device_peer("not a uri").is_none());
     }
 }

@@ -15,7 +15,7 @@ use crate::registrar::{BindingChange, RegisterEvent, Registrar};
 use crate::sip::ingress::{ACCEPT, ALLOW, SUPPORTED};
 use crate::sip::transaction::{Output, TimerConfig, TransactionLayer, TxKey};
 use crate::sip::uac::IdGen;
-use crate::sip::{response_to, Message, Method, Peer, Request, Response, Uri};
+use crate::sip::{response_to, HeaderView, Message, Method, Peer, Request, Response, Uri};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -49,19 +49,19 @@ pub struct SeatPolicy {
     pub auto_ready: bool,
 }
 
-/// Interface B, IVR → CTI (docs/design/call-flow.md).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IvrToCti {
-    RequestAgent { contact: u64, queue: String, skills: Vec<String>, priority: u8 },
-    /// Sent when the IVR's part of a call ends: for the CDR.
-    Report { contact: u64, script: String, version: String, digits: String },
-}
+/// Interface B, IVR → CTI (docs/design/call-flow.md): defined by the IVR shell.
+pub use crate::ivr::shell::IvrToCti;
 
 /// The relay ports the shell owns (relay media mode). A seam, so the engine
 /// stays free of sockets and tests can use a fake.
 pub trait MediaPorts: Send {
     fn open_relay(&mut self, contact: ContactId) -> Result<RelayAddrs, String>;
-    fn point_relay(&mut self, contact: ContactId, side_a: Option<SocketAddr>, side_b: Option<SocketAddr>);
+    fn point_relay(
+        &mut self,
+        contact: ContactId,
+        side_a: Option<SocketAddr>,
+        side_b: Option<SocketAddr>,
+    );
     fn close_relay(&mut self, contact: ContactId);
 }
 
@@ -115,7 +115,13 @@ pub struct Engine {
 impl Engine {
     /// `seed` comes from the shell's RNG: tags, branches and Call-IDs are
     /// derived from it.
-    pub fn new(cfg: EngineConfig, registrar: Registrar, cti: Cti, media: Box<dyn MediaPorts>, seed: u64) -> Engine {
+    pub fn new(
+        cfg: EngineConfig,
+        registrar: Registrar,
+        cti: Cti,
+        media: Box<dyn MediaPorts>,
+        seed: u64,
+    ) -> Engine {
         let txn = TransactionLayer::new(cfg.timers.clone(), cfg.max_transactions);
         Engine {
             cfg,
@@ -162,10 +168,14 @@ impl Engine {
     /// The earliest deadline of the transactions, the CTI and the calls.
     /// Binding expiry is wall-clock based: the shell also ticks coarsely.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.txn.poll_timeout(), self.cti.poll_timeout(), self.calls_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.txn.poll_timeout(),
+            self.cti.poll_timeout(),
+            self.calls_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -208,8 +218,15 @@ impl Engine {
     fn drain_transactions(&mut self, now: Instant, wall_ms: u64) {
         while let Some(out) = self.txn.poll_output() {
             match out {
-                Output::Transmit { peer, msg } => self.actions.push_back(Action::Transmit { peer, msg }),
-                Output::Request { key, req, peer, cancels } => self.on_request(now, wall_ms, key, req, peer, cancels),
+                Output::Transmit { peer, msg } => {
+                    self.actions.push_back(Action::Transmit { peer, msg })
+                }
+                Output::Request {
+                    key,
+                    req,
+                    peer,
+                    cancels,
+                } => self.on_request(now, wall_ms, key, req, peer, cancels),
                 Output::Ack { req, .. } => self.on_ack(now, wall_ms, req),
                 Output::Response { key, resp } => self.on_response(now, wall_ms, &key, resp),
                 Output::StrayResponse { resp, peer } => self.on_stray_response(resp, peer),
@@ -257,10 +274,13 @@ impl Engine {
             Method::Options if !in_dialog => self.options_response(&req),
             Method::Invite if !in_dialog && self.shutting_down => {
                 let mut r = self.reply(&req, 503);
-                r.headers.push("Retry-After", SHUTDOWN_RETRY_AFTER.to_string());
+                r.headers
+                    .push("Retry-After", SHUTDOWN_RETRY_AFTER.to_string());
                 r
             }
-            Method::Invite if !in_dialog => return self.on_new_invite(now, wall_ms, key, req, peer),
+            Method::Invite if !in_dialog => {
+                return self.on_new_invite(now, wall_ms, key, req, peer)
+            }
             Method::Cancel => return self.on_cancel(now, wall_ms, &key, &req, cancels),
             Method::Other(_) => {
                 let mut r = self.reply(&req, 501);
@@ -268,7 +288,12 @@ impl Engine {
                 r
             }
             Method::Ack => return,
-            Method::Bye | Method::Info | Method::Update | Method::Prack | Method::Invite | Method::Options => {
+            Method::Bye
+            | Method::Info
+            | Method::Update
+            | Method::Prack
+            | Method::Invite
+            | Method::Options => {
                 if self.on_in_dialog(now, wall_ms, &key, &req) {
                     return;
                 }
@@ -343,8 +368,23 @@ mod tests {
             user_agent: "SoftACD/test".into(),
             timers: TimerConfig::default(),
             max_transactions: 100,
+            domain: "127.0.0.1".into(),
+            local_udp: Some("127.0.0.1:5060".parse().unwrap()),
+            local_tcp: None,
+            media_mode: MediaMode::Direct,
+            ivr_uri: Uri::sip(Some("ivr"), "ivr.local", None),
+            ivr_peer: Peer::udp("127.0.0.1:5070".parse().unwrap()),
+            max_calls: 10,
+            seats: BTreeMap::new(),
         };
-        Engine::new(cfg, registrar, 42)
+        // No service numbers: every INVITE is for an unknown DNIS.
+        Engine::new(
+            cfg,
+            registrar,
+            Cti::new(crate::cti::CtiConfig::default()),
+            Box::new(NoRelay),
+            42,
+        )
     }
 
     fn peer() -> Peer {
@@ -398,7 +438,11 @@ Call-ID: {branch}@test\r\nCSeq: 1 {method}\r\nContact: <sip:alice@127.0.0.1:5070
         let mut e = engine();
         let now = Instant::now();
         let before = responses(&mut e, now, request("INVITE", "i1"));
-        assert_eq!(before.last().map(|r| r.code), Some(480));
+        assert_eq!(
+            before.last().map(|r| r.code),
+            Some(404),
+            "unknown service number"
+        );
         e.begin_shutdown();
         let after = responses(&mut e, now, request("INVITE", "i2"));
         let last = after.last().expect("an answer");

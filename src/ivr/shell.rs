@@ -108,7 +108,7 @@ pub fn spawn(
     let (factory, reports) = ScriptSessions::with_reports(scripts, cfg.max_calls.max(1) * 2);
     let ms_cfg = MsConfig {
         local: LocalAddr {
-            transport: TransportKind::Tcp,
+            transport: TransportKind::Local,
             host: cfg.sip_host.clone(),
             port: LOCAL_SIP_PORT,
         },
@@ -123,7 +123,7 @@ pub fn spawn(
         ms,
         media,
         peer: Peer {
-            transport: TransportKind::Tcp,
+            transport: TransportKind::Local,
             addr: cfg.softacd_peer,
             conn: None,
         },

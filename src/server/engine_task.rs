@@ -85,7 +85,11 @@ pub async fn run(mut engine: Engine, mut io: EngineIo) {
         telemetry::set_sip_transactions(engine.transactions());
         if let Some(deadline) = drain_deadline {
             if engine.in_flight() == 0 || tokio::time::Instant::now() >= deadline {
-                tracing::info!(in_flight = engine.in_flight(), calls = engine.live_calls(), "engine drained");
+                tracing::info!(
+                    in_flight = engine.in_flight(),
+                    calls = engine.live_calls(),
+                    "engine drained"
+                );
                 break;
             }
         }
@@ -149,7 +153,9 @@ async fn perform_actions(engine: &mut Engine, io: &EngineIo) -> Changed {
 fn log_registration(event: &RegisterEvent) {
     let result = match event {
         RegisterEvent::Challenged { .. } => RegisterResult::Challenged,
-        RegisterEvent::Registered { .. } | RegisterEvent::Unregistered { .. } | RegisterEvent::Queried { .. } => {
+        RegisterEvent::Registered { .. }
+        | RegisterEvent::Unregistered { .. }
+        | RegisterEvent::Queried { .. } => {
             tracing::info!(?event, "registration");
             RegisterResult::Ok
         }
@@ -177,7 +183,10 @@ fn count(msg: &Message, direction: Direction) {
     match msg {
         Message::Request(r) => telemetry::count_sip_request(r.method.as_str(), direction),
         Message::Response(r) => {
-            let method = r.cseq().map(|c| c.method.as_str().to_string()).unwrap_or_else(|_| "-".into());
+            let method = r
+                .cseq()
+                .map(|c| c.method.as_str().to_string())
+                .unwrap_or_else(|_| "-".into());
             telemetry::count_sip_response(r.code, &method, direction)
         }
     }

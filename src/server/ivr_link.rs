@@ -105,11 +105,20 @@ pub fn start(
         while let Some(bytes) = sip_from_ivr.recv().await {
             match check_stream_message(&bytes) {
                 Ingress::Accept(msg) => {
-                    if inbound.send(Inbound { msg, peer: ivr_peer() }).await.is_err() {
+                    if inbound
+                        .send(Inbound {
+                            msg,
+                            peer: ivr_peer(),
+                        })
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
-                Ingress::Reject(resp) => tracing::warn!(code = resp.code, "IVR sent a malformed request"),
+                Ingress::Reject(resp) => {
+                    tracing::warn!(code = resp.code, "IVR sent a malformed request")
+                }
                 Ingress::Drop(reason) => tracing::warn!(?reason, "IVR message dropped"),
             }
         }

@@ -45,13 +45,19 @@ const MAX_CALLS: usize = 10_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("data dir {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database {path}: {cause}")]
     Store { path: PathBuf, cause: String },
     #[error(transparent)]
     Transport(#[from] transport::TransportError),
     #[error("http listen {addr}: {source}")]
-    HttpBind { addr: SocketAddr, source: std::io::Error },
+    HttpBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("random source: {0}")]
     Random(String),
     #[error("prompts in {path}: {cause}")]
@@ -87,7 +93,11 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
     RegistrarConfig {
         realm: cfg.registrar.realm.clone(),
         domain: Some(cfg.sip.domain.clone()),
-        users: cfg.seat.iter().map(|s| (s.user.clone(), s.password.clone())).collect(),
+        users: cfg
+            .seat
+            .iter()
+            .map(|s| (s.user.clone(), s.password.clone()))
+            .collect(),
         min_expires: cfg.registrar.min_expires,
         max_expires: cfg.registrar.max_expires,
         default_expires: cfg.registrar.default_expires,
@@ -123,7 +133,11 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
         })
         .collect();
     CtiConfig {
-        dnis_scripts: cfg.service.iter().map(|s| (s.number.clone(), s.script.clone())).collect(),
+        dnis_scripts: cfg
+            .service
+            .iter()
+            .map(|s| (s.number.clone(), s.script.clone()))
+            .collect(),
         queues,
         ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
         max_no_answer: cfg.cti.max_no_answer,
@@ -165,7 +179,8 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
             .seat
             .iter()
             .map(|s| {
-                let skills: BTreeMap<String, u8> = s.skills.iter().map(|k| (k.clone(), level)).collect();
+                let skills: BTreeMap<String, u8> =
+                    s.skills.iter().map(|k| (k.clone(), level)).collect();
                 (
                     s.user.clone(),
                     SeatPolicy {
@@ -203,9 +218,16 @@ pub async fn run(
         path: db_path.clone(),
         cause: e,
     };
-    let store = BindingStore::open(&db_path).await.map_err(|e| store_err(e.to_string()))?;
-    let restored = store.load_all().await.map_err(|e| store_err(e.to_string()))?;
-    let cdrs = CdrStore::new(store.pool().clone()).await.map_err(|e| store_err(e.to_string()))?;
+    let store = BindingStore::open(&db_path)
+        .await
+        .map_err(|e| store_err(e.to_string()))?;
+    let restored = store
+        .load_all()
+        .await
+        .map_err(|e| store_err(e.to_string()))?;
+    let cdrs = CdrStore::new(store.pool().clone())
+        .await
+        .map_err(|e| store_err(e.to_string()))?;
     let mut registrar = Registrar::new(registrar_config(&cfg), random_bytes::<32>()?);
     registrar.restore(restored, wall_ms());
 
@@ -227,12 +249,20 @@ pub async fn run(
             source,
         })?;
     let listening = Listening {
-        udp: udp_socks.iter().filter_map(|s| s.local_addr().ok()).collect(),
-        tcp: tcp_listeners.iter().filter_map(|l| l.local_addr().ok()).collect(),
-        http: http_listener.local_addr().map_err(|source| ServerError::HttpBind {
-            addr: cfg.http.listen,
-            source,
-        })?,
+        udp: udp_socks
+            .iter()
+            .filter_map(|s| s.local_addr().ok())
+            .collect(),
+        tcp: tcp_listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect(),
+        http: http_listener
+            .local_addr()
+            .map_err(|source| ServerError::HttpBind {
+                addr: cfg.http.listen,
+                source,
+            })?,
         data_dir: data_dir.clone(),
         database: db_path.clone(),
     };
@@ -240,15 +270,30 @@ pub async fn run(
     let conns = Arc::new(ConnTable::default());
     let mut readers = Vec::new();
     for sock in &udp_socks {
-        readers.push(tokio::spawn(transport::udp::run_reader(sock.clone(), inbound_tx.clone(), stop_rx.clone())));
+        readers.push(tokio::spawn(transport::udp::run_reader(
+            sock.clone(),
+            inbound_tx.clone(),
+            stop_rx.clone(),
+        )));
     }
     for l in tcp_listeners {
-        readers.push(tokio::spawn(transport::tcp::run_acceptor(l, conns.clone(), inbound_tx.clone(), stop_rx.clone())));
+        readers.push(tokio::spawn(transport::tcp::run_acceptor(
+            l,
+            conns.clone(),
+            inbound_tx.clone(),
+            stop_rx.clone(),
+        )));
     }
 
     // The embedded IVR/MS, reached over the in-process transport.
     let (relay_range, ivr_range) = split_ports(&cfg);
-    let ivr = ivr_link::start(&cfg, ivr_assets, ivr_range, inbound_tx.clone(), stop_rx.clone());
+    let ivr = ivr_link::start(
+        &cfg,
+        ivr_assets,
+        ivr_range,
+        inbound_tx.clone(),
+        stop_rx.clone(),
+    );
     let outbound = Outbound {
         udp: udp_socks,
         tcp: conns,
@@ -258,7 +303,11 @@ pub async fn run(
     drop(inbound_tx);
 
     let media: Box<dyn MediaPorts> = match cfg.media.mode {
-        MediaModeConfig::Relay => Box::new(relay_ports::RelayPorts::new(cfg.media.rtp_ip, relay_range.0, relay_range.1)),
+        MediaModeConfig::Relay => Box::new(relay_ports::RelayPorts::new(
+            cfg.media.rtp_ip,
+            relay_range.0,
+            relay_range.1,
+        )),
         MediaModeConfig::Direct => Box::new(NoRelay),
     };
     let engine = Engine::new(
@@ -276,7 +325,9 @@ pub async fn run(
     let cdr_task = tokio::spawn(run_cdr_writer(cdrs.clone(), cdr_rx));
 
     // HTTP.
-    let bindings = Arc::new(RwLock::new(engine.registrar().bindings().cloned().collect::<Vec<_>>()));
+    let bindings = Arc::new(RwLock::new(
+        engine.registrar().bindings().cloned().collect::<Vec<_>>(),
+    ));
     let draining = Arc::new(AtomicBool::new(false));
     let events = EventBus::new(EVENT_CAPACITY);
     let agents = Arc::new(RwLock::new(engine.agent_views()));
@@ -351,11 +402,16 @@ fn absolute(p: &std::path::Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
-async fn run_store(store: BindingStore, mut rx: mpsc::Receiver<Vec<BindingChange>>) -> BindingStore {
+async fn run_store(
+    store: BindingStore,
+    mut rx: mpsc::Receiver<Vec<BindingChange>>,
+) -> BindingStore {
     while let Some(changes) = rx.recv().await {
         if let Err(e) = store.apply(&changes).await {
             tracing::error!(error = %e, "could not persist registrations");

@@ -30,7 +30,8 @@ impl RelayPorts {
 
 impl MediaPorts for RelayPorts {
     fn open_relay(&mut self, contact: ContactId) -> Result<RelayAddrs, String> {
-        let relay = Relay::open(self.bind_ip, self.port_min, self.port_max).map_err(|e| e.to_string())?;
+        let relay =
+            Relay::open(self.bind_ip, self.port_min, self.port_max).map_err(|e| e.to_string())?;
         let addrs = RelayAddrs {
             a_side: relay.local_a(),
             b_side: relay.local_b(),
@@ -39,8 +40,15 @@ impl MediaPorts for RelayPorts {
         Ok(addrs)
     }
 
-    fn point_relay(&mut self, contact: ContactId, side_a: Option<SocketAddr>, side_b: Option<SocketAddr>) {
-        let Some(relay) = self.relays.get(&contact) else { return };
+    fn point_relay(
+        &mut self,
+        contact: ContactId,
+        side_a: Option<SocketAddr>,
+        side_b: Option<SocketAddr>,
+    ) {
+        let Some(relay) = self.relays.get(&contact) else {
+            return;
+        };
         for (side, addr) in [(Side::A, side_a), (Side::B, side_b)] {
             if let Some(addr) = addr {
                 if let Err(e) = relay.set_remote(side, addr) {

@@ -155,8 +155,12 @@ impl Outbound {
                     .map_err(|_| TransportError::ConnGone(*peer))
             }
             TransportKind::Local => {
-                let tx = self.local.as_ref().ok_or(TransportError::NoSocket(TransportKind::Local))?;
-                tx.try_send(bytes).map_err(|_| TransportError::ConnGone(*peer))
+                let tx = self
+                    .local
+                    .as_ref()
+                    .ok_or(TransportError::NoSocket(TransportKind::Local))?;
+                tx.try_send(bytes)
+                    .map_err(|_| TransportError::ConnGone(*peer))
             }
             other => Err(TransportError::NoSocket(other)),
         }
