@@ -13,8 +13,9 @@
 //! SoftACD sends within about 2 ms of the INVITE, and fails when the CANCEL
 //! loses that race (see sip-tests/README.md).
 //!
-//! Callers run over UDP and TCP; the agent's phone over UDP (SIPp as a TCP client
-//! accepts no new connection for the SoftACD's INVITE). Media `relay` (the
+//! Caller and agent's phone run over UDP, and over TCP where the test name
+//! says so (the SoftACD reaches a TCP phone on the connection it registered
+//! on: SIPp as a TCP client accepts no new connection). Media `relay` (the
 //! default) and, where the flow differs, `direct` (re-INVITE of the caller).
 
 mod common;
@@ -187,7 +188,12 @@ struct Phone {
 }
 
 impl Phone {
-    fn start(server: &TestServer, user: &'static str, phone: &str) -> Phone {
+    fn start(
+        server: &TestServer,
+        user: &'static str,
+        phone: &str,
+        transport: &'static str,
+    ) -> Phone {
         let password = SEATS
             .iter()
             .find(|(u, _)| *u == user)
@@ -195,7 +201,7 @@ impl Phone {
             .unwrap_or_else(|| panic!("{user} is not a seat of the test config"));
         let oocsf = sip_tests_path(&format!("call/{phone}"));
         assert!(oocsf.is_file(), "no scenario file {}", oocsf.display());
-        let target = server.sip_addr("u1");
+        let target = server.sip_addr(transport);
         let args: Vec<String> = vec![
             "-oocsf".into(),
             oocsf.to_string_lossy().into_owned(),
@@ -212,7 +218,7 @@ impl Phone {
         ];
         let run = thread::spawn(move || {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            sipp("call/agent_register.xml", "u1", target, &args)
+            sipp("call/agent_register.xml", transport, target, &args)
         });
         let phone = Phone { user, run };
         if !phone.wait_ready(server) {
@@ -272,8 +278,8 @@ fn reinvites_received(out: &Output) -> u64 {
 // Steps 1–10: menu, key 0, an agent answers, the caller hangs up
 // ---------------------------------------------------------------------------
 
-fn menu_agent(server: TestServer, scenario: &str, transport: &str) -> Output {
-    let phone = Phone::start(&server, "1001", "agent_uas.xml");
+fn menu_agent(server: TestServer, scenario: &str, transport: &'static str) -> Output {
+    let phone = Phone::start(&server, "1001", "agent_uas.xml", transport);
     let out = caller(&server, scenario, transport, "30s");
     phone.finish();
     assert_cdr(
@@ -301,7 +307,7 @@ fn menu_agent_relay_udp() {
 }
 
 #[test]
-fn menu_agent_relay_tcp_caller() {
+fn menu_agent_relay_tcp() {
     let out = menu_agent(TestServer::start(), "caller_menu_agent.xml", "t1");
     assert_eq!(
         reinvites_received(&out),
@@ -320,7 +326,7 @@ fn menu_agent_direct_udp() {
 }
 
 #[test]
-fn menu_agent_direct_tcp_caller() {
+fn menu_agent_direct_tcp() {
     let server = TestServer::start_with_config(direct_config);
     let out = menu_agent(server, "caller_menu_agent_direct.xml", "t1");
     assert_eq!(reinvites_received(&out), 1, "one re-INVITE in direct mode");
@@ -441,8 +447,8 @@ fn late_offer_direct_udp() {
 #[test]
 fn agent_rejects_next_agent_answers_udp() {
     let server = TestServer::start();
-    let rejecting = Phone::start(&server, "1001", "agent_rejects.xml");
-    let answering = Phone::start(&server, "1002", "agent_uas.xml");
+    let rejecting = Phone::start(&server, "1001", "agent_rejects.xml", "u1");
+    let answering = Phone::start(&server, "1002", "agent_uas.xml", "u1");
     let out = caller(&server, "caller_menu_agent.xml", "u1", "30s");
     rejecting.finish();
     answering.finish();
@@ -466,14 +472,43 @@ fn agent_rejects_next_agent_answers_udp() {
 
 /// The CTI's 8 s ring timeout: the SoftACD CANCELs the agent's INVITE
 /// (the phone requires CANCEL → 200 → 487 → ACK). With `max_no_answer = 1`
-/// the seat turns not-ready, so the contact waits until the caller hangs up.
-/// The CDR names 1001 (the agent last offered) with no agent answer time.
+/// the seat turns not-ready ("no answer") until its phone un-registers, so
+/// the contact waits until the caller hangs up. The CDR names 1001 (the agent
+/// last offered) with no agent answer time.
 #[test]
 fn agent_no_answer_is_cancelled_udp() {
     let server = TestServer::start_with_config(|d| config_with_cti(d, "max_no_answer = 1"));
-    let phone = Phone::start(&server, "1001", "agent_no_answer.xml");
-    caller(&server, "caller_menu_agent.xml", "u1", "30s");
+    let phone = Phone::start(&server, "1001", "agent_no_answer.xml", "u1");
+    let target = server.sip_addr("u1");
+    let mp = free_port().to_string();
+    let call = thread::spawn(move || {
+        sipp(
+            "call/caller_menu_agent.xml",
+            "u1",
+            target,
+            &["-mp", &mp, "-timeout", "30s"],
+        )
+    });
+    let not_ready = poll_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        let agent = agent_view(&server, "1001")?;
+        let reason = agent.get("status").and_then(|s| text(s, "reason"));
+        (agent_status(&agent) == "not_ready").then(|| reason.map(str::to_owned))
+    });
+    let out = match call.join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
     phone.finish();
+    assert_eq!(
+        not_ready,
+        Some(Some("no answer".to_owned())),
+        "seat 1001 not made not-ready after its missed offer"
+    );
+    assert_eq!(
+        reinvites_received(&out),
+        0,
+        "relay mode re-INVITEd the caller"
+    );
     assert_cdr(
         &server,
         &Expected {
@@ -489,8 +524,8 @@ fn agent_no_answer_is_cancelled_udp() {
 
 /// Step 10 "either hangs up": the agent's BYE reaches the caller as the
 /// SoftACD's BYE.
-fn agent_hangs_up(server: TestServer, transport: &str) {
-    let phone = Phone::start(&server, "1001", "agent_hangs_up.xml");
+fn agent_hangs_up(server: TestServer, transport: &'static str) {
+    let phone = Phone::start(&server, "1001", "agent_hangs_up.xml", transport);
     caller(&server, "caller_agent_hangs_up.xml", transport, "30s");
     phone.finish();
     assert_cdr(
@@ -512,7 +547,7 @@ fn agent_hangs_up_relay_udp() {
 }
 
 #[test]
-fn agent_hangs_up_relay_tcp_caller() {
+fn agent_hangs_up_relay_tcp() {
     agent_hangs_up(TestServer::start(), "t1");
 }
 
