@@ -181,7 +181,8 @@ fn caller(server: &TestServer, scenario: &str, transport: &str, timeout: &str) -
 }
 
 /// An agent's phone in the background: `agent_register.xml` with the
-/// out-of-call scenario `phone` (UDP), registered and ready when returned.
+/// out-of-call scenario `phone` over `transport`, its seat signed in and
+/// ready when returned. The phone un-registers once its one call is done.
 struct Phone {
     user: &'static str,
     run: JoinHandle<Output>,
