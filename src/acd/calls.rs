@@ -70,6 +70,8 @@ pub(super) struct CallCtx {
     cdr: Cdr,
     ivr_invited: bool,
     ivr_reported: bool,
+    /// When the CTI's DivertCall made us ring an agent (for the metric).
+    diverted_at: Option<Instant>,
 }
 
 /// CDRs of finished calls waiting for the IVR's report (digits, version).
@@ -213,6 +215,7 @@ impl Engine {
                 cdr,
                 ivr_invited: false,
                 ivr_reported: false,
+                diverted_at: None,
             },
         );
         tracing::info!(%contact, "call offered");
@@ -353,6 +356,7 @@ impl Engine {
                             d.confirm(&resp);
                         }
                     }
+                    self.media_flowing(now, contact);
                     self.feed(
                         now,
                         wall_ms,
@@ -420,6 +424,9 @@ impl Engine {
                 Err(e) => tracing::warn!(%contact, ?leg, error = %e, "2xx without a usable dialog"),
             }
             uac.cancel_pending = false;
+            if leg.kind == LegKind::Agent && self.cfg.media_mode == MediaMode::Relay {
+                self.media_flowing(now, contact);
+            }
             self.feed(now, wall_ms, contact, CallInput::Answered { leg, sdp });
         } else {
             ctx.legs.remove(&leg);
@@ -432,6 +439,13 @@ impl Engine {
                     code: resp.code,
                 },
             );
+        }
+    }
+
+    /// The agent's media can flow now: record the DivertCall → media time once.
+    fn media_flowing(&mut self, now: Instant, contact: ContactId) {
+        if let Some(at) = self.calls.calls.get_mut(&contact).and_then(|c| c.diverted_at.take()) {
+            crate::telemetry::observe_divert_to_media(now.duration_since(at).as_secs_f64());
         }
     }
 
@@ -630,6 +644,7 @@ impl Engine {
             } => {
                 if let Some(ctx) = self.calls.calls.get_mut(&contact) {
                     ctx.cdr.agent = Some(agent.0.clone());
+                    ctx.diverted_at.get_or_insert(now);
                 }
                 self.invite_agent(now, wall_ms, contact, leg, &device, sdp)
             }
