@@ -30,6 +30,15 @@ struct SeenRequest {
     claimed: bool,
 }
 
+/// What one receive step produced.
+enum Polled {
+    /// A response, or a new INVITE: for the caller of `poll` to claim.
+    Message(Message),
+    /// A request answered automatically (recorded) or a retransmission.
+    Handled,
+    Timeout,
+}
+
 /// The signalling and media of one UA.
 pub struct Leg {
     sock: UdpSocket,
@@ -123,13 +132,13 @@ impl Leg {
         resp
     }
 
-    /// The next message not handled automatically, or `None` at `deadline`.
-    fn poll(&mut self, deadline: Instant) -> Result<Option<Message>, UaError> {
+    /// The next message received before `deadline`.
+    fn poll(&mut self, deadline: Instant) -> Result<Polled, UaError> {
         let mut buf = vec![0u8; 65_535];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Ok(None);
+                return Ok(Polled::Timeout);
             }
             self.sock
                 .set_read_timeout(Some(left))
@@ -142,21 +151,20 @@ impl Leg {
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Ok(None)
+                    return Ok(Polled::Timeout)
                 }
                 Err(e) => return Err(UaError::io("recv sip", e)),
             };
             let Ok(msg) = parse_message(buf.get(..n).unwrap_or_default()) else {
                 continue;
             };
-            match msg {
-                Message::Response(r) => return Ok(Some(Message::Response(r))),
-                Message::Request(req) => {
-                    if let Some(req) = self.on_request(req)? {
-                        return Ok(Some(Message::Request(req)));
-                    }
-                }
-            }
+            return match msg {
+                Message::Response(r) => Ok(Polled::Message(Message::Response(r))),
+                Message::Request(req) => Ok(match self.on_request(req)? {
+                    Some(req) => Polled::Message(Message::Request(req)),
+                    None => Polled::Handled,
+                }),
+            };
         }
     }
 
@@ -285,9 +293,10 @@ impl Leg {
         let deadline = Instant::now() + timeout;
         loop {
             match self.poll(deadline)? {
-                Some(m) if pred(&m) => return Ok(m),
-                Some(m) => push_bounded(&mut self.inbox, m, MAX_INBOX),
-                None => return Err(UaError::Timeout(what.to_string(), timeout)),
+                Polled::Message(m) if pred(&m) => return Ok(m),
+                Polled::Message(m) => push_bounded(&mut self.inbox, m, MAX_INBOX),
+                Polled::Handled => {}
+                Polled::Timeout => return Err(UaError::Timeout(what.to_string(), timeout)),
             }
         }
     }
@@ -310,8 +319,11 @@ impl Leg {
                 return Ok(s.req.clone());
             }
             match self.poll(deadline)? {
-                Some(m) => push_bounded(&mut self.inbox, m, MAX_INBOX),
-                None => return Err(UaError::Timeout(format!("a {method} request"), timeout)),
+                Polled::Message(m) => push_bounded(&mut self.inbox, m, MAX_INBOX),
+                Polled::Handled => {}
+                Polled::Timeout => {
+                    return Err(UaError::Timeout(format!("a {method} request"), timeout))
+                }
             }
         }
     }
@@ -319,8 +331,12 @@ impl Leg {
     /// Handle whatever arrives for `duration` (answers in-dialog requests).
     pub fn idle(&mut self, duration: Duration) -> Result<(), UaError> {
         let deadline = Instant::now() + duration;
-        while let Some(m) = self.poll(deadline)? {
-            push_bounded(&mut self.inbox, m, MAX_INBOX);
+        loop {
+            match self.poll(deadline)? {
+                Polled::Message(m) => push_bounded(&mut self.inbox, m, MAX_INBOX),
+                Polled::Handled => {}
+                Polled::Timeout => return Ok(()),
+            }
         }
         Ok(())
     }

@@ -254,6 +254,14 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 impl Agent {
+    /// A phone that has not registered (for calls placed to it directly).
+    pub fn unregistered(server: SocketAddr, user: &str) -> Result<Agent, UaError> {
+        Ok(Agent {
+            leg: Leg::bind(server, user, AGENT_FILL)?,
+            password: String::new(),
+        })
+    }
+
     /// REGISTER `sip:<user>@server-domain` from a fresh UA, answering the
     /// digest challenge; Ok once the registrar said 200.
     pub fn register(server: SocketAddr, user: &str, password: &str) -> Result<Agent, UaError> {
@@ -414,5 +422,75 @@ impl Agent {
         timeout: Duration,
     ) -> Result<Request, UaError> {
         self.leg.expect_request(method, timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The two UAs against each other on loopback, no server: proves the
+    //! INVITE/180/200/ACK, SDP, RTP both ways, RFC 4733 and BYE plumbing
+    //! the call-flow tests rely on.
+    use super::*;
+    use std::thread;
+
+    const T: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn caller_and_agent_talk_directly() {
+        let mut caller = Caller::new("127.0.0.1:9".parse().unwrap(), "c").unwrap();
+        let mut agent = Agent::unregistered("127.0.0.1:9".parse().unwrap(), "a").unwrap();
+        let caller_sip: SocketAddr = ([127, 0, 0, 1], caller.leg.local.port).into();
+        let agent_sip: SocketAddr = ([127, 0, 0, 1], agent.leg.local.port).into();
+        caller.leg.server = agent_sip;
+        agent.leg.server = caller_sip;
+        let phone = thread::spawn(move || {
+            let inv = agent.expect_invite(T).unwrap();
+            assert_eq!(inv.uri.user.as_deref(), Some("100"));
+            agent.ring().unwrap();
+            agent.answer().unwrap();
+            agent.expect_ack(T).unwrap();
+            let got = agent
+                .leg
+                .media
+                .recv_rtp_until(T, |s| s.payload_types().contains(&101) && s.count() >= 8);
+            agent.expect_request(Method::Bye, T).unwrap();
+            got
+        });
+        let offer = caller.offer();
+        let ok = caller.invite("100", Some(offer), T).unwrap();
+        assert_eq!(ok.code, 200);
+        assert_eq!(caller.provisional_codes(), vec![100, 180]);
+        assert_eq!(
+            caller.remote_media().map(|a| a.ip().is_loopback()),
+            Some(true)
+        );
+        caller.leg.media.talk(Duration::from_millis(100)).unwrap();
+        caller.send_dtmf('0').unwrap();
+        caller.bye().unwrap();
+        let got = phone.join().unwrap();
+        assert!(got.with_fill(CALLER_FILL).count() >= 4, "{got:?}");
+        assert!(
+            got.payload_types().contains(&101),
+            "DTMF as telephone-event"
+        );
+        assert_eq!(got.ssrcs().len(), 1, "one SSRC for audio and DTMF");
+    }
+
+    #[test]
+    fn rejected_invite_is_acked_and_reported() {
+        let mut caller = Caller::new("127.0.0.1:9".parse().unwrap(), "c").unwrap();
+        let mut agent = Agent::unregistered("127.0.0.1:9".parse().unwrap(), "a").unwrap();
+        caller.leg.server = ([127, 0, 0, 1], agent.leg.local.port).into();
+        agent.leg.server = ([127, 0, 0, 1], caller.leg.local.port).into();
+        let phone = thread::spawn(move || {
+            agent.expect_invite(T).unwrap();
+            agent.reject(486).unwrap();
+            agent.expect_ack(T).unwrap()
+        });
+        let resp = caller.invite("100", None, T).unwrap();
+        assert_eq!(resp.code, 486);
+        let ack = phone.join().unwrap();
+        assert_eq!(ack.cseq().unwrap().seq, 1);
+        assert!(caller.leg.dialog.is_none());
     }
 }
