@@ -114,13 +114,32 @@ impl Leg {
     pub fn respond(&mut self, req: &Request, resp: &Response) -> Result<(), UaError> {
         let bytes = resp.to_bytes();
         self.sock
-            .send_to(&bytes, self.server)
+            .send_to(&bytes, self.reply_addr(req))
             .map_err(|e| UaError::io("send response", e))?;
         if let Some(key) = branch_key(req) {
             self.answered.retain(|(k, _)| k != &key);
             push_bounded(&mut self.answered, (key, Some(bytes)), MAX_ANSWERED);
         }
         Ok(())
+    }
+
+    /// Where a response to `req` goes (RFC 3261 §18.2.2, RFC 3581 §4):
+    /// the top Via's `received`/`rport`, else its sent-by, else the server.
+    fn reply_addr(&self, req: &Request) -> SocketAddr {
+        let Ok(via) = req.top_via() else {
+            return self.server;
+        };
+        let host = via.received().unwrap_or(&via.host);
+        let port = via
+            .rport()
+            .flatten()
+            .and_then(|p| p.parse::<u16>().ok())
+            .or(via.port)
+            .unwrap_or(5060);
+        match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => self.server,
+        }
     }
 
     /// A response to `req` with our tag (for requests outside a dialog)
@@ -173,7 +192,7 @@ impl Leg {
         if let Some(key) = branch_key(&req) {
             if let Some((_, last)) = self.answered.iter().find(|(k, _)| k == &key) {
                 if let Some(bytes) = last.clone() {
-                    let _ = self.sock.send_to(&bytes, self.server);
+                    let _ = self.sock.send_to(&bytes, self.reply_addr(&req));
                 }
                 return Ok(None);
             }
@@ -379,6 +398,24 @@ impl Leg {
             if let Some(d) = self.dialog.as_mut() {
                 d.state = DialogState::Terminated;
             }
+        }
+        Ok(resp)
+    }
+
+    /// Re-INVITE the peer with a fresh offer for our media (RFC 3261
+    /// §14.1), take its answer and ACK the 2xx; returns the final response.
+    pub fn reinvite(&mut self, timeout: Duration) -> Result<Response, UaError> {
+        let offer = self.media.offer();
+        let dialog = self.dialog.as_mut().ok_or(UaError::NoDialog)?;
+        let req = dialog.request(Method::Invite, &self.local, &mut self.ids);
+        let cseq = dialog.local_cseq;
+        self.send_request(&Leg::with_sdp(req, offer))?;
+        let resp = self.wait_response(cseq, Method::Invite, true, timeout)?;
+        if resp.is_success() {
+            self.media.take_answer(&resp.body)?;
+            let dialog = self.dialog.as_ref().ok_or(UaError::NoDialog)?;
+            let ack = dialog.ack_for_2xx(cseq, &self.local, &mut self.ids, None);
+            self.send_request(&ack)?;
         }
         Ok(resp)
     }

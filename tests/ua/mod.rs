@@ -477,6 +477,34 @@ mod tests {
     }
 
     #[test]
+    fn reinvite_moves_the_callers_media() {
+        let mut caller = Caller::new("127.0.0.1:9".parse().unwrap(), "c").unwrap();
+        let mut agent = Agent::unregistered("127.0.0.1:9".parse().unwrap(), "a").unwrap();
+        caller.leg.server = ([127, 0, 0, 1], agent.leg.local.port).into();
+        agent.leg.server = ([127, 0, 0, 1], caller.leg.local.port).into();
+        let phone = thread::spawn(move || {
+            agent.expect_invite(T).unwrap();
+            agent.answer().unwrap();
+            agent.expect_ack(T).unwrap();
+            agent.leg.media = rtp::MediaPort::bind(AGENT_FILL, 7).unwrap();
+            let resp = agent.leg.reinvite(T).unwrap();
+            assert_eq!(resp.code, 200);
+            agent.expect_request(Method::Bye, T).unwrap();
+            agent.leg.media.local
+        });
+        let offer = caller.offer();
+        assert_eq!(caller.invite("100", Some(offer), T).unwrap().code, 200);
+        let first = caller.remote_media();
+        caller.expect_request(Method::Invite, T).unwrap();
+        caller.expect_request(Method::Ack, T).unwrap();
+        let moved = caller.remote_media();
+        caller.bye().unwrap();
+        let new_port = phone.join().unwrap();
+        assert_ne!(first, moved);
+        assert_eq!(moved, Some(new_port));
+    }
+
+    #[test]
     fn rejected_invite_is_acked_and_reported() {
         let mut caller = Caller::new("127.0.0.1:9".parse().unwrap(), "c").unwrap();
         let mut agent = Agent::unregistered("127.0.0.1:9".parse().unwrap(), "a").unwrap();
