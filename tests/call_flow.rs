@@ -239,6 +239,24 @@ fn caller_reaches_agent_through_ivr_relay_mode() {
         events::is_subsequence(&FLOW_EVENTS, &names),
         "CSTA events of contact {contact}: {names:?}"
     );
+    let of_contact = |name: &str| -> Vec<Value> {
+        log.events
+            .iter()
+            .filter(|e| e["contact"].as_u64() == Some(contact) && e["event"] == name)
+            .cloned()
+            .collect()
+    };
+    let delivered = of_contact("CallDelivered");
+    assert!(
+        delivered
+            .iter()
+            .any(|e| e["leg"] == "caller" && e["media"] == "audio"),
+        "CallDelivered for the caller's audio leg: {delivered:?}"
+    );
+    let route = of_contact("RouteRequest");
+    assert!(route.iter().any(|e| e["dnis"] == "100"), "{route:?}");
+    // No agent is left busy: after wrap-up 1001 is available and idle again.
+    wait_agent(&server, "1001", "available", "idle");
 }
 
 #[test]
@@ -391,4 +409,10 @@ fn agent_rejects_with_486_and_the_next_agent_answers() {
         .expect("BYE to the agent");
     let cdr = wait_cdr(&server);
     assert_eq!(cdr["agent"], next_id, "{cdr}");
+    // Neither agent is left busy (the rejecting one may be not-ready, never stuck).
+    wait_agent(&server, next_id, "available", "idle");
+    let busy_id = if next_id == "1001" { "1002" } else { "1001" };
+    let all = agents(&server);
+    let (_, state) = events::agent_status_state(events::agent(&all, busy_id).expect("agent"));
+    assert_eq!(state, "idle", "agent {busy_id} after its 486: {all:?}");
 }

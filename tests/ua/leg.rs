@@ -357,7 +357,6 @@ impl Leg {
                 Polled::Timeout => return Ok(()),
             }
         }
-        Ok(())
     }
 
     /// Methods of every request the server sent us so far, in order.
