@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::{free_port, poll_until, read_tail, signal, TempDir, TestServer};
+use ua::config::flow_config;
 use ua::events;
 use ua::Caller;
 
@@ -121,22 +122,6 @@ impl Drop for Softphone {
     }
 }
 
-/// The test config: the harness's seats plus service 100 and queue support.
-fn config(data_dir: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cfg = TestServer::default_config(data_dir);
-    cfg.push_str(&format!(
-        "\n[media]\ndir = \"{}\"\n\n[ivr]\nscripts_dir = \"{}\"\n",
-        root.join("media").display(),
-        root.join("ivr-scripts").display()
-    ));
-    cfg.push_str(
-        "\n[[service]]\nnumber = \"100\"\nscript = \"main\"\n\n\
-         [[queue]]\nname = \"support\"\nno_agents = \"wait\"\n",
-    );
-    cfg
-}
-
 fn agent_state(server: &TestServer, id: &str) -> Option<(String, String)> {
     let (status, body) = server.http_get("/api/agents");
     let all = events::json_array("GET /api/agents", status, &body);
@@ -174,7 +159,7 @@ fn baresip_auto_answers_the_test_caller_directly() {
 
 #[test]
 fn baresip_seat_1001_answers_a_call_through_the_ivr() {
-    let server = TestServer::start_with_config(config);
+    let server = TestServer::start_with_config(|d| flow_config(d, "relay"));
     let phone = Softphone::start("1001", "demo1001", server.udp);
     let ready = poll_until(STEP, Duration::from_millis(200), || {
         let s = agent_state(&server, "1001")?;

@@ -13,7 +13,6 @@ mod common;
 mod ua;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -21,6 +20,7 @@ use softacd::media::sdp::parse_offer;
 use softacd::sip::Method;
 
 use common::{poll_until, TestServer};
+use ua::config::flow_config;
 use ua::events::{self, EventLog};
 use ua::{Agent, Caller, AGENT_FILL, CALLER_FILL};
 
@@ -28,8 +28,8 @@ use ua::{Agent, Caller, AGENT_FILL, CALLER_FILL};
 const STEP: Duration = Duration::from_secs(10);
 /// How long a test waits for the CDR and the events after the hangup.
 const SETTLE: Duration = Duration::from_secs(10);
-/// The `[media]` key naming the media mode (`relay` is the default).
-const MEDIA_MODE_KEY: &str = "mode";
+/// How long an agent may take to become idle again (wrap-up included).
+const AGENT_WAIT: Duration = Duration::from_secs(20);
 /// The CSTA events of one successful contact, in order (docs/events.md).
 const FLOW_EVENTS: [&str; 8] = [
     "CallDelivered",
@@ -42,32 +42,8 @@ const FLOW_EVENTS: [&str; 8] = [
     "ConnectionCleared",
 ];
 
-/// The test config: the harness's seats plus the demo's service 100, queue
-/// "support", prompts and scripts from the repository, and `mode` for the
-/// media (the key is written only for a mode other than the default relay).
-fn config(data_dir: &Path, mode: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cfg = TestServer::default_config(data_dir);
-    cfg.push_str(&format!(
-        "\n[media]\ndir = \"{}\"\n",
-        root.join("media").display()
-    ));
-    if mode != "relay" {
-        cfg.push_str(&format!("{MEDIA_MODE_KEY} = \"{mode}\"\n"));
-    }
-    cfg.push_str(&format!(
-        "\n[ivr]\nscripts_dir = \"{}\"\n",
-        root.join("ivr-scripts").display()
-    ));
-    cfg.push_str(
-        "\n[cti]\nring_timeout_s = 20\n\n[[service]]\nnumber = \"100\"\nscript = \"main\"\n\n\
-         [[queue]]\nname = \"support\"\nwrap_up_s = 1\nno_agents = \"wait\"\n",
-    );
-    cfg
-}
-
 fn start(mode: &str) -> TestServer {
-    TestServer::start_with_config(|d| config(d, mode))
+    TestServer::start_with_config(|d| flow_config(d, mode))
 }
 
 fn agents(server: &TestServer) -> Vec<Value> {
@@ -80,9 +56,10 @@ fn calls(server: &TestServer) -> Vec<Value> {
     events::json_array("GET /api/calls", status, &body)
 }
 
-/// Waits until agent `id` shows `status` and `state` in `/api/agents`.
+/// Waits until agent `id` shows `status` and `state` in `/api/agents`
+/// (long enough for a default 10 s wrap-up).
 fn wait_agent(server: &TestServer, id: &str, status: &str, state: &str) {
-    let got = poll_until(STEP, Duration::from_millis(100), || {
+    let got = poll_until(AGENT_WAIT, Duration::from_millis(100), || {
         let all = agents(server);
         let a = events::agent(&all, id)?;
         (events::agent_status_state(a) == (status.to_string(), state.to_string())).then_some(())

@@ -16,6 +16,7 @@
 //! themselves and record them, so a test asks afterwards what it got.
 #![allow(dead_code)] // each tests/*.rs binary uses a different part
 
+pub mod config;
 pub mod events;
 pub mod leg;
 pub mod rtp;
