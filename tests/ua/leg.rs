@@ -364,19 +364,27 @@ impl Leg {
         self.seen.iter().map(|s| s.req.method.clone()).collect()
     }
 
-    /// A response to our request with `cseq` number and `method`.
+    /// A response to our request `req`: same top Via branch and CSeq
+    /// (the client transaction match of RFC 3261 §17.1.3).
     pub fn wait_response(
         &mut self,
-        cseq: u32,
-        method: Method,
+        req: &Request,
         final_only: bool,
         timeout: Duration,
     ) -> Result<Response, UaError> {
-        let what = format!("a response to {method} (CSeq {cseq})");
+        let branch = req
+            .top_via()
+            .ok()
+            .and_then(|v| v.branch().map(str::to_string));
+        let cseq = req.cseq().map_err(|e| UaError::Unexpected(e.to_string()))?;
+        let what = format!("a response to {} (CSeq {})", cseq.method, cseq.seq);
         let m = self.wait_for(&what, timeout, |m| match m {
             Message::Response(r) => {
-                r.cseq().is_ok_and(|c| c.seq == cseq && c.method == method)
-                    && (!final_only || r.is_final())
+                let same_branch = r
+                    .top_via()
+                    .ok()
+                    .is_some_and(|v| v.branch().map(str::to_string) == branch);
+                same_branch && r.cseq().is_ok_and(|c| c == cseq) && (!final_only || r.is_final())
             }
             Message::Request(_) => false,
         })?;
@@ -390,9 +398,8 @@ impl Leg {
     pub fn in_dialog(&mut self, method: Method, timeout: Duration) -> Result<Response, UaError> {
         let dialog = self.dialog.as_mut().ok_or(UaError::NoDialog)?;
         let req = dialog.request(method.clone(), &self.local, &mut self.ids);
-        let cseq = dialog.local_cseq;
         self.send_request(&req)?;
-        let resp = self.wait_response(cseq, method.clone(), true, timeout)?;
+        let resp = self.wait_response(&req, true, timeout)?;
         if method == Method::Bye {
             if let Some(d) = self.dialog.as_mut() {
                 d.state = DialogState::Terminated;
@@ -408,8 +415,9 @@ impl Leg {
         let dialog = self.dialog.as_mut().ok_or(UaError::NoDialog)?;
         let req = dialog.request(Method::Invite, &self.local, &mut self.ids);
         let cseq = dialog.local_cseq;
-        self.send_request(&Leg::with_sdp(req, offer))?;
-        let resp = self.wait_response(cseq, Method::Invite, true, timeout)?;
+        let req = Leg::with_sdp(req, offer);
+        self.send_request(&req)?;
+        let resp = self.wait_response(&req, true, timeout)?;
         if resp.is_success() {
             self.media.take_answer(&resp.body)?;
             let dialog = self.dialog.as_ref().ok_or(UaError::NoDialog)?;

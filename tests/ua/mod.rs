@@ -159,7 +159,7 @@ impl Caller {
         self.leg.send_request(&req)?;
         self.invite = Some(req.clone());
         loop {
-            let resp = self.leg.wait_response(1, Method::Invite, false, timeout)?;
+            let resp = self.leg.wait_response(&req, false, timeout)?;
             self.codes.push(resp.code);
             if resp.is_final() {
                 self.on_final(&req, &resp)?;
@@ -272,17 +272,13 @@ impl Agent {
         };
         let call_id = agent.leg.ids.call_id("127.0.0.1");
         let first = agent.send_register(&call_id, 1, None)?;
-        let resp = agent
-            .leg
-            .wait_response(1, Method::Register, true, RESPONSE_TIMEOUT)?;
+        let resp = agent.leg.wait_response(&first, true, RESPONSE_TIMEOUT)?;
         let resp = match resp.code {
             200 => resp,
             401 => {
                 let auth = agent.authorization(&first, &resp)?;
-                agent.send_register(&call_id, 2, Some(auth))?;
-                agent
-                    .leg
-                    .wait_response(2, Method::Register, true, RESPONSE_TIMEOUT)?
+                let second = agent.send_register(&call_id, 2, Some(auth))?;
+                agent.leg.wait_response(&second, true, RESPONSE_TIMEOUT)?
             }
             code => return Err(UaError::Status("REGISTER", code)),
         };
