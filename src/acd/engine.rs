@@ -1,14 +1,23 @@
-//! The UAS core of the SoftACD (RFC 3261 §8.2): routes each new server
-//! transaction by method — REGISTER to the registrar, OPTIONS answered here
-//! (§11), requests for dialogs we do not have answered 481 (§12.2.2), known
-//! but unsupported methods 405 with Allow (§8.2.1) — and stops taking new
-//! INVITEs once a graceful shutdown has begun (503 with Retry-After, §21.5.4).
+//! The UAS core of the SoftACD (RFC 3261 §8.2) and the host of its pure
+//! state machines: the transaction layer, the registrar, the CTI and one
+//! [`crate::b2bua::Call`] per contact (calls are in `calls.rs`, agents in
+//! `agents.rs`). New server transactions are routed by method — REGISTER to
+//! the registrar, OPTIONS answered here (§11), INVITE to the call model,
+//! in-dialog requests to their call (else 481, §12.2.2), known but
+//! unsupported methods 405 with Allow (§8.2.1) — and new INVITEs are refused
+//! once a graceful shutdown has begun (503 with Retry-After, §21.5.4).
 
+use super::calls::Calls;
+use crate::b2bua::{CtiToIvr, MediaMode, RelayAddrs};
+use crate::cdr::Cdr;
+use crate::cti::{ContactId, CstaEvent, Cti, Output as CtiOutput};
 use crate::registrar::{BindingChange, RegisterEvent, Registrar};
 use crate::sip::ingress::{ACCEPT, ALLOW, SUPPORTED};
 use crate::sip::transaction::{Output, TimerConfig, TransactionLayer, TxKey};
-use crate::sip::{response_to, Message, Method, Peer, Request, Response};
-use std::collections::VecDeque;
+use crate::sip::uac::IdGen;
+use crate::sip::{response_to, HeaderView, Message, Method, Peer, Request, Response, Uri};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// Seconds a client is asked to wait before retrying while we shut down.
@@ -20,6 +29,51 @@ pub struct EngineConfig {
     pub user_agent: String,
     pub timers: TimerConfig,
     pub max_transactions: usize,
+    /// Our SIP domain (From host of the legs we originate).
+    pub domain: String,
+    /// Where we listen, for Via and Contact of requests we send.
+    pub local_udp: Option<SocketAddr>,
+    pub local_tcp: Option<SocketAddr>,
+    pub media_mode: MediaMode,
+    /// The IVR/MS: its URI and where the in-process transport reaches it.
+    pub ivr_uri: Uri,
+    pub ivr_peer: Peer,
+    pub max_calls: usize,
+    /// Seats: skills (at `skill_level`) and whether registering signs in.
+    pub seats: BTreeMap<String, SeatPolicy>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeatPolicy {
+    pub skills: BTreeMap<String, u8>,
+    pub auto_ready: bool,
+}
+
+/// Interface B, IVR → CTI (docs/design/call-flow.md): defined by the IVR shell.
+pub use crate::ivr::shell::IvrToCti;
+
+/// The relay ports the shell owns (relay media mode). A seam, so the engine
+/// stays free of sockets and tests can use a fake.
+pub trait MediaPorts: Send {
+    fn open_relay(&mut self, contact: ContactId) -> Result<RelayAddrs, String>;
+    fn point_relay(
+        &mut self,
+        contact: ContactId,
+        side_a: Option<SocketAddr>,
+        side_b: Option<SocketAddr>,
+    );
+    fn close_relay(&mut self, contact: ContactId);
+}
+
+/// Direct media mode: no relay.
+pub struct NoRelay;
+
+impl MediaPorts for NoRelay {
+    fn open_relay(&mut self, _: ContactId) -> Result<RelayAddrs, String> {
+        Err("relay media mode is not available".into())
+    }
+    fn point_relay(&mut self, _: ContactId, _: Option<SocketAddr>, _: Option<SocketAddr>) {}
+    fn close_relay(&mut self, _: ContactId) {}
 }
 
 /// What the shell must do for the engine.
@@ -31,28 +85,55 @@ pub enum Action {
     Persist(Vec<BindingChange>),
     /// A registrar outcome, for logs and metrics.
     Registration(RegisterEvent),
+    /// A CSTA event for the live stream.
+    Csta(CstaEvent),
+    /// An agent's status or state changed (stream + agents snapshot).
+    AgentState(CtiOutput),
+    /// Interface B, CTI → IVR.
+    ToIvr(CtiToIvr),
+    /// A finished contact's record.
+    WriteCdr(Cdr),
 }
 
 pub struct Engine {
-    cfg: EngineConfig,
-    txn: TransactionLayer,
-    registrar: Registrar,
+    pub(super) cfg: EngineConfig,
+    pub(super) txn: TransactionLayer,
+    pub(super) registrar: Registrar,
+    pub(super) cti: Cti,
+    pub(super) calls: Calls,
+    pub(super) media: Box<dyn MediaPorts>,
+    pub(super) ids: IdGen,
+    /// Seats this engine signed in by themselves (auto_ready), as opposed to
+    /// sign-ins from the desk, which registration changes leave alone.
+    pub(super) auto_signed: BTreeSet<String>,
     shutting_down: bool,
     tag_seed: u64,
     tag_counter: u64,
-    actions: VecDeque<Action>,
+    pub(super) actions: VecDeque<Action>,
 }
 
 impl Engine {
-    /// `tag_seed` comes from the shell's RNG: To-tags are derived from it.
-    pub fn new(cfg: EngineConfig, registrar: Registrar, tag_seed: u64) -> Engine {
+    /// `seed` comes from the shell's RNG: tags, branches and Call-IDs are
+    /// derived from it.
+    pub fn new(
+        cfg: EngineConfig,
+        registrar: Registrar,
+        cti: Cti,
+        media: Box<dyn MediaPorts>,
+        seed: u64,
+    ) -> Engine {
         let txn = TransactionLayer::new(cfg.timers.clone(), cfg.max_transactions);
         Engine {
             cfg,
             txn,
             registrar,
+            cti,
+            calls: Calls::default(),
+            media,
+            ids: IdGen::new(seed ^ 0x5EED),
+            auto_signed: BTreeSet::new(),
             shutting_down: false,
-            tag_seed,
+            tag_seed: seed,
             tag_counter: 0,
             actions: VecDeque::new(),
         }
@@ -66,16 +147,35 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Instant, wall_ms: u64) {
         self.txn.handle_timeout(now);
         self.drain_transactions(now, wall_ms);
+        let outs = self.cti.handle_timeout(now);
+        self.route_cti_outputs(now, wall_ms, outs);
+        self.retransmit_2xx(now, wall_ms);
+        self.flush_pending_cdrs(now);
+        self.drain_transactions(now, wall_ms);
         let expired = self.registrar.expire(wall_ms);
         if !expired.is_empty() {
             self.actions.push_back(Action::Persist(expired));
+            self.sync_auto_ready(now, wall_ms);
         }
     }
 
-    /// The earliest transaction deadline. Binding expiry is wall-clock based:
-    /// the shell also calls `handle_timeout` on a coarse tick.
+    /// A message from the IVR on interface B.
+    pub fn handle_ivr(&mut self, now: Instant, wall_ms: u64, msg: IvrToCti) {
+        self.on_ivr_message(now, wall_ms, msg);
+        self.drain_transactions(now, wall_ms);
+    }
+
+    /// The earliest deadline of the transactions, the CTI and the calls.
+    /// Binding expiry is wall-clock based: the shell also ticks coarsely.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.txn.poll_timeout()
+        [
+            self.txn.poll_timeout(),
+            self.cti.poll_timeout(),
+            self.calls_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -102,8 +202,17 @@ impl Engine {
         self.txn.len()
     }
 
+    /// Calls with a leg still up.
+    pub fn live_calls(&self) -> usize {
+        self.calls.calls.len()
+    }
+
     pub fn registrar(&self) -> &Registrar {
         &self.registrar
+    }
+
+    pub fn cti(&self) -> &Cti {
+        &self.cti
     }
 
     fn drain_transactions(&mut self, now: Instant, wall_ms: u64) {
@@ -118,15 +227,17 @@ impl Engine {
                     peer,
                     cancels,
                 } => self.on_request(now, wall_ms, key, req, peer, cancels),
-                Output::Ack { .. } => {} // no dialogs yet: a 2xx ACK has nothing to confirm
-                Output::Response { key, resp } => {
-                    tracing::debug!(%key, code = resp.code, "response to a client transaction")
+                Output::Ack { req, .. } => self.on_ack(now, wall_ms, req),
+                Output::Response { key, resp } => self.on_response(now, wall_ms, &key, resp),
+                Output::StrayResponse { resp, peer } => self.on_stray_response(resp, peer),
+                Output::Timeout { key } => {
+                    tracing::info!(%key, "transaction timed out");
+                    self.on_client_failure(now, wall_ms, &key, 408);
                 }
-                Output::StrayResponse { resp, peer } => {
-                    tracing::debug!(%peer, code = resp.code, "stray response ignored")
+                Output::TransportError { key } => {
+                    tracing::info!(%key, "transport error");
+                    self.on_client_failure(now, wall_ms, &key, 503);
                 }
-                Output::Timeout { key } => tracing::info!(%key, "transaction timed out"),
-                Output::TransportError { key } => tracing::info!(%key, "transport error"),
                 Output::Terminated { .. } => {}
             }
         }
@@ -142,44 +253,65 @@ impl Engine {
         cancels: Option<TxKey>,
     ) {
         tracing::debug!(method = %req.method, %peer, "new server transaction");
+        let in_dialog = req.to_hdr().map(|t| t.tag().is_some()).unwrap_or(false);
         let resp = match req.method {
             Method::Register => {
                 let outcome = self.registrar.handle_register(now, wall_ms, &req, peer);
                 if !outcome.changes.is_empty() {
                     self.actions.push_back(Action::Persist(outcome.changes));
                 }
+                let changed = matches!(
+                    outcome.event,
+                    RegisterEvent::Registered { .. } | RegisterEvent::Unregistered { .. }
+                );
                 self.actions.push_back(Action::Registration(outcome.event));
-                outcome.response
+                self.respond(now, &key, outcome.response);
+                if changed {
+                    self.sync_auto_ready(now, wall_ms);
+                }
+                return;
             }
-            Method::Options => self.options_response(&req),
-            Method::Invite if self.shutting_down => {
+            Method::Options if !in_dialog => self.options_response(&req),
+            Method::Invite if !in_dialog && self.shutting_down => {
                 let mut r = self.reply(&req, 503);
                 r.headers
                     .push("Retry-After", SHUTDOWN_RETRY_AFTER.to_string());
                 r
             }
-            // No call routing in this build: nobody can be reached yet.
-            Method::Invite => self.reply(&req, 480),
-            Method::Cancel if cancels.is_some() => self.reply(&req, 200),
-            Method::Cancel | Method::Bye | Method::Info | Method::Update | Method::Prack => {
-                self.reply(&req, 481)
+            Method::Invite if !in_dialog => {
+                return self.on_new_invite(now, wall_ms, key, req, peer)
             }
+            Method::Cancel => return self.on_cancel(now, wall_ms, &key, &req, cancels),
             Method::Other(_) => {
                 let mut r = self.reply(&req, 501);
                 r.headers.push("Allow", ALLOW);
                 r
             }
             Method::Ack => return,
+            Method::Bye
+            | Method::Info
+            | Method::Update
+            | Method::Prack
+            | Method::Invite
+            | Method::Options => {
+                if self.on_in_dialog(now, wall_ms, &key, &req) {
+                    return;
+                }
+                self.reply(&req, 481)
+            }
             _ => {
                 let mut r = self.reply(&req, 405);
                 r.headers.push("Allow", ALLOW);
                 r
             }
         };
-        if let Err(e) = self.txn.respond(now, &key, resp) {
-            tracing::warn!(%key, error = %e, "could not answer");
+        self.respond(now, &key, resp);
+    }
+
+    pub(super) fn respond(&mut self, now: Instant, key: &TxKey, resp: Response) {
+        if let Err(e) = self.txn.respond(now, key, resp) {
+            tracing::debug!(%key, error = %e, "could not answer");
         }
-        self.drain_transactions(now, wall_ms);
     }
 
     fn options_response(&mut self, req: &Request) -> Response {
@@ -191,13 +323,17 @@ impl Engine {
         r
     }
 
-    fn reply(&mut self, req: &Request, code: u16) -> Response {
+    pub(super) fn new_tag(&mut self) -> String {
         self.tag_counter += 1;
-        let tag = format!(
+        format!(
             "{:x}",
             self.tag_seed
                 .wrapping_add(self.tag_counter.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        );
+        )
+    }
+
+    pub(super) fn reply(&mut self, req: &Request, code: u16) -> Response {
+        let tag = self.new_tag();
         let mut r = response_to(req, code, Some(&tag));
         r.headers.push("Server", self.cfg.user_agent.clone());
         r
@@ -232,8 +368,23 @@ mod tests {
             user_agent: "SoftACD/test".into(),
             timers: TimerConfig::default(),
             max_transactions: 100,
+            domain: "127.0.0.1".into(),
+            local_udp: Some("127.0.0.1:5060".parse().unwrap()),
+            local_tcp: None,
+            media_mode: MediaMode::Direct,
+            ivr_uri: Uri::sip(Some("ivr"), "ivr.local", None),
+            ivr_peer: Peer::udp("127.0.0.1:5070".parse().unwrap()),
+            max_calls: 10,
+            seats: BTreeMap::new(),
         };
-        Engine::new(cfg, registrar, 42)
+        // No service numbers: every INVITE is for an unknown DNIS.
+        Engine::new(
+            cfg,
+            registrar,
+            Cti::new(crate::cti::CtiConfig::default()),
+            Box::new(NoRelay),
+            42,
+        )
     }
 
     fn peer() -> Peer {
@@ -287,7 +438,11 @@ Call-ID: {branch}@test\r\nCSeq: 1 {method}\r\nContact: <sip:alice@127.0.0.1:5070
         let mut e = engine();
         let now = Instant::now();
         let before = responses(&mut e, now, request("INVITE", "i1"));
-        assert_eq!(before.last().map(|r| r.code), Some(480));
+        assert_eq!(
+            before.last().map(|r| r.code),
+            Some(404),
+            "unknown service number"
+        );
         e.begin_shutdown();
         let after = responses(&mut e, now, request("INVITE", "i2"));
         let last = after.last().expect("an answer");

@@ -19,8 +19,9 @@ mod validate;
 mod tests;
 
 pub use schema::{
-    Config, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig, RegistrarSection, SeatConfig,
-    SipConfig, SipTimers, StorageConfig,
+    Config, CtiSection, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig, MediaModeConfig,
+    NoAgentsPolicy, QueueSection, RegistrarSection, SeatConfig, ServiceSection, SipConfig,
+    SipTimers, StorageConfig,
 };
 
 use span::{line_col, Locator};

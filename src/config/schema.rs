@@ -210,12 +210,34 @@ impl Default for StorageConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct MediaConfig {
     pub dir: PathBuf,
+    /// `relay`: RTP anchored through the SoftACD (recording and monitoring
+    /// possible; no re-INVITE unless codecs change). `direct`: SDP passed
+    /// through and the caller re-INVITEd with the agent's SDP (seed step 10).
+    pub mode: MediaModeConfig,
+    /// Address RTP sockets bind to and SDP advertises.
+    pub rtp_ip: std::net::IpAddr,
+    /// Even ports in this range carry the relay's and the IVR's RTP.
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+}
+
+/// `[media] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaModeConfig {
+    #[default]
+    Relay,
+    Direct,
 }
 
 impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig {
             dir: PathBuf::from("media"),
+            mode: MediaModeConfig::Relay,
+            rtp_ip: std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
+            rtp_port_min: 20000,
+            rtp_port_max: 39999,
         }
     }
 }

@@ -114,6 +114,17 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             msg,
         ));
     }
+    let m = &cfg.media;
+    if m.rtp_port_min >= m.rtp_port_max || m.rtp_port_max - m.rtp_port_min < 3 {
+        let msg = format!(
+            "media.rtp_port_min/max: {}..{} holds no even port pair",
+            m.rtp_port_min, m.rtp_port_max
+        );
+        out.push(Finding::new(
+            loc.near(&[Key("media"), Key("rtp_port_min")]),
+            msg,
+        ));
+    }
     let mut queues: HashMap<&str, usize> = HashMap::new();
     for (i, q) in cfg.queue.iter().enumerate() {
         let path = [Key("queue"), Index(i), Key("name")];

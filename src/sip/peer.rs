@@ -14,6 +14,9 @@ pub enum TransportKind {
     Tls,
     Ws,
     Wss,
+    /// The in-process link between the SoftACD and its embedded IVR/MS:
+    /// serialized messages through a bounded channel, reliable like a stream.
+    Local,
 }
 
 impl TransportKind {
@@ -30,6 +33,7 @@ impl TransportKind {
             TransportKind::Tls => "TLS",
             TransportKind::Ws => "WS",
             TransportKind::Wss => "WSS",
+            TransportKind::Local => "LOCAL",
         }
     }
 
@@ -40,6 +44,7 @@ impl TransportKind {
             "TLS" => Some(TransportKind::Tls),
             "WS" => Some(TransportKind::Ws),
             "WSS" => Some(TransportKind::Wss),
+            "LOCAL" => Some(TransportKind::Local),
             _ => None,
         }
     }

@@ -112,6 +112,8 @@ pub struct Outbound {
     pub udp: Vec<Arc<tokio::net::UdpSocket>>,
     pub tcp: Arc<ConnTable>,
     pub tcp_inbound: mpsc::Sender<Inbound>,
+    /// The in-process link to the embedded IVR/MS (`TransportKind::Local`).
+    pub local: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 impl Outbound {
@@ -149,6 +151,14 @@ impl Outbound {
                             source,
                         })?,
                 };
+                tx.try_send(bytes)
+                    .map_err(|_| TransportError::ConnGone(*peer))
+            }
+            TransportKind::Local => {
+                let tx = self
+                    .local
+                    .as_ref()
+                    .ok_or(TransportError::NoSocket(TransportKind::Local))?;
                 tx.try_send(bytes)
                     .map_err(|_| TransportError::ConnGone(*peer))
             }

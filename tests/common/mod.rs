@@ -182,7 +182,8 @@ impl Startup {
 impl TestServer {
     /// The default test config: UDP+TCP+HTTP on ephemeral 127.0.0.1 ports,
     /// T1 = 500 ms, realm "softacd", seats 1001..1003 (password "demo" + user),
-    /// all with skill "support" and auto-ready.
+    /// all with skill "support" and auto-ready; the demo's service 100 → the
+    /// `main` IVR flow and queue `support` (1 s wrap-up, 8 s ring timeout).
     pub fn default_config(data_dir: &Path) -> String {
         TestServer::config_with_registrar(data_dir, "")
     }
@@ -211,6 +212,17 @@ min_expires = 60
 {registrar_extra}
 [log]
 level = "debug"
+
+[cti]
+ring_timeout_s = 8
+
+[[service]]
+number = "100"
+script = "main"
+
+[[queue]]
+name = "support"
+wrap_up_s = 1
 "#,
             data_dir.display()
         );

@@ -1,39 +1,46 @@
 //! The server shell (mini-redis style): `run` takes a loaded config, a
-//! shutdown future and a callback told where everything listens. It binds the
-//! sockets, restores registrations from SQLite, and runs three kinds of task:
-//! transport readers, the single engine task that owns all SIP state (the only
-//! place that reads the clock and passes `now` inward), and the HTTP server.
+//! shutdown future and a callback told where everything listens. It loads
+//! prompts and IVR scripts (refusing to start on a bad one, with file:line),
+//! binds the sockets, restores registrations from SQLite, and runs the
+//! transport readers, the single engine task (`engine_task`), the embedded
+//! IVR/MS (`ivr_link`), the store and CDR writers, and the HTTP server.
 //! Graceful shutdown: new INVITEs get 503, in-flight transactions finish
-//! (bounded wait), then readers stop and the store is flushed and closed.
+//! (bounded wait), then readers stop and the stores flush and close.
 
-use crate::acd::{Action, Engine, EngineConfig};
-use crate::cdr::CdrStore;
-use crate::config::Config;
+mod engine_task;
+mod ivr_link;
+mod relay_ports;
+
+pub use engine_task::DRAIN_LIMIT;
+
+use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
+use crate::b2bua::MediaMode;
+use crate::cdr::{Cdr, CdrStore};
+use crate::config::{Config, MediaModeConfig, NoAgentsPolicy};
+use crate::cti::{Cti, CtiConfig, NoAgents, QueueConfig, QueueName};
 use crate::events::{EventBus, EVENT_CAPACITY};
 use crate::http::{self, AgentCommand, HttpState};
 use crate::registrar::digest::Algorithm;
-use crate::registrar::{
-    Binding, BindingChange, BindingStore, RegisterEvent, Registrar, RegistrarConfig,
-};
+use crate::registrar::{BindingChange, BindingStore, Registrar, RegistrarConfig};
 use crate::sip::transaction::TimerConfig;
-use crate::sip::{HeaderView, Message};
-use crate::telemetry::{self, Direction, RegisterResult};
+use crate::sip::{Peer, TransportKind, Uri};
 use crate::transport::{self, ConnTable, Inbound, Outbound, INBOUND_QUEUE};
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 
-/// Longest wait for in-flight transactions during shutdown.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(10);
-/// Coarse tick for wall-clock work (binding expiry, gauges).
-const TICK: Duration = Duration::from_secs(1);
 /// Binding changes waiting to be written.
 const STORE_QUEUE: usize = 1024;
+/// CDRs waiting to be written.
+const CDR_QUEUE: usize = 4096;
+/// Most concurrent calls (each holds up to three legs).
+const MAX_CALLS: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -53,6 +60,10 @@ pub enum ServerError {
     },
     #[error("random source: {0}")]
     Random(String),
+    #[error("prompts in {path}: {cause}")]
+    Prompts { path: PathBuf, cause: String },
+    #[error("IVR scripts refused:\n{0}")]
+    Scripts(String),
 }
 
 /// Where the server ended up listening (ports may have been 0 in the config).
@@ -101,6 +112,94 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
     }
 }
 
+/// The CTI's policy from `[cti]`, `[[queue]]` and `[[service]]`.
+pub fn cti_config(cfg: &Config) -> CtiConfig {
+    let queues = cfg
+        .queue
+        .iter()
+        .map(|q| {
+            (
+                QueueName(q.name.clone()),
+                QueueConfig {
+                    max_size: q.max_size,
+                    max_wait: (q.max_wait_s > 0).then(|| Duration::from_secs(q.max_wait_s)),
+                    wrap_up: Duration::from_secs(q.wrap_up_s),
+                    no_agents: match q.no_agents {
+                        NoAgentsPolicy::Wait => NoAgents::Wait,
+                        NoAgentsPolicy::Reject => NoAgents::Reject,
+                    },
+                },
+            )
+        })
+        .collect();
+    CtiConfig {
+        dnis_scripts: cfg
+            .service
+            .iter()
+            .map(|s| (s.number.clone(), s.script.clone()))
+            .collect(),
+        queues,
+        ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
+        max_no_answer: cfg.cti.max_no_answer,
+        ..CtiConfig::default()
+    }
+}
+
+/// The embedded IVR's address on the in-process transport (a label: no
+/// socket is bound to it).
+pub fn ivr_peer() -> Peer {
+    Peer {
+        transport: TransportKind::Local,
+        addr: SocketAddr::from(([127, 0, 0, 1], 5070)),
+        conn: None,
+    }
+}
+
+fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
+    let level = cfg.cti.seat_skill_level;
+    EngineConfig {
+        user_agent: cfg.sip.user_agent.clone(),
+        timers: TimerConfig {
+            t1: cfg.sip.timers.t1(),
+            t2: cfg.sip.timers.t2(),
+            t4: cfg.sip.timers.t4(),
+        },
+        max_transactions: cfg.sip.max_transactions,
+        domain: cfg.sip.domain.clone(),
+        local_udp: listening.udp.first().copied(),
+        local_tcp: listening.tcp.first().copied(),
+        media_mode: match cfg.media.mode {
+            MediaModeConfig::Relay => MediaMode::Relay,
+            MediaModeConfig::Direct => MediaMode::Direct,
+        },
+        ivr_uri: Uri::sip(Some("ivr"), "ivr.local", None),
+        ivr_peer: ivr_peer(),
+        max_calls: MAX_CALLS,
+        seats: cfg
+            .seat
+            .iter()
+            .map(|s| {
+                let skills: BTreeMap<String, u8> =
+                    s.skills.iter().map(|k| (k.clone(), level)).collect();
+                (
+                    s.user.clone(),
+                    SeatPolicy {
+                        skills,
+                        auto_ready: s.auto_ready,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The lower half of the RTP range is the relay's, the upper the IVR's.
+fn split_ports(cfg: &Config) -> ((u16, u16), (u16, u16)) {
+    let (lo, hi) = (cfg.media.rtp_port_min, cfg.media.rtp_port_max);
+    let mid = lo + (hi - lo) / 2;
+    ((lo, mid), (mid + 1, hi))
+}
+
 /// Run until `shutdown` resolves, then drain and return.
 pub async fn run(
     cfg: Config,
@@ -108,44 +207,29 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), ServerError> {
+    let ivr_assets = ivr_link::load_assets(&cfg)?;
     let data_dir = absolute(&cfg.storage.data_dir);
     std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir {
         path: data_dir.clone(),
         source,
     })?;
     let db_path = data_dir.join(&cfg.storage.database);
+    let store_err = |e: String| ServerError::Store {
+        path: db_path.clone(),
+        cause: e,
+    };
     let store = BindingStore::open(&db_path)
         .await
-        .map_err(|e| ServerError::Store {
-            path: db_path.clone(),
-            cause: e.to_string(),
-        })?;
-    let restored = store.load_all().await.map_err(|e| ServerError::Store {
-        path: db_path.clone(),
-        cause: e.to_string(),
-    })?;
-
+        .map_err(|e| store_err(e.to_string()))?;
+    let restored = store
+        .load_all()
+        .await
+        .map_err(|e| store_err(e.to_string()))?;
     let cdrs = CdrStore::new(store.pool().clone())
         .await
-        .map_err(|e| ServerError::Store {
-            path: db_path.clone(),
-            cause: e.to_string(),
-        })?;
+        .map_err(|e| store_err(e.to_string()))?;
     let mut registrar = Registrar::new(registrar_config(&cfg), random_bytes::<32>()?);
     registrar.restore(restored, wall_ms());
-    let engine = Engine::new(
-        EngineConfig {
-            user_agent: cfg.sip.user_agent.clone(),
-            timers: TimerConfig {
-                t1: cfg.sip.timers.t1(),
-                t2: cfg.sip.timers.t2(),
-                t4: cfg.sip.timers.t4(),
-            },
-            max_transactions: cfg.sip.max_transactions,
-        },
-        registrar,
-        u64::from_le_bytes(random_bytes::<8>()?),
-    );
 
     // Sockets.
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -164,7 +248,6 @@ pub async fn run(
             addr: cfg.http.listen,
             source,
         })?;
-
     let listening = Listening {
         udp: udp_socks
             .iter()
@@ -201,16 +284,45 @@ pub async fn run(
             stop_rx.clone(),
         )));
     }
+
+    // The embedded IVR/MS, reached over the in-process transport.
+    let (relay_range, ivr_range) = split_ports(&cfg);
+    let ivr = ivr_link::start(
+        &cfg,
+        ivr_assets,
+        ivr_range,
+        inbound_tx.clone(),
+        stop_rx.clone(),
+    );
     let outbound = Outbound {
         udp: udp_socks,
         tcp: conns,
         tcp_inbound: inbound_tx.clone(),
+        local: Some(ivr.sip_to_ivr.clone()),
     };
     drop(inbound_tx);
 
-    // Store writer: binding changes are written in order, off the engine task.
+    let media: Box<dyn MediaPorts> = match cfg.media.mode {
+        MediaModeConfig::Relay => Box::new(relay_ports::RelayPorts::new(
+            cfg.media.rtp_ip,
+            relay_range.0,
+            relay_range.1,
+        )),
+        MediaModeConfig::Direct => Box::new(NoRelay),
+    };
+    let engine = Engine::new(
+        engine_config(&cfg, &listening),
+        registrar,
+        Cti::new(cti_config(&cfg)),
+        media,
+        u64::from_le_bytes(random_bytes::<8>()?),
+    );
+
+    // Writers: binding changes and CDRs, in order, off the engine task.
     let (store_tx, store_rx) = mpsc::channel::<Vec<BindingChange>>(STORE_QUEUE);
+    let (cdr_tx, cdr_rx) = mpsc::channel::<Cdr>(CDR_QUEUE);
     let store_task = tokio::spawn(run_store(store, store_rx));
+    let cdr_task = tokio::spawn(run_cdr_writer(cdrs.clone(), cdr_rx));
 
     // HTTP.
     let bindings = Arc::new(RwLock::new(
@@ -218,21 +330,18 @@ pub async fn run(
     ));
     let draining = Arc::new(AtomicBool::new(false));
     let events = EventBus::new(EVENT_CAPACITY);
-    let agents = Arc::new(RwLock::new(Vec::new()));
-    // The engine task will own `agent_rx` (issue 3); until it does, agent
-    // commands answer 503 "engine is not running".
+    let agents = Arc::new(RwLock::new(engine.agent_views()));
     let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
-    drop(agent_rx);
     let state = HttpState {
         bindings: bindings.clone(),
         metrics,
         draining: draining.clone(),
         wall_ms,
-        agents,
+        agents: agents.clone(),
         agent_commands: agent_tx,
         agent_timeout: http::AGENT_REPLY_TIMEOUT,
         cdrs,
-        events,
+        events: events.clone(),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -249,9 +358,20 @@ pub async fn run(
 
     // Engine task.
     let (drain_tx, drain_rx) = watch::channel(false);
-    let engine_task = tokio::spawn(run_engine(
-        engine, inbound_rx, outbound, store_tx, bindings, drain_rx,
-    ));
+    let io = engine_task::EngineIo {
+        inbound: inbound_rx,
+        outbound,
+        store: store_tx,
+        cdrs: cdr_tx,
+        bindings,
+        agents,
+        agent_commands: agent_rx,
+        events,
+        from_ivr: ivr.from_ivr,
+        to_ivr: ivr.to_ivr,
+        drain: drain_rx,
+    };
+    let engine_task = tokio::spawn(engine_task::run(engine, io));
 
     on_ready(&listening);
     tracing::info!(udp = ?listening.udp, tcp = ?listening.tcp, http = %listening.http, db = %db_path.display(), "softacd ready");
@@ -262,13 +382,18 @@ pub async fn run(
     let _ = drain_tx.send(true);
     // The engine task ends once nothing is in flight (or the limit passes)…
     let _ = engine_task.await;
-    // …then readers and HTTP stop, and the store flushes what it was given.
+    // …then readers, the IVR and HTTP stop, and the writers flush.
     let _ = stop_tx.send(true);
     for r in readers {
         let _ = r.await;
     }
+    let _ = ivr.task.await;
     let _ = http_task.await;
-    let _ = store_task.await;
+    // Both writers share the pool: close it only when both are done.
+    let _ = cdr_task.await;
+    if let Ok(store) = store_task.await {
+        store.close().await;
+    }
     tracing::info!("shutdown complete");
     Ok(())
 }
@@ -283,136 +408,22 @@ fn absolute(p: &std::path::Path) -> PathBuf {
     }
 }
 
-async fn run_store(store: BindingStore, mut rx: mpsc::Receiver<Vec<BindingChange>>) {
+async fn run_store(
+    store: BindingStore,
+    mut rx: mpsc::Receiver<Vec<BindingChange>>,
+) -> BindingStore {
     while let Some(changes) = rx.recv().await {
         if let Err(e) = store.apply(&changes).await {
             tracing::error!(error = %e, "could not persist registrations");
         }
     }
-    store.close().await;
+    store
 }
 
-async fn run_engine(
-    mut engine: Engine,
-    mut inbound: mpsc::Receiver<Inbound>,
-    outbound: Outbound,
-    store: mpsc::Sender<Vec<BindingChange>>,
-    bindings: Arc<RwLock<Vec<Binding>>>,
-    mut drain: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut drain_deadline: Option<tokio::time::Instant> = None;
-    loop {
-        let wake = engine
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std)
-            .unwrap_or_else(|| tokio::time::Instant::now() + TICK);
-        tokio::select! {
-            m = inbound.recv() => match m {
-                Some(Inbound { msg, peer }) => {
-                    count_in(&msg);
-                    let span = tracing::info_span!("sip", call_id = msg.call_id().unwrap_or("-"));
-                    let _e = span.enter();
-                    engine.handle_received(Instant::now(), wall_ms(), msg, peer);
-                }
-                None => break,
-            },
-            _ = tokio::time::sleep_until(wake) => engine.handle_timeout(Instant::now(), wall_ms()),
-            _ = tick.tick() => engine.handle_timeout(Instant::now(), wall_ms()),
-            r = drain.changed(), if drain_deadline.is_none() => {
-                if r.is_ok() {
-                    engine.begin_shutdown();
-                }
-                drain_deadline = Some(tokio::time::Instant::now() + DRAIN_LIMIT);
-            }
-        }
-        let changed = perform_actions(&mut engine, &outbound, &store).await;
-        if changed {
-            let snapshot: Vec<Binding> = engine.registrar().bindings().cloned().collect();
-            telemetry::set_registrations(snapshot.len());
-            *bindings.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
-        }
-        telemetry::set_sip_transactions(engine.transactions());
-        if let Some(deadline) = drain_deadline {
-            if engine.in_flight() == 0 || tokio::time::Instant::now() >= deadline {
-                tracing::info!(in_flight = engine.in_flight(), "engine drained");
-                break;
-            }
-        }
-    }
-}
-
-/// Returns true when bindings changed.
-async fn perform_actions(
-    engine: &mut Engine,
-    outbound: &Outbound,
-    store: &mpsc::Sender<Vec<BindingChange>>,
-) -> bool {
-    let mut changed = false;
-    while let Some(action) = engine.poll_action() {
-        match action {
-            Action::Transmit { peer, msg } => {
-                count_out(&msg);
-                if let Err(e) = outbound.send(&peer, msg.to_bytes()).await {
-                    tracing::info!(error = %e, "send failed");
-                }
-            }
-            Action::Persist(changes) => {
-                changed = true;
-                if store.send(changes).await.is_err() {
-                    tracing::error!("store writer is gone: registrations not persisted");
-                }
-            }
-            Action::Registration(event) => log_registration(&event),
-        }
-    }
-    changed
-}
-
-fn log_registration(event: &RegisterEvent) {
-    let result = match event {
-        RegisterEvent::Challenged { .. } => RegisterResult::Challenged,
-        RegisterEvent::Registered { .. }
-        | RegisterEvent::Unregistered { .. }
-        | RegisterEvent::Queried { .. } => {
-            tracing::info!(?event, "registration");
-            RegisterResult::Ok
-        }
-        RegisterEvent::AuthFailed { user } => {
-            tracing::warn!(user = %user, "REGISTER authentication failed");
-            RegisterResult::Failed
-        }
-        RegisterEvent::Rejected { code, why } => {
-            tracing::info!(code, why = %why, "REGISTER rejected");
-            RegisterResult::Rejected
-        }
-    };
-    telemetry::count_register(result);
-}
-
-fn count_in(msg: &Message) {
-    match msg {
-        Message::Request(r) => telemetry::count_sip_request(r.method.as_str(), Direction::In),
-        Message::Response(r) => {
-            let method = r
-                .cseq()
-                .map(|c| c.method.as_str().to_string())
-                .unwrap_or_else(|_| "-".into());
-            telemetry::count_sip_response(r.code, &method, Direction::In)
-        }
-    }
-}
-
-fn count_out(msg: &Message) {
-    match msg {
-        Message::Request(r) => telemetry::count_sip_request(r.method.as_str(), Direction::Out),
-        Message::Response(r) => {
-            let method = r
-                .cseq()
-                .map(|c| c.method.as_str().to_string())
-                .unwrap_or_else(|_| "-".into());
-            telemetry::count_sip_response(r.code, &method, Direction::Out)
+async fn run_cdr_writer(cdrs: CdrStore, mut rx: mpsc::Receiver<Cdr>) {
+    while let Some(cdr) = rx.recv().await {
+        if let Err(e) = cdrs.insert(&cdr).await {
+            tracing::error!(contact = cdr.contact_id, error = %e, "could not write CDR");
         }
     }
 }

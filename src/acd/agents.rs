@@ -1,0 +1,143 @@
+//! Agents on the engine side (the Huawei CTI-middleware seed; MISSION.md
+//! "Agents sign in with any phone"): desk commands from the HTTP API
+//! (interface A) become CTI inputs, and seats with `auto_ready` are signed in
+//! on the contact they register and signed out when their last binding goes.
+
+use super::engine::Engine;
+use crate::cti::{AgentId, AgentState, AgentStatus, Input, Output as CtiOutput, Skill};
+use crate::http::{AgentError, AgentOp, AgentView};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+impl Engine {
+    /// One desk command; answers with the agent's view or why not.
+    pub fn agent_command(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        agent: &str,
+        op: AgentOp,
+    ) -> Result<AgentView, AgentError> {
+        let Some(seat) = self.cfg.seats.get(agent).cloned() else {
+            return Err(AgentError::NotFound);
+        };
+        let id = AgentId(agent.to_string());
+        let input = match op {
+            AgentOp::SignIn { device, skills } => {
+                let device = match device.or_else(|| self.registered_device(agent)) {
+                    Some(d) => d,
+                    None => {
+                        return Err(AgentError::Invalid(format!(
+                            "seat {agent} has no registered phone: register one or name a device"
+                        )))
+                    }
+                };
+                self.auto_signed.remove(agent);
+                let skills = skills.unwrap_or(seat.skills);
+                Input::SignIn {
+                    agent: id.clone(),
+                    device,
+                    skills: skills_of(&skills),
+                }
+            }
+            AgentOp::SignOut => {
+                self.auto_signed.remove(agent);
+                Input::SignOut { agent: id.clone() }
+            }
+            AgentOp::Ready => Input::SetReady { agent: id.clone() },
+            AgentOp::NotReady { reason } => Input::SetNotReady {
+                agent: id.clone(),
+                reason,
+            },
+        };
+        let outputs = self.cti.handle(now, input);
+        if let Some(CtiOutput::Refused { error }) = outputs
+            .iter()
+            .find(|o| matches!(o, CtiOutput::Refused { .. }))
+        {
+            return Err(AgentError::from(error.clone()));
+        }
+        self.route_cti_outputs(now, wall_ms, outputs);
+        Ok(self.agent_view(&id))
+    }
+
+    /// The agent as the desk sees it; a signed-out agent has no CTI entry.
+    pub fn agent_view(&self, id: &AgentId) -> AgentView {
+        match self.cti.agent(id) {
+            Some(a) => AgentView::from(a),
+            None => AgentView {
+                id: id.0.clone(),
+                status: AgentStatus::LoggedOut,
+                state: AgentState::Idle,
+                device: String::new(),
+                skills: BTreeMap::new(),
+            },
+        }
+    }
+
+    /// Every seat, signed in or not (for `GET /api/agents`).
+    pub fn agent_views(&self) -> Vec<AgentView> {
+        self.cfg
+            .seats
+            .keys()
+            .map(|s| self.agent_view(&AgentId(s.clone())))
+            .collect()
+    }
+
+    /// Sign auto-ready seats in on their registered contact, follow contact
+    /// changes, and sign them out when their last binding is gone.
+    pub fn sync_auto_ready(&mut self, now: Instant, wall_ms: u64) {
+        let seats: Vec<(String, BTreeMap<String, u8>)> = self
+            .cfg
+            .seats
+            .iter()
+            .filter(|(_, p)| p.auto_ready)
+            .map(|(s, p)| (s.clone(), p.skills.clone()))
+            .collect();
+        for (user, skills) in seats {
+            let id = AgentId(user.clone());
+            let device = self.registered_device(&user);
+            let signed_in = self.cti.agent(&id);
+            let input = match (device, signed_in) {
+                (Some(device), None) => Some(Input::SignIn {
+                    agent: id,
+                    device,
+                    skills: skills_of(&skills),
+                }),
+                (Some(device), Some(a))
+                    if self.auto_signed.contains(&user) && a.device != device =>
+                {
+                    Some(Input::SignIn {
+                        agent: id,
+                        device,
+                        skills: skills_of(&skills),
+                    })
+                }
+                (None, Some(_)) if self.auto_signed.contains(&user) => {
+                    self.auto_signed.remove(&user);
+                    Some(Input::SignOut { agent: id })
+                }
+                _ => None,
+            };
+            let Some(input) = input else { continue };
+            if matches!(input, Input::SignIn { .. }) {
+                self.auto_signed.insert(user.clone());
+            }
+            tracing::info!(seat = %user, ?input, "auto-ready seat");
+            let outputs = self.cti.handle(now, input);
+            self.route_cti_outputs(now, wall_ms, outputs);
+        }
+    }
+
+    /// The best registered contact of a seat, if any.
+    fn registered_device(&self, user: &str) -> Option<String> {
+        self.registrar
+            .lookup(user)
+            .first()
+            .map(|b| b.contact.clone())
+    }
+}
+
+fn skills_of(skills: &BTreeMap<String, u8>) -> BTreeMap<Skill, u8> {
+    skills.iter().map(|(s, l)| (Skill(s.clone()), *l)).collect()
+}
