@@ -444,7 +444,12 @@ impl Engine {
 
     /// The agent's media can flow now: record the DivertCall → media time once.
     fn media_flowing(&mut self, now: Instant, contact: ContactId) {
-        if let Some(at) = self.calls.calls.get_mut(&contact).and_then(|c| c.diverted_at.take()) {
+        if let Some(at) = self
+            .calls
+            .calls
+            .get_mut(&contact)
+            .and_then(|c| c.diverted_at.take())
+        {
             crate::telemetry::observe_divert_to_media(now.duration_since(at).as_secs_f64());
         }
     }
@@ -918,14 +923,7 @@ impl Engine {
             return;
         };
         ctx.ivr_invited = true;
-        let caller_user = ctx
-            .caller
-            .invite
-            .from_hdr()
-            .ok()
-            .and_then(|f| f.uri.user)
-            .unwrap_or_else(|| "anonymous".into());
-        let mut req = self.new_leg_invite(&caller_user, target, peer.transport, sdp);
+        let mut req = self.new_leg_invite(contact, target, peer.transport, sdp);
         req.headers.push("X-SoftACD-Contact", contact.0.to_string());
         req.headers.push("X-SoftACD-Script", script.to_string());
         self.start_leg(now, contact, leg, req, peer);
@@ -945,30 +943,28 @@ impl Engine {
             self.feed(now, wall_ms, contact, CallInput::Failed { leg, code: 404 });
             return;
         };
-        let Some(ctx) = self.calls.calls.get(&contact) else {
-            return;
-        };
-        let caller_user = ctx
-            .caller
-            .invite
-            .from_hdr()
-            .ok()
-            .and_then(|f| f.uri.user)
-            .unwrap_or_else(|| "anonymous".into());
-        let mut req = self.new_leg_invite(&caller_user, uri, peer.transport, sdp);
+        let mut req = self.new_leg_invite(contact, uri, peer.transport, sdp);
         req.headers.push("X-SoftACD-Contact", contact.0.to_string());
         self.start_leg(now, contact, leg, req, peer);
     }
 
+    /// An INVITE for a new leg, From the caller's user at our domain.
     fn new_leg_invite(
         &mut self,
-        caller_user: &str,
+        contact: ContactId,
         target: Uri,
         transport: TransportKind,
         sdp: Option<Vec<u8>>,
     ) -> Request {
+        let caller_user = self
+            .calls
+            .calls
+            .get(&contact)
+            .and_then(|ctx| ctx.caller.invite.from_hdr().ok())
+            .and_then(|f| f.uri.user)
+            .unwrap_or_else(|| "anonymous".into());
         let local = self.local_addr(transport);
-        let from = NameAddr::new(Uri::sip(Some(caller_user), &self.cfg.domain, None))
+        let from = NameAddr::new(Uri::sip(Some(&caller_user), &self.cfg.domain, None))
             .with_tag(&self.ids.tag());
         let to = NameAddr::new(target.clone());
         let call_id = self.ids.call_id(&self.cfg.domain);
