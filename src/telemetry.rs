@@ -141,6 +141,12 @@ pub fn set_registrations(bindings: usize) {
     metrics::gauge!(names::REGISTRATIONS).set(bindings as f64);
 }
 
+/// Records the time from DivertCall to the moment the agent's media can flow
+/// (`softacd_divert_to_media_seconds`, MISSION.md steps 8–10).
+pub fn observe_divert_to_media(seconds: f64) {
+    metrics::histogram!(names::DIVERT_TO_MEDIA).record(seconds);
+}
+
 /// Counts one REGISTER outcome (`softacd_register_total`).
 pub fn count_register(result: RegisterResult) {
     metrics::counter!(names::REGISTER_TOTAL, names::LABEL_RESULT => result.as_str()).increment(1);
@@ -201,6 +207,7 @@ pub mod names {
     pub const REGISTER_TOTAL: &str = "softacd_register_total";
     /// Counter, label `reason`.
     pub const SIP_DROPPED_TOTAL: &str = "softacd_sip_dropped_total";
+    pub const DIVERT_TO_MEDIA: &str = "softacd_divert_to_media_seconds";
 
     pub const LABEL_METHOD: &str = "method";
     pub const LABEL_CODE: &str = "code";
@@ -228,7 +235,12 @@ pub mod names {
 
     /// Registers the help text of every metric with the current recorder.
     pub fn describe_all() {
-        use metrics::{describe_counter, describe_gauge};
+        use metrics::{describe_counter, describe_gauge, describe_histogram};
+        describe_histogram!(
+            DIVERT_TO_MEDIA,
+            metrics::Unit::Seconds,
+            "From DivertCall to the agent's media flowing (relay: agent 200 OK; direct: caller's 2xx to the re-INVITE)"
+        );
         describe_counter!(
             SIP_REQUESTS_TOTAL,
             "SIP requests by method and direction (in|out)"

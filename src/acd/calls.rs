@@ -70,6 +70,8 @@ pub(super) struct CallCtx {
     cdr: Cdr,
     ivr_invited: bool,
     ivr_reported: bool,
+    /// When the CTI's DivertCall made us ring an agent (for the metric).
+    diverted_at: Option<Instant>,
 }
 
 /// CDRs of finished calls waiting for the IVR's report (digits, version).
@@ -213,6 +215,7 @@ impl Engine {
                 cdr,
                 ivr_invited: false,
                 ivr_reported: false,
+                diverted_at: None,
             },
         );
         tracing::info!(%contact, "call offered");
@@ -353,6 +356,7 @@ impl Engine {
                             d.confirm(&resp);
                         }
                     }
+                    self.media_flowing(now, contact);
                     self.feed(
                         now,
                         wall_ms,
@@ -420,6 +424,9 @@ impl Engine {
                 Err(e) => tracing::warn!(%contact, ?leg, error = %e, "2xx without a usable dialog"),
             }
             uac.cancel_pending = false;
+            if leg.kind == LegKind::Agent && self.cfg.media_mode == MediaMode::Relay {
+                self.media_flowing(now, contact);
+            }
             self.feed(now, wall_ms, contact, CallInput::Answered { leg, sdp });
         } else {
             ctx.legs.remove(&leg);
@@ -432,6 +439,18 @@ impl Engine {
                     code: resp.code,
                 },
             );
+        }
+    }
+
+    /// The agent's media can flow now: record the DivertCall → media time once.
+    fn media_flowing(&mut self, now: Instant, contact: ContactId) {
+        if let Some(at) = self
+            .calls
+            .calls
+            .get_mut(&contact)
+            .and_then(|c| c.diverted_at.take())
+        {
+            crate::telemetry::observe_divert_to_media(now.duration_since(at).as_secs_f64());
         }
     }
 
@@ -630,6 +649,7 @@ impl Engine {
             } => {
                 if let Some(ctx) = self.calls.calls.get_mut(&contact) {
                     ctx.cdr.agent = Some(agent.0.clone());
+                    ctx.diverted_at.get_or_insert(now);
                 }
                 self.invite_agent(now, wall_ms, contact, leg, &device, sdp)
             }
@@ -903,14 +923,7 @@ impl Engine {
             return;
         };
         ctx.ivr_invited = true;
-        let caller_user = ctx
-            .caller
-            .invite
-            .from_hdr()
-            .ok()
-            .and_then(|f| f.uri.user)
-            .unwrap_or_else(|| "anonymous".into());
-        let mut req = self.new_leg_invite(&caller_user, target, peer.transport, sdp);
+        let mut req = self.new_leg_invite(contact, target, peer.transport, sdp);
         req.headers.push("X-SoftACD-Contact", contact.0.to_string());
         req.headers.push("X-SoftACD-Script", script.to_string());
         self.start_leg(now, contact, leg, req, peer);
@@ -930,30 +943,28 @@ impl Engine {
             self.feed(now, wall_ms, contact, CallInput::Failed { leg, code: 404 });
             return;
         };
-        let Some(ctx) = self.calls.calls.get(&contact) else {
-            return;
-        };
-        let caller_user = ctx
-            .caller
-            .invite
-            .from_hdr()
-            .ok()
-            .and_then(|f| f.uri.user)
-            .unwrap_or_else(|| "anonymous".into());
-        let mut req = self.new_leg_invite(&caller_user, uri, peer.transport, sdp);
+        let mut req = self.new_leg_invite(contact, uri, peer.transport, sdp);
         req.headers.push("X-SoftACD-Contact", contact.0.to_string());
         self.start_leg(now, contact, leg, req, peer);
     }
 
+    /// An INVITE for a new leg, From the caller's user at our domain.
     fn new_leg_invite(
         &mut self,
-        caller_user: &str,
+        contact: ContactId,
         target: Uri,
         transport: TransportKind,
         sdp: Option<Vec<u8>>,
     ) -> Request {
+        let caller_user = self
+            .calls
+            .calls
+            .get(&contact)
+            .and_then(|ctx| ctx.caller.invite.from_hdr().ok())
+            .and_then(|f| f.uri.user)
+            .unwrap_or_else(|| "anonymous".into());
         let local = self.local_addr(transport);
-        let from = NameAddr::new(Uri::sip(Some(caller_user), &self.cfg.domain, None))
+        let from = NameAddr::new(Uri::sip(Some(&caller_user), &self.cfg.domain, None))
             .with_tag(&self.ids.tag());
         let to = NameAddr::new(target.clone());
         let call_id = self.ids.call_id(&self.cfg.domain);

@@ -512,4 +512,25 @@ Call-ID: r1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5070>\r\n\r
         e.handle_timeout(now + Duration::from_secs(33), 34_000);
         assert_eq!(e.transactions(), 0);
     }
+
+    #[test]
+    fn invite_from_outside_loopback_must_authenticate() {
+        let mut e = engine();
+        let far = Peer::udp("192.0.2.7:5060".parse().unwrap());
+        e.handle_received(Instant::now(), 1_000, request("INVITE", "far1"), far);
+        let mut finals = Vec::new();
+        while let Some(a) = e.poll_action() {
+            if let Action::Transmit { msg: Message::Response(r), peer } = a {
+                assert_eq!(peer, far);
+                if r.is_final() {
+                    finals.push(r);
+                }
+            }
+        }
+        assert_eq!(finals.len(), 1);
+        assert_eq!(finals[0].code, 407);
+        assert!(finals[0].headers.get("Proxy-Authenticate").is_some_and(|v| v.contains("Digest")));
+        assert_eq!(e.live_calls(), 0, "no call is created before authentication");
+    }
+
 }
