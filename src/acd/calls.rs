@@ -44,6 +44,8 @@ pub(super) struct CallerLeg {
     /// The SDP we last sent the caller (answered again on a caller re-INVITE).
     local_sdp: Option<Vec<u8>>,
     reinvite: Option<(TxKey, u32)>,
+    /// Our final response to the INVITE has been sent.
+    answered: bool,
 }
 
 struct Retransmit {
@@ -210,6 +212,7 @@ impl Engine {
                     pending_2xx: None,
                     local_sdp: None,
                     reinvite: None,
+                    answered: false,
                 },
                 legs: HashMap::new(),
                 cdr,
@@ -326,15 +329,32 @@ impl Engine {
         req: &Request,
         cancels: Option<TxKey>,
     ) {
-        let contact = cancels.and_then(|k| self.calls.by_server_invite.get(&k).copied());
-        let Some(contact) = contact else {
-            let r = self.reply(req, 481);
+        let found = cancels
+            .as_ref()
+            .and_then(|k| self.calls.by_server_invite.get(&k).copied())
+            .and_then(|c| {
+                self.calls
+                    .calls
+                    .get(&c)
+                    .map(|ctx| (c, ctx.caller.to_tag.clone(), ctx.caller.answered))
+            });
+        let Some((contact, to_tag, answered)) = found else {
+            // RFC 3261 §9.2: 200 when an INVITE transaction matched (its call
+            // already ended), 481 when none did.
+            let code = if cancels.is_some() { 200 } else { 481 };
+            let r = self.reply(req, code);
             self.respond(now, key, r);
             return;
         };
-        let ok = self.reply(req, 200);
+        // The CANCEL matched: 200, with the To-tag of our answer to the INVITE.
+        let mut ok = response_to(req, 200, Some(&to_tag));
+        ok.headers.push("Server", self.cfg.user_agent.clone());
         self.respond(now, key, ok);
-        self.feed(now, wall_ms, contact, CallInput::CallerCancel);
+        if !answered {
+            self.feed(now, wall_ms, contact, CallInput::CallerCancel);
+        } else {
+            tracing::debug!(%contact, "CANCEL after our final response: no effect (§9.2)");
+        }
     }
 
     // ----- responses to our client transactions --------------------------
@@ -840,7 +860,8 @@ impl Engine {
             });
         }
         if r.is_final() {
-            self.calls.by_server_invite.remove(&c.invite_key);
+            // Kept until the call is reaped, so a late CANCEL still matches.
+            c.answered = true;
         }
         let key = c.invite_key.clone();
         self.respond(now, &key, r);

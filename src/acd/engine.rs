@@ -520,7 +520,11 @@ Call-ID: r1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5070>\r\n\r
         e.handle_received(Instant::now(), 1_000, request("INVITE", "far1"), far);
         let mut finals = Vec::new();
         while let Some(a) = e.poll_action() {
-            if let Action::Transmit { msg: Message::Response(r), peer } = a {
+            if let Action::Transmit {
+                msg: Message::Response(r),
+                peer,
+            } = a
+            {
                 assert_eq!(peer, far);
                 if r.is_final() {
                     finals.push(r);
@@ -529,8 +533,29 @@ Call-ID: r1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5070>\r\n\r
         }
         assert_eq!(finals.len(), 1);
         assert_eq!(finals[0].code, 407);
-        assert!(finals[0].headers.get("Proxy-Authenticate").is_some_and(|v| v.contains("Digest")));
-        assert_eq!(e.live_calls(), 0, "no call is created before authentication");
+        assert!(finals[0]
+            .headers
+            .get("Proxy-Authenticate")
+            .is_some_and(|v| v.contains("Digest")));
+        assert_eq!(
+            e.live_calls(),
+            0,
+            "no call is created before authentication"
+        );
     }
 
+    #[test]
+    fn cancel_after_the_final_response_gets_200_and_unmatched_cancel_481() {
+        let mut e = engine();
+        let now = Instant::now();
+        // The INVITE is answered at once (404: no such service here)…
+        let invite = responses(&mut e, now, request("INVITE", "x1"));
+        assert_eq!(invite.last().map(|r| r.code), Some(404));
+        // …so a CANCEL for it matches a transaction but has no effect: 200 (§9.2).
+        let cancel = responses(&mut e, now, request("CANCEL", "x1"));
+        assert_eq!(cancel.iter().map(|r| r.code).collect::<Vec<_>>(), vec![200]);
+        // A CANCEL that matches nothing gets 481.
+        let stray = responses(&mut e, now, request("CANCEL", "nothing"));
+        assert_eq!(stray[0].code, 481);
+    }
 }
