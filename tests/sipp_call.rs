@@ -404,6 +404,49 @@ fn hangup_queued_tcp() {
     hangup_queued("t1");
 }
 
+/// The default test config with `extra` lines added to the `support` queue.
+fn config_with_queue(data_dir: &Path, extra: &str) -> String {
+    let cfg = TestServer::default_config(data_dir);
+    let anchor = "name = \"support\"\n";
+    assert!(
+        cfg.contains(anchor),
+        "the default test config lost its support queue"
+    );
+    cfg.replacen(anchor, &format!("{anchor}{extra}\n"), 1)
+}
+
+/// Step 7, queue timeout: key 0, nobody answers within the queue's max wait
+/// (3 s here), the IVR plays goodbye and the SoftACD hangs up.
+#[test]
+fn queue_timeout_says_goodbye_udp() {
+    let server = TestServer::start_with_config(|d| config_with_queue(d, "max_wait_s = 3"));
+    caller(&server, "caller_queued_until_bye.xml", "u1", "60s");
+    let want = Expected {
+        digits: "0",
+        queue: Some("support"),
+        ..IVR_ONLY
+    };
+    assert_cdr(&server, &want);
+    assert_agents_released(&server);
+}
+
+/// Step 7, no agents: the queue's policy is "reject" and no seat is signed
+/// in, so asking for an agent gets goodbye and the SoftACD's BYE at once.
+#[test]
+fn no_agents_reject_says_goodbye_udp() {
+    let server = TestServer::start_with_config(|d| config_with_queue(d, "no_agents = \"reject\""));
+    caller(&server, "caller_queued_until_bye.xml", "u1", "60s");
+    let cdr = assert_cdr(
+        &server,
+        &Expected {
+            digits: "0",
+            queue: Some("support"),
+            ..IVR_ONLY
+        },
+    );
+    assert!(cdr["agent"].is_null(), "{cdr}");
+}
+
 /// Step 6: no key at all; the menu's three no-input timeouts end in the
 /// SoftACD's BYE (about 30 s: UDP only, to keep the suite short).
 #[test]
