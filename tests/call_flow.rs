@@ -22,9 +22,31 @@ use softacd::sip::Method;
 use common::{poll_until, TestServer};
 use ua::config::flow_config;
 use ua::events::{self, EventLog};
+use ua::rtp::MediaPort;
 use ua::{Agent, Caller, AGENT_FILL, CALLER_FILL};
 
 /// Generous bound for one signalling step on a loaded 2-core machine.
+/// `talker` sends 600 ms of its frames; `listener` must hear at least ten of
+/// them, all from `via` (the relay's address in relay mode).
+fn assert_hears(
+    talker: &mut MediaPort,
+    listener: &mut MediaPort,
+    fill: u8,
+    via: SocketAddr,
+    what: &str,
+) {
+    let _ = talker.talk(Duration::from_millis(600));
+    let heard = listener
+        .recv_rtp_until(STEP, |s| s.with_fill(fill).count() >= 10)
+        .with_fill(fill);
+    assert!(
+        heard.count() >= 10,
+        "{what}: heard {} frames",
+        heard.count()
+    );
+    assert_eq!(heard.sources(), [via].into(), "{what}");
+}
+
 const STEP: Duration = Duration::from_secs(10);
 /// How long a test waits for the CDR and the events after the hangup.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -147,37 +169,19 @@ fn caller_reaches_agent_through_ivr_relay_mode() {
     agent.expect_ack(STEP).expect("ACK for the agent's 200");
     // Steps 9-10 in relay mode: no re-INVITE; media flows both ways through SoftACD.
     let relay_to_agent = agent.leg.media.remote.expect("agent media target");
-    let _ = agent.leg.media.talk(Duration::from_millis(600));
-    let heard = caller
-        .leg
-        .media
-        .recv_rtp_until(STEP, |s| s.with_fill(AGENT_FILL).count() >= 10)
-        .with_fill(AGENT_FILL);
-    assert!(
-        heard.count() >= 10,
-        "caller heard {} agent frames",
-        heard.count()
+    assert_hears(
+        &mut agent.leg.media,
+        &mut caller.leg.media,
+        AGENT_FILL,
+        softacd_media,
+        "agent audio via SoftACD",
     );
-    assert_eq!(
-        heard.sources(),
-        [softacd_media].into(),
-        "agent audio via SoftACD"
-    );
-    let _ = caller.leg.media.talk(Duration::from_millis(600));
-    let heard = agent
-        .leg
-        .media
-        .recv_rtp_until(STEP, |s| s.with_fill(CALLER_FILL).count() >= 10)
-        .with_fill(CALLER_FILL);
-    assert!(
-        heard.count() >= 10,
-        "agent heard {} caller frames",
-        heard.count()
-    );
-    assert_eq!(
-        heard.sources(),
-        [relay_to_agent].into(),
-        "caller audio via SoftACD"
+    assert_hears(
+        &mut caller.leg.media,
+        &mut agent.leg.media,
+        CALLER_FILL,
+        relay_to_agent,
+        "caller audio via SoftACD",
     );
     caller
         .leg
