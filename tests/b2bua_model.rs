@@ -105,19 +105,6 @@ fn config() -> CtiConfig {
     cfg
 }
 
-fn output_contact(o: &Output) -> Option<ContactId> {
-    match o {
-        Output::RouteSelect { contact, .. }
-        | Output::DivertCall { contact, .. }
-        | Output::CancelDivert { contact, .. }
-        | Output::Established { contact, .. }
-        | Output::QueueFull { contact, .. }
-        | Output::QueueTimeout { contact, .. }
-        | Output::NoAgents { contact, .. } => Some(*contact),
-        Output::AgentStateChanged { .. } | Output::Refused { .. } => None,
-    }
-}
-
 struct World {
     now: Instant,
     cti: Cti,
@@ -224,7 +211,7 @@ impl World {
             if let Output::Refused { error } = &o {
                 self.refused.push(error.clone());
             }
-            let Some(ContactId(id)) = output_contact(&o) else {
+            let Some(ContactId(id)) = o.contact() else {
                 continue;
             };
             let i = id as usize - 1;

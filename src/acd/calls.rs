@@ -605,7 +605,7 @@ impl Engine {
                 }
                 _ => {}
             }
-            if let Some(contact) = cti_contact(&out) {
+            if let Some(contact) = out.contact() {
                 self.feed(now, wall_ms, contact, CallInput::Cti(out));
             }
         }
@@ -1164,20 +1164,6 @@ pub(super) fn device_peer(device: &str) -> Option<(Uri, Peer)> {
             conn: None,
         },
     ))
-}
-
-/// The contact a CTI output concerns, if it concerns one.
-fn cti_contact(out: &CtiOutput) -> Option<ContactId> {
-    match out {
-        CtiOutput::RouteSelect { contact, .. }
-        | CtiOutput::DivertCall { contact, .. }
-        | CtiOutput::CancelDivert { contact, .. }
-        | CtiOutput::Established { contact, .. }
-        | CtiOutput::QueueFull { contact, .. }
-        | CtiOutput::QueueTimeout { contact, .. }
-        | CtiOutput::NoAgents { contact, .. } => Some(*contact),
-        CtiOutput::AgentStateChanged { .. } | CtiOutput::Refused { .. } => None,
-    }
 }
 
 #[cfg(test)]

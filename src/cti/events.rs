@@ -229,6 +229,21 @@ impl Input {
 }
 
 impl Output {
+    /// The contact this output concerns (to route it to that contact's
+    /// call); `None` for agent state changes and refusals.
+    pub fn contact(&self) -> Option<ContactId> {
+        match self {
+            Output::RouteSelect { contact, .. }
+            | Output::DivertCall { contact, .. }
+            | Output::CancelDivert { contact, .. }
+            | Output::Established { contact, .. }
+            | Output::QueueFull { contact, .. }
+            | Output::QueueTimeout { contact, .. }
+            | Output::NoAgents { contact, .. } => Some(*contact),
+            Output::AgentStateChanged { .. } | Output::Refused { .. } => None,
+        }
+    }
+
     /// The CSTA event this output is, if it is one (for the event stream).
     pub fn csta(&self) -> Option<CstaEvent> {
         match self {

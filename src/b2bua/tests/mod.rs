@@ -71,20 +71,6 @@ pub(super) fn cti_config() -> CtiConfig {
     cfg
 }
 
-/// The CTI output's contact, for routing it to its call.
-pub(super) fn output_contact(o: &Output) -> Option<ContactId> {
-    match o {
-        Output::RouteSelect { contact, .. }
-        | Output::DivertCall { contact, .. }
-        | Output::CancelDivert { contact, .. }
-        | Output::Established { contact, .. }
-        | Output::QueueFull { contact, .. }
-        | Output::QueueTimeout { contact, .. }
-        | Output::NoAgents { contact, .. } => Some(*contact),
-        Output::AgentStateChanged { .. } | Output::Refused { .. } => None,
-    }
-}
-
 pub(super) struct World {
     pub(super) now: Instant,
     pub(super) cti: Cti,
@@ -163,7 +149,7 @@ impl World {
     pub(super) fn route(&mut self, outs: Vec<Output>) -> Vec<CallAction> {
         let mut back = Vec::new();
         for o in outs {
-            if output_contact(&o) == Some(CONTACT) {
+            if o.contact() == Some(CONTACT) {
                 back.extend(self.call.handle(self.now, CallInput::Cti(o)));
             }
         }
