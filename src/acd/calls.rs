@@ -17,7 +17,7 @@ use crate::sip::{
     parse::parse_uri, response_to, HeaderView, Method, NameAddr, Peer, Request, Response,
     TransportKind, Uri,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,9 @@ pub(super) struct CallCtx {
     ivr_reported: bool,
     /// When the CTI's DivertCall made us ring an agent (for the metric).
     diverted_at: Option<Instant>,
+    /// This call's entries in the lookup maps, removed exactly when it ends.
+    tx_keys: Vec<TxKey>,
+    dialog_ids: Vec<DialogId>,
 }
 
 /// CDRs of finished calls waiting for the IVR's report (digits, version).
@@ -90,6 +93,9 @@ pub(super) struct Calls {
     pub(super) by_dialog: HashMap<DialogId, (ContactId, LegId)>,
     pub(super) by_server_invite: HashMap<TxKey, ContactId>,
     pub(super) pending_cdrs: HashMap<ContactId, PendingCdr>,
+    /// Calls whose 2xx to the caller awaits its ACK: the only ones the
+    /// retransmission timer needs to look at.
+    pub(super) awaiting_ack: BTreeSet<ContactId>,
     pub(super) next_contact: u64,
 }
 
@@ -219,6 +225,8 @@ impl Engine {
                 ivr_invited: false,
                 ivr_reported: false,
                 diverted_at: None,
+                tx_keys: Vec::new(),
+                dialog_ids: Vec::new(),
             },
         );
         tracing::info!(%contact, "call offered");
@@ -244,6 +252,7 @@ impl Engine {
         if ctx.caller.pending_2xx.take().is_none() {
             return; // a retransmitted ACK
         }
+        self.calls.awaiting_ack.remove(&contact);
         self.feed(
             now,
             wall_ms,
@@ -439,6 +448,7 @@ impl Engine {
             match Dialog::uac(&uac.invite, &resp, uac.peer) {
                 Ok(d) => {
                     self.calls.by_dialog.insert(d.id.clone(), (contact, leg));
+                    ctx.dialog_ids.push(d.id.clone());
                     uac.dialog = Some(d);
                 }
                 Err(e) => tracing::warn!(%contact, ?leg, error = %e, "2xx without a usable dialog"),
@@ -699,9 +709,14 @@ impl Engine {
         let Some(ctx) = self.calls.calls.remove(&contact) else {
             return;
         };
-        self.calls.by_dialog.retain(|_, (c, _)| *c != contact);
-        self.calls.by_client_tx.retain(|_, (c, _, _)| *c != contact);
-        self.calls.by_server_invite.retain(|_, c| *c != contact);
+        for id in &ctx.dialog_ids {
+            self.calls.by_dialog.remove(id);
+        }
+        for key in &ctx.tx_keys {
+            self.calls.by_client_tx.remove(key);
+        }
+        self.calls.by_server_invite.remove(&ctx.caller.invite_key);
+        self.calls.awaiting_ack.remove(&contact);
         self.media.close_relay(contact);
         if ctx.ivr_invited && !ctx.ivr_reported {
             self.calls.pending_cdrs.insert(
@@ -774,7 +789,10 @@ impl Engine {
     pub(super) fn retransmit_2xx(&mut self, now: Instant, wall_ms: u64) {
         let t2 = self.cfg.timers.t2;
         let mut give_up = Vec::new();
-        for (contact, ctx) in self.calls.calls.iter_mut() {
+        for contact in &self.calls.awaiting_ack {
+            let Some(ctx) = self.calls.calls.get_mut(contact) else {
+                continue;
+            };
             let Some(rt) = ctx.caller.pending_2xx.as_mut() else {
                 continue;
             };
@@ -790,6 +808,7 @@ impl Engine {
             }
         }
         for contact in give_up {
+            self.calls.awaiting_ack.remove(&contact);
             tracing::info!(%contact, "no ACK for our 2xx: ending the call");
             self.feed(now, wall_ms, contact, CallInput::CallerBye);
             self.caller_in_dialog(now, contact, Method::Bye, None);
@@ -800,8 +819,9 @@ impl Engine {
     pub(super) fn calls_timeout(&self) -> Option<Instant> {
         let rt = self
             .calls
-            .calls
-            .values()
+            .awaiting_ack
+            .iter()
+            .filter_map(|c| self.calls.calls.get(c))
             .filter_map(|c| c.caller.pending_2xx.as_ref().map(|r| r.next.min(r.give_up)));
         let cdr = self.calls.pending_cdrs.values().map(|p| p.deadline);
         rt.chain(cdr).min()
@@ -848,10 +868,12 @@ impl Engine {
                     self.calls
                         .by_dialog
                         .insert(d.id.clone(), (contact, LegId::CALLER));
+                    ctx.dialog_ids.push(d.id.clone());
                     c.dialog = Some(d);
                 }
                 Err(e) => tracing::warn!(%contact, error = %e, "caller dialog not created"),
             }
+            self.calls.awaiting_ack.insert(contact);
             c.pending_2xx = Some(Retransmit {
                 resp: r.clone(),
                 next: now + t1,
@@ -1046,6 +1068,9 @@ impl Engine {
                 self.calls
                     .by_client_tx
                     .insert(key.clone(), (contact, leg, purpose));
+                if let Some(ctx) = self.calls.calls.get_mut(&contact) {
+                    ctx.tx_keys.push(key.clone());
+                }
                 Some(key)
             }
             Err(e) => {

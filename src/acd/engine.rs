@@ -558,4 +558,18 @@ Call-ID: r1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5070>\r\n\r
         let stray = responses(&mut e, now, request("CANCEL", "nothing"));
         assert_eq!(stray[0].code, 481);
     }
+
+    #[test]
+    fn a_finished_call_leaves_nothing_in_the_lookup_tables() {
+        let mut e = engine();
+        let now = Instant::now();
+        let r = responses(&mut e, now, request("INVITE", "gone1"));
+        assert_eq!(r.last().map(|r| r.code), Some(404));
+        assert_eq!(e.live_calls(), 0);
+        let t = &e.calls;
+        assert!(
+            t.by_server_invite.is_empty() && t.by_dialog.is_empty() && t.by_client_tx.is_empty()
+        );
+        assert!(t.awaiting_ack.is_empty());
+    }
 }
