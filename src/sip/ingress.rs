@@ -77,6 +77,19 @@ pub enum DropReason {
     BadAck(IngressError),
 }
 
+impl DropReason {
+    /// A short fixed word for metrics labels (bounded: never peer bytes).
+    pub fn label(&self) -> &'static str {
+        match self {
+            DropReason::Keepalive => "keepalive",
+            DropReason::TooLarge(_) => "too_large",
+            DropReason::Unreadable(_) => "unreadable",
+            DropReason::BadResponse(_) => "bad_response",
+            DropReason::BadAck(_) => "bad_ack",
+        }
+    }
+}
+
 /// The ingress layer's error: what is wrong with a message, by place.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IngressError {

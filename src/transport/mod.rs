@@ -167,18 +167,6 @@ impl Outbound {
     }
 }
 
-/// A bounded metrics label for why ingress dropped bytes.
-pub fn drop_label(reason: &crate::sip::ingress::DropReason) -> &'static str {
-    use crate::sip::ingress::DropReason;
-    match reason {
-        DropReason::Keepalive => "keepalive",
-        DropReason::TooLarge(_) => "too_large",
-        DropReason::Unreadable(_) => "unreadable",
-        DropReason::BadResponse(_) => "bad_response",
-        DropReason::BadAck(_) => "bad_ack",
-    }
-}
-
 /// RFC 3261 §18.2.1 / RFC 3581: note where a request really came from in its
 /// top Via (`received`, and `rport` filled in when the client asked for it).
 pub fn stamp_via(msg: &mut Message, source: SocketAddr) {

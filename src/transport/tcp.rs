@@ -153,7 +153,7 @@ async fn deliver(
             true
         }
         Ingress::Drop(reason) => {
-            telemetry::count_sip_dropped(super::drop_label(&reason));
+            telemetry::count_sip_dropped(reason.label());
             true
         }
     }

@@ -69,7 +69,7 @@ async fn handle_datagram(
             }
         }
         Ingress::Drop(reason) => {
-            telemetry::count_sip_dropped(super::drop_label(&reason));
+            telemetry::count_sip_dropped(reason.label());
             tracing::debug!(%from, ?reason, "datagram dropped");
         }
     }
