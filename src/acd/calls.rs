@@ -340,7 +340,7 @@ impl Engine {
     ) {
         let found = cancels
             .as_ref()
-            .and_then(|k| self.calls.by_server_invite.get(&k).copied())
+            .and_then(|k| self.calls.by_server_invite.get(k).copied())
             .and_then(|c| {
                 self.calls
                     .calls

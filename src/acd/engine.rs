@@ -122,7 +122,7 @@ impl Engine {
         media: Box<dyn MediaPorts>,
         seed: u64,
     ) -> Engine {
-        let txn = TransactionLayer::new(cfg.timers.clone(), cfg.max_transactions);
+        let txn = TransactionLayer::new(cfg.timers, cfg.max_transactions);
         Engine {
             cfg,
             txn,

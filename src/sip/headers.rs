@@ -38,6 +38,8 @@ pub trait HeaderView {
         parse::parse_via(first)
     }
 
+    // Named for the SIP From header, not a `from_*` constructor.
+    #[allow(clippy::wrong_self_convention)]
     fn from_hdr(&self) -> Result<NameAddr, ParseError> {
         let v = self.hdrs().get("From").ok_or_else(|| missing("From"))?;
         parse::parse_name_addr(v)

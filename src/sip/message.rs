@@ -227,6 +227,8 @@ impl fmt::Display for NameAddr {
 }
 
 /// A Contact header value: either `*` (only in REGISTER) or an address.
+// `*` is rare and short-lived (one REGISTER); boxing the address would cost every Contact.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Contact {
     Star,

@@ -394,6 +394,7 @@ fn spawn_line_reader(out: Option<impl Read + Send + 'static>) -> mpsc::Receiver<
 }
 
 /// Waits for `softacd ready`; on failure returns why and what was seen.
+#[allow(clippy::result_large_err)] // called once per test server start
 fn wait_for_ready(
     lines: &mpsc::Receiver<String>,
     timeout: Duration,

@@ -31,6 +31,7 @@ struct SeenRequest {
 }
 
 /// What one receive step produced.
+#[allow(clippy::large_enum_variant)] // one per receive step, never stored
 enum Polled {
     /// A response, or a new INVITE: for the caller of `poll` to claim.
     Message(Message),
@@ -54,10 +55,13 @@ pub struct Leg {
     pub uas_tag: String,
     inbox: VecDeque<Message>,
     seen: VecDeque<SeenRequest>,
-    answered: VecDeque<((String, String), Option<Vec<u8>>)>,
+    answered: VecDeque<(BranchKey, Option<Vec<u8>>)>,
 }
 
-fn branch_key(req: &Request) -> Option<(String, String)> {
+/// A request's transaction key: top Via branch and method.
+type BranchKey = (String, String);
+
+fn branch_key(req: &Request) -> Option<BranchKey> {
     let via = req.top_via().ok()?;
     Some((via.branch()?.to_string(), req.method.as_str().to_string()))
 }
