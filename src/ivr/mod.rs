@@ -10,3 +10,4 @@ pub mod ms;
 pub mod script;
 pub mod session;
 pub mod shell;
+pub mod store;
