@@ -39,6 +39,17 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// IVR flow tools.
+    Ivr {
+        #[command(subcommand)]
+        command: IvrCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IvrCommand {
+    /// Put the previously live version of a flow back into its file.
+    Rollback(softacd::ivr::rollback_cli::RollbackArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -65,6 +76,9 @@ fn main() -> ExitCode {
             data_dir,
             log_format,
         } => run(config, data_dir, log_format),
+        Command::Ivr {
+            command: IvrCommand::Rollback(args),
+        } => softacd::ivr::rollback_cli::run(&args),
     }
 }
 

@@ -140,6 +140,7 @@ async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
         agent_timeout: Duration::from_millis(300),
         cdrs: cdrs.clone(),
         events: events.clone(),
+        ivr_flows: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -6,6 +6,7 @@
 mod agents;
 mod calls;
 pub mod extract;
+mod ivr;
 mod ws;
 
 pub use agents::{AgentCommand, AgentError, AgentOp, AgentView, AGENT_QUEUE, AGENT_REPLY_TIMEOUT};
@@ -42,6 +43,8 @@ pub struct HttpState {
     pub agent_timeout: Duration,
     pub cdrs: CdrStore,
     pub events: EventBus,
+    /// The IVR flow registry (`/api/ivr/*`); `None` when no IVR runs.
+    pub ivr_flows: Option<crate::ivr::store::Reloader>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -56,6 +59,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/agents/{id}/not-ready", post(agents::not_ready))
         .route("/api/calls", get(calls::list))
         .route("/api/events", get(ws::events))
+        .route("/api/ivr/flows", get(ivr::flows))
+        .route("/api/ivr/reload", post(ivr::reload))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

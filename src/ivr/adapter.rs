@@ -14,11 +14,9 @@
 //!   core forgets the call) through a bounded, non-blocking sink.
 
 use super::ms::{AppCommand, AppEvent, CallSession, SessionFactory};
-use super::script::Script;
 use super::session::{IvrCommand, IvrEvent, IvrSession};
-use std::collections::BTreeMap;
+use super::store::LiveFlows;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// What the IVR tells the CDR about one call when it leaves the IVR.
@@ -171,19 +169,21 @@ impl Drop for ScriptCall {
     }
 }
 
-/// The session factory over the loaded scripts: script name → a
-/// [`ScriptCall`]; an unknown name gives `None` (the core answers 404).
+/// The session factory over the live scripts: script name → a
+/// [`ScriptCall`] on the version live now (hot reload swaps the table; a
+/// call keeps the `Arc<Script>` it started with); an unknown name gives
+/// `None` (the core answers 404).
 #[derive(Debug)]
 pub struct ScriptSessions {
-    scripts: BTreeMap<String, Arc<Script>>,
+    scripts: LiveFlows,
     reports: Option<SyncSender<IvrReport>>,
 }
 
 impl ScriptSessions {
     /// A factory whose calls report nothing.
-    pub fn new(scripts: BTreeMap<String, Arc<Script>>) -> Self {
+    pub fn new(scripts: impl Into<LiveFlows>) -> Self {
         ScriptSessions {
-            scripts,
+            scripts: scripts.into(),
             reports: None,
         }
     }
@@ -191,12 +191,12 @@ impl ScriptSessions {
     /// A factory whose calls send their [`IvrReport`] when they end; the
     /// queue holds `bound` reports (more are dropped with a warning).
     pub fn with_reports(
-        scripts: BTreeMap<String, Arc<Script>>,
+        scripts: impl Into<LiveFlows>,
         bound: usize,
     ) -> (Self, Receiver<IvrReport>) {
         let (tx, rx) = sync_channel(bound);
         let factory = ScriptSessions {
-            scripts,
+            scripts: scripts.into(),
             reports: Some(tx),
         };
         (factory, rx)
@@ -209,7 +209,7 @@ impl SessionFactory for ScriptSessions {
     fn create(&mut self, script: &str, contact: u64) -> Option<ScriptCall> {
         let flow = self.scripts.get(script)?;
         Some(ScriptCall {
-            session: IvrSession::new(Arc::clone(flow), contact),
+            session: IvrSession::new(flow, contact),
             script: script.to_owned(),
             hold_after: None,
             reports: self.reports.clone(),
@@ -220,7 +220,9 @@ impl SessionFactory for ScriptSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ivr::script::load_str;
+    use crate::ivr::script::{load_str, Script};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
     use std::time::Duration;
 
     const FLOW: &str = r#"

@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod ms;
+pub mod rollback_cli;
 pub mod script;
 pub mod session;
 pub mod shell;

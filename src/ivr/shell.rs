@@ -15,7 +15,7 @@
 
 use super::adapter::{IvrReport, ScriptSessions};
 use super::ms::{self, CallRef, MediaServer, MsConfig, MsOutput};
-use super::script::Script;
+use super::store::LiveFlows;
 use crate::b2bua::CtiToIvr;
 use crate::cti::ContactId;
 use crate::media::prompt::PromptCache;
@@ -24,7 +24,7 @@ use crate::sip::ingress::{check_stream_message, Ingress};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::uac::LocalAddr;
 use crate::sip::{Message, Peer, TransportKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -98,7 +98,7 @@ pub struct IvrShellConfig {
 /// media runtime.
 pub fn spawn(
     cfg: IvrShellConfig,
-    scripts: BTreeMap<String, Arc<Script>>,
+    scripts: impl Into<LiveFlows>,
     prompts: Arc<PromptCache>,
     ch: IvrChannels,
     stop: watch::Receiver<bool>,

@@ -17,6 +17,10 @@
 //! No tokio and no clock reads: the caller passes the wall time; only the
 //! file system is touched.
 
+mod shared;
+
+pub use shared::{Reloader, Trigger, RELOADS_TOTAL};
+
 use super::script::{self, Script};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! The embedded IVR/MS and its links to the engine (docs/design/call-flow.md):
 //! prompts and IVR scripts are loaded and validated before anything binds
-//! (a bad script stops the start with file:line errors), the IVR shell runs
+//! (a bad script stops the start with file:line errors; later edits go
+//! live through [`crate::ivr::store`]), the IVR shell runs
 //! as its own task, SIP between it and the SoftACD travels serialized over
 //! the in-process transport (and through the same ingress checks as any
 //! socket), and interface B (RequestAgent, QueueTimeout…) over two channels.
@@ -9,14 +10,14 @@ use super::{ivr_peer, ServerError, MAX_CALLS};
 use crate::acd::IvrToCti;
 use crate::b2bua::CtiToIvr;
 use crate::config::Config;
-use crate::ivr::script::{self, Script};
 use crate::ivr::shell::{self, IvrChannels, IvrShellConfig};
+use crate::ivr::store::{FlowStore, Reloader, StorePaths, Trigger};
 use crate::media::prompt::PromptCache;
 use crate::media::runtime::MediaRuntimeConfig;
 use crate::sip::ingress::{check_stream_message, Ingress};
 use crate::sip::transaction::TimerConfig;
 use crate::transport::Inbound;
-use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -25,38 +26,32 @@ use tokio::task::JoinHandle;
 const LINK_QUEUE: usize = 4096;
 
 pub struct IvrAssets {
-    scripts: BTreeMap<String, Arc<Script>>,
+    pub flows: Reloader,
     prompts: Arc<PromptCache>,
 }
 
-/// Load prompts and scripts, and check every service names a loaded script.
-pub fn load_assets(cfg: &Config) -> Result<IvrAssets, ServerError> {
+/// Load prompts, then the flows through the registry (which checks every
+/// service names a loaded flow and archives the versions going live).
+pub fn load_assets(cfg: &Config, data_dir: &Path) -> Result<IvrAssets, ServerError> {
     let prompts = PromptCache::load_dir(&cfg.media.dir).map_err(|e| ServerError::Prompts {
         path: cfg.media.dir.clone(),
         cause: e.to_string(),
     })?;
-    let scripts = script::load_dir(&cfg.ivr.scripts_dir, &|name| prompts.get(name).is_some())
+    let prompts = Arc::new(prompts);
+    let paths = StorePaths {
+        scripts_dir: cfg.ivr.scripts_dir.clone(),
+        data_dir: data_dir.to_path_buf(),
+    };
+    let required = cfg.service.iter().map(|s| s.script.clone()).collect();
+    let known = Arc::clone(&prompts);
+    let flows = Reloader::new(
+        FlowStore::new(paths, required),
+        Arc::new(move |name: &str| known.get(name).is_some()),
+    );
+    flows
+        .reload(Trigger::Start, super::wall_ms())
         .map_err(|e| ServerError::Scripts(e.to_string()))?;
-    let missing: Vec<String> = cfg
-        .service
-        .iter()
-        .filter(|s| !scripts.contains_key(&s.script))
-        .map(|s| {
-            format!(
-                "service {} names script `{}`, which is not in {}",
-                s.number,
-                s.script,
-                cfg.ivr.scripts_dir.display()
-            )
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(ServerError::Scripts(missing.join("\n")));
-    }
-    Ok(IvrAssets {
-        scripts,
-        prompts: Arc::new(prompts),
-    })
+    Ok(IvrAssets { flows, prompts })
 }
 
 pub struct IvrLink {
@@ -99,7 +94,13 @@ pub fn start(
         cti_in,
         cti_out,
     };
-    let shell_task = shell::spawn(shell_cfg, assets.scripts, assets.prompts, channels, stop);
+    let shell_task = shell::spawn(
+        shell_cfg,
+        assets.flows.live(),
+        assets.prompts,
+        channels,
+        stop,
+    );
     // IVR → SoftACD: through the same ingress checks as any socket.
     let bridge = tokio::spawn(async move {
         while let Some(bytes) = sip_from_ivr.recv().await {

@@ -3,11 +3,13 @@
 //! prompts and IVR scripts (refusing to start on a bad one, with file:line),
 //! binds the sockets, restores registrations from SQLite, and runs the
 //! transport readers, the single engine task (`engine_task`), the embedded
-//! IVR/MS (`ivr_link`), the store and CDR writers, and the HTTP server.
+//! IVR/MS (`ivr_link`), the IVR flow watcher (`flow_watch`), the store and
+//! CDR writers, and the HTTP server.
 //! Graceful shutdown: new INVITEs get 503, in-flight transactions finish
 //! (bounded wait), then readers stop and the stores flush and close.
 
 mod engine_task;
+mod flow_watch;
 mod ivr_link;
 mod relay_ports;
 
@@ -207,12 +209,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), ServerError> {
-    let ivr_assets = ivr_link::load_assets(&cfg)?;
     let data_dir = absolute(&cfg.storage.data_dir);
     std::fs::create_dir_all(&data_dir).map_err(|source| ServerError::DataDir {
         path: data_dir.clone(),
         source,
     })?;
+    let ivr_assets = ivr_link::load_assets(&cfg, &data_dir)?;
+    let flows = ivr_assets.flows.clone();
     let db_path = data_dir.join(&cfg.storage.database);
     let store_err = |e: String| ServerError::Store {
         path: db_path.clone(),
@@ -285,6 +288,9 @@ pub async fn run(
         )));
     }
 
+    // IVR flows go live again on file change (and on POST /api/ivr/reload).
+    let watcher = flow_watch::spawn(cfg.ivr.scripts_dir.clone(), flows.clone(), stop_rx.clone());
+
     // The embedded IVR/MS, reached over the in-process transport.
     let (relay_range, ivr_range) = split_ports(&cfg);
     let ivr = ivr_link::start(
@@ -342,6 +348,7 @@ pub async fn run(
         agent_timeout: http::AGENT_REPLY_TIMEOUT,
         cdrs,
         events: events.clone(),
+        ivr_flows: Some(flows),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -388,6 +395,7 @@ pub async fn run(
         let _ = r.await;
     }
     let _ = ivr.task.await;
+    let _ = watcher.await;
     let _ = http_task.await;
     // Both writers share the pool: close it only when both are done.
     let _ = cdr_task.await;
