@@ -966,9 +966,13 @@ impl Engine {
             return;
         };
         ctx.ivr_invited = true;
+        let call_data = crate::ivr::session_info::for_ivr_leg(&ctx.caller.invite);
         let mut req = self.new_leg_invite(contact, target, peer.transport, sdp);
         req.headers.push("X-SoftACD-Contact", contact.0.to_string());
         req.headers.push("X-SoftACD-Script", script.to_string());
+        for (name, value) in call_data {
+            req.headers.push(name, value);
+        }
         self.start_leg(now, contact, leg, req, peer);
     }
 

@@ -15,6 +15,7 @@
 
 use super::ms::{AppCommand, AppEvent, CallSession, SessionFactory};
 use super::session::{IvrCommand, IvrEvent, IvrSession};
+use super::session_info::SessionInfo;
 use super::store::LiveFlows;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::time::Instant;
@@ -96,9 +97,16 @@ pub struct ScriptCall {
     /// Music to loop when the announce `Play` ends.
     hold_after: Option<String>,
     reports: Option<SyncSender<IvrReport>>,
+    /// Caller, DNIS and X-* headers from the INVITE.
+    info: SessionInfo,
 }
 
 impl ScriptCall {
+    /// The call data the INVITE brought (caller, DNIS, X-* headers).
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
     /// The report this call makes when it ends.
     pub fn report(&self) -> IvrReport {
         IvrReport {
@@ -207,12 +215,31 @@ impl SessionFactory for ScriptSessions {
     type Session = ScriptCall;
 
     fn create(&mut self, script: &str, contact: u64) -> Option<ScriptCall> {
+        self.create_with_info(script, contact, SessionInfo::default())
+    }
+
+    fn create_with_info(
+        &mut self,
+        script: &str,
+        contact: u64,
+        info: SessionInfo,
+    ) -> Option<ScriptCall> {
         let flow = self.scripts.get(script)?;
+        tracing::debug!(
+            contact,
+            script,
+            version = %flow.version,
+            caller = %info.caller,
+            dnis = %info.dnis,
+            headers = ?info.headers,
+            "ivr: session starts"
+        );
         Some(ScriptCall {
             session: IvrSession::new(flow, contact),
             script: script.to_owned(),
             hold_after: None,
             reports: self.reports.clone(),
+            info,
         })
     }
 }
@@ -325,6 +352,23 @@ cause = "normal"
             [AppCommand::Hangup {
                 cause: "normal".into()
             }]
+        );
+    }
+
+    #[test]
+    fn session_keeps_the_call_data_of_its_invite() {
+        let mut f = ScriptSessions::new(scripts());
+        let info = SessionInfo {
+            caller: "5550001".into(),
+            caller_name: None,
+            dnis: "100".into(),
+            headers: vec![("X-Tier".into(), "gold".into())],
+        };
+        let c = f.create_with_info("main", 3, info.clone()).expect("main");
+        assert_eq!(c.info(), &info);
+        assert_eq!(
+            f.create("main", 4).map(|c| c.info().clone()),
+            Some(SessionInfo::default())
         );
     }
 

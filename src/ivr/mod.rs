@@ -10,5 +10,6 @@ pub mod ms;
 pub mod rollback_cli;
 pub mod script;
 pub mod session;
+pub mod session_info;
 pub mod shell;
 pub mod store;

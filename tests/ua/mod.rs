@@ -106,6 +106,8 @@ pub struct Caller {
     pub leg: Leg,
     /// Every response code to the INVITE, in arrival order.
     pub codes: Vec<u16>,
+    /// Extra headers put on the INVITE (e.g. `X-*` call data).
+    pub extra_headers: Vec<(String, String)>,
     invite: Option<Request>,
 }
 
@@ -115,6 +117,7 @@ impl Caller {
         Ok(Caller {
             leg: Leg::bind(server, user, CALLER_FILL)?,
             codes: Vec::new(),
+            extra_headers: Vec::new(),
             invite: None,
         })
     }
@@ -153,6 +156,9 @@ impl Caller {
             Some(&contact),
             &mut self.leg.ids,
         );
+        for (name, value) in &self.extra_headers {
+            req.headers.push(name.clone(), value.clone());
+        }
         if let Some(sdp) = sdp {
             req = Leg::with_sdp(req, sdp);
         }

@@ -7,6 +7,7 @@
 use super::call::{Call, Phase, Retransmit};
 use super::{CallRef, MediaServer, MsError, MsOutput, SessionFactory};
 use super::{BUSY_RETRY_AFTER_SECS, DEFAULT_SCRIPT, HDR_CONTACT, HDR_SCRIPT};
+use crate::ivr::session_info::SessionInfo;
 use crate::media::sdp::{build_answer, build_offer, parse_offer, LocalMedia, SdpOffer};
 use crate::sip::dialog::{Dialog, DialogId};
 use crate::sip::transaction::TxKey;
@@ -70,7 +71,7 @@ impl<F: SessionFactory> MediaServer<F> {
             .map_or(DEFAULT_SCRIPT, str::trim);
         let session = self
             .factory
-            .create(script, contact)
+            .create_with_info(script, contact, SessionInfo::from_invite(req))
             .ok_or_else(|| MsError::UnknownScript(script.chars().take(40).collect()))?;
         let dialog_id = DialogId {
             call_id: call_id.to_string(),

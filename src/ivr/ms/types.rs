@@ -150,4 +150,15 @@ pub trait CallSession {
 pub trait SessionFactory {
     type Session: CallSession;
     fn create(&mut self, script: &str, contact: u64) -> Option<Self::Session>;
+    /// [`SessionFactory::create`] with the call data of the INVITE
+    /// (caller, DNIS, X-* headers); factories that need none keep this default.
+    fn create_with_info(
+        &mut self,
+        script: &str,
+        contact: u64,
+        info: crate::ivr::session_info::SessionInfo,
+    ) -> Option<Self::Session> {
+        let _ = info;
+        self.create(script, contact)
+    }
 }
