@@ -621,3 +621,14 @@ async fn unknown_paths_and_methods_are_json_errors() {
         "GET",
     );
 }
+
+#[tokio::test]
+async fn ivr_routes_without_an_ivr_are_json_404() {
+    let api = start("ivr-none", false).await;
+    assert_error(&get_json(api.addr, "/api/ivr/flows").await, 404, "no IVR");
+    assert_error(
+        &post_json(api.addr, "/api/ivr/reload", "").await,
+        404,
+        "no IVR",
+    );
+}

@@ -16,9 +16,10 @@ pub const POLL: Duration = Duration::from_millis(500);
 const MAX_ENTRIES: usize = 4096;
 
 /// What the watcher compares: (file, size, modified) of each `*.toml`.
-type Listing = Vec<(PathBuf, u64, Option<SystemTime>)>;
+pub type Listing = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
-fn listing(dir: &Path) -> Listing {
+/// The `*.toml` files of `dir` with size and mtime, sorted (empty if unreadable).
+pub fn listing(dir: &Path) -> Listing {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -37,10 +38,16 @@ fn listing(dir: &Path) -> Listing {
     out
 }
 
-/// Runs until `stop` turns true.
-pub fn spawn(dir: PathBuf, flows: Reloader, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+/// Runs until `stop` turns true. `first` is the listing taken before the
+/// flows were loaded, so an edit made during start-up is not missed.
+pub fn spawn(
+    dir: PathBuf,
+    first: Listing,
+    flows: Reloader,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last = listing(&dir);
+        let mut last = first;
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

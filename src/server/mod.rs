@@ -214,6 +214,7 @@ pub async fn run(
         path: data_dir.clone(),
         source,
     })?;
+    let scripts_listing = flow_watch::listing(&cfg.ivr.scripts_dir);
     let ivr_assets = ivr_link::load_assets(&cfg, &data_dir)?;
     let flows = ivr_assets.flows.clone();
     let db_path = data_dir.join(&cfg.storage.database);
@@ -289,7 +290,12 @@ pub async fn run(
     }
 
     // IVR flows go live again on file change (and on POST /api/ivr/reload).
-    let watcher = flow_watch::spawn(cfg.ivr.scripts_dir.clone(), flows.clone(), stop_rx.clone());
+    let watcher = flow_watch::spawn(
+        cfg.ivr.scripts_dir.clone(),
+        scripts_listing,
+        flows.clone(),
+        stop_rx.clone(),
+    );
 
     // The embedded IVR/MS, reached over the in-process transport.
     let (relay_range, ivr_range) = split_ports(&cfg);
