@@ -341,11 +341,10 @@ pub fn rollback(paths: &StorePaths, flow: &str) -> Result<RolledBack, StoreError
         flow: flow.to_owned(),
         cause,
     };
-    if flow.is_empty()
-        || !flow
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
-    {
+    let plain = flow
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+    if !(1..=64).contains(&flow.len()) || !plain {
         return Err(fail("a flow name is 1-64 of A-Z a-z 0-9 _ -".into()));
     }
     let index = read_index(paths, flow)?;

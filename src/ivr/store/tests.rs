@@ -230,6 +230,8 @@ fn rollback_of_an_unknown_or_bad_flow_name_is_an_error() {
     assert!(err.to_string().contains("no archived versions"), "{err}");
     let err = rollback(&d.paths, "../etc").expect_err("bad name");
     assert!(err.to_string().contains("flow name"), "{err}");
+    let err = rollback(&d.paths, &"a".repeat(65)).expect_err("too long");
+    assert!(err.to_string().contains("flow name"), "{err}");
 }
 
 #[test]
