@@ -20,7 +20,7 @@ mod tests;
 
 pub use schema::{
     Config, CtiSection, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig, MediaModeConfig,
-    NoAgentsPolicy, QueueSection, RegistrarSection, SeatConfig, ServiceSection, SipConfig,
+    NoAgentsPolicy, QueueSection, RecordingConfig, RecordingMode, RegistrarSection, SeatConfig, ServiceSection, SipConfig,
     SipTimers, StorageConfig,
 };
 

@@ -1,5 +1,6 @@
 //! The HTTP shell (axum): health, Prometheus metrics and the JSON API
-//! (registrations, agents, call records, the live event stream). Every error
+//! (registrations, agents, call records and recording control, the live
+//! event stream). Every error
 //! a client can cause is a 4xx with a JSON body `{"error": …, "status": …}`;
 //! routes are documented in docs/api.md, events in docs/events.md.
 
@@ -12,6 +13,7 @@ pub use agents::{AgentCommand, AgentError, AgentOp, AgentView, AGENT_QUEUE, AGEN
 
 use crate::cdr::CdrStore;
 use crate::events::EventBus;
+use crate::media::recording::Recordings;
 use crate::registrar::Binding;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
@@ -42,6 +44,8 @@ pub struct HttpState {
     pub agent_timeout: Duration,
     pub cdrs: CdrStore,
     pub events: EventBus,
+    /// Live calls' recordings (pause/resume).
+    pub recordings: Recordings,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -55,6 +59,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/agents/{id}/ready", post(agents::ready))
         .route("/api/agents/{id}/not-ready", post(agents::not_ready))
         .route("/api/calls", get(calls::list))
+        .route("/api/calls/{contact}/recording/pause", post(calls::pause))
+        .route("/api/calls/{contact}/recording/resume", post(calls::resume))
         .route("/api/events", get(ws::events))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
