@@ -395,7 +395,10 @@ mod tests {
         let dir = TempDir::new("cdr-migrate");
         let bindings = BindingStore::open(&dir.0.join("softacd.db")).await.unwrap();
         let pool = bindings.pool().clone();
-        let old = SCHEMA[0].replace(",\n    ivr_script_version TEXT\n)", ",\n    ivr_script_version TEXT)");
+        let old = SCHEMA[0].replace(
+            ",\n    ivr_script_version TEXT\n)",
+            ",\n    ivr_script_version TEXT)",
+        );
         sqlx::query(&old).execute(&pool).await.unwrap();
         sqlx::query(
             "INSERT INTO cdr (contact_id, caller, dnis, media, arrival_ms, end_ms, end_cause, digits)

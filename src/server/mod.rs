@@ -406,11 +406,10 @@ pub async fn run(
     let _ = ivr.task.await;
     let _ = http_task.await;
     // The relays are closed: their recordings finish writing.
-    let unfinished = tokio::task::spawn_blocking(move || {
-        recordings.join_writers(RECORDING_FINISH_LIMIT)
-    })
-    .await
-    .unwrap_or(0);
+    let unfinished =
+        tokio::task::spawn_blocking(move || recordings.join_writers(RECORDING_FINISH_LIMIT))
+            .await
+            .unwrap_or(0);
     if unfinished > 0 {
         tracing::error!(unfinished, "recordings not finished at shutdown");
     }

@@ -286,6 +286,9 @@ mod tests {
         m.push(frame(Party::Caller, 160, 1, 4_000_000, &p));
         let mut out = Vec::new();
         m.emit_until(320, &mut out);
-        assert!(out.iter().all(|&s| s != 0), "second frame placed at arrival");
+        assert!(
+            out.iter().all(|&s| s != 0),
+            "second frame placed at arrival"
+        );
     }
 }

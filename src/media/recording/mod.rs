@@ -150,7 +150,9 @@ fn write_loop(
     let path = wav.path().to_owned();
     let r = emit(&mut mixer, &mut wav, until, &mut out).and_then(|()| wav.finish());
     match r {
-        Ok(()) => tracing::info!(path = %path.display(), stats = ?mixer.stats(), "recording finished"),
+        Ok(()) => {
+            tracing::info!(path = %path.display(), stats = ?mixer.stats(), "recording finished")
+        }
         Err(e) => tracing::error!(error = %e, "recording not finished"),
     }
 }
@@ -335,12 +337,22 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..4], b"RIFF");
         let data = &bytes[44..];
-        assert!(data.len() >= 800 * 4, "five frames of stereo: {}", data.len());
+        assert!(
+            data.len() >= 800 * 4,
+            "five frames of stereo: {}",
+            data.len()
+        );
         // Frame 2 of each party, well inside both (arrival jitter aside).
         let at = 4 * 200;
         let l = i16::from_le_bytes([data[at], data[at + 1]]);
         let r = i16::from_le_bytes([data[at + 2], data[at + 3]]);
-        assert_eq!((l, r), (crate::media::g711::ulaw_decode(0x10), crate::media::g711::ulaw_decode(0x90)));
+        assert_eq!(
+            (l, r),
+            (
+                crate::media::g711::ulaw_decode(0x10),
+                crate::media::g711::ulaw_decode(0x90)
+            )
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

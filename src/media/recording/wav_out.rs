@@ -67,7 +67,8 @@ impl WavOut {
             });
         };
         self.bytes.clear();
-        self.bytes.extend(samples.iter().flat_map(|s| s.to_le_bytes()));
+        self.bytes
+            .extend(samples.iter().flat_map(|s| s.to_le_bytes()));
         let bytes = std::mem::take(&mut self.bytes);
         let r = self.io("write samples", |f| f.write_all(&bytes));
         self.bytes = bytes;
@@ -150,7 +151,10 @@ mod tests {
         w.append(&samples[400..]).unwrap();
         w.finish().unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(crate::media::wav::read_pcm16_mono_8k(&bytes).unwrap(), samples);
+        assert_eq!(
+            crate::media::wav::read_pcm16_mono_8k(&bytes).unwrap(),
+            samples
+        );
         let _ = std::fs::remove_file(&path);
     }
 
