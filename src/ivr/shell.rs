@@ -329,6 +329,10 @@ impl Shell {
                 skills,
                 priority,
             }),
+            MsOutput::SetSending { call, sending } => {
+                let r = self.media.set_sending(stream(call), sending);
+                log_media(call, "set sending", r);
+            }
             MsOutput::CloseStream { call } => {
                 self.hold_pending.remove(&call);
                 log_media(call, "close", self.media.close(stream(call)));

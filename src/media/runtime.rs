@@ -112,6 +112,10 @@ enum Command {
     Close {
         id: StreamId,
     },
+    SetSending {
+        id: StreamId,
+        sending: bool,
+    },
 }
 
 /// Starts the driver task.
@@ -224,6 +228,11 @@ impl MediaHandle {
     /// Stop playing now; no PlaybackDone.
     pub fn stop(&self, id: StreamId) -> Result<(), MediaError> {
         self.send(Command::Stop { id })
+    }
+
+    /// Hold (`false`): send no RTP and pause the playback; `true` resumes.
+    pub fn set_sending(&self, id: StreamId, sending: bool) -> Result<(), MediaError> {
+        self.send(Command::SetSending { id, sending })
     }
 
     /// Close the stream and free its port.

@@ -98,6 +98,12 @@ pub enum MsOutput {
         skills: Vec<String>,
         priority: u8,
     },
+    /// Hold (RFC 3264 §8.4): stop (`false`) or resume (`true`) sending
+    /// RTP on `call`'s stream; the playback pauses meanwhile.
+    SetSending {
+        call: CallRef,
+        sending: bool,
+    },
     /// Stop media and close the RTP socket of `call`.
     CloseStream {
         call: CallRef,

@@ -104,6 +104,11 @@ impl Driver {
                     Ok(())
                 });
             }
+            Command::SetSending { id, sending } => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.sending = sending;
+                }
+            }
             Command::Close { id } => {
                 self.streams.remove(&id);
                 self.count_streams();
