@@ -55,7 +55,7 @@ impl<F: SessionFactory> MediaServer<F> {
                 dtmf_pt: now.telephone_event_pt,
             });
         }
-        let was = before.map_or(true, |b| sends(b.direction));
+        let was = before.is_none_or(|b| sends(b.direction));
         if was != sends(now.direction) {
             self.out.push_back(MsOutput::SetSending {
                 call,
