@@ -4,7 +4,10 @@
 //! RTP. The caller's welcome prompt flows; a re-INVITE with `a=sendonly`
 //! is answered `a=recvonly` and the IVR's RTP stops; `a=inactive` keeps it
 //! stopped; `a=recvonly` is answered `a=sendonly` and the RTP resumes; so
-//! does `a=sendrecv`. Every wait is a receive with a timeout.
+//! does `a=sendrecv`. A caller offering `a=ptime:40` gets `a=ptime:40` in
+//! the answer and 40 ms packets (320 PCMU bytes, timestamps 320 apart);
+//! `a=ptime:30` (not a multiple of the 20 ms tick) gets 20. Every wait is a
+//! receive with a timeout.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -109,11 +112,12 @@ impl SoftAcd {
     }
 }
 
-fn sdp(rtp: SocketAddr, version: u32, dir: &str) -> String {
+/// Our offer, ending with the attribute lines `attrs`.
+fn sdp(rtp: SocketAddr, version: u32, attrs: &str) -> String {
     format!(
         "v=0\r\no=acd 1 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
          m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na={dir}\r\n",
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n{attrs}\r\n",
         ip = rtp.ip(),
         port = rtp.port()
     )
@@ -164,7 +168,8 @@ async fn reinvite(
     cseq: u32,
     offered: &str,
 ) -> Direction {
-    acd.send(invite(to, cseq, &sdp(rtp, cseq, offered))).await;
+    acd.send(invite(to, cseq, &sdp(rtp, cseq, &format!("a={offered}"))))
+        .await;
     let ok = acd.final_for(cseq).await;
     assert_eq!(ok.code, 200, "re-INVITE a={offered}");
     acd.send(ack(to, cseq)).await;
@@ -176,7 +181,7 @@ async fn hold_and_resume_at_the_ivr_stop_and_restart_its_rtp() {
     let mut acd = start();
     let caller = UdpSocket::bind((LO, 0)).await.expect("bind");
     let me = caller.local_addr().expect("addr");
-    acd.send(invite("<sip:ivr@ivr.local>", 1, &sdp(me, 1, "sendrecv")))
+    acd.send(invite("<sip:ivr@ivr.local>", 1, &sdp(me, 1, "a=sendrecv")))
         .await;
     let ok = acd.final_for(1).await;
     assert_eq!(ok.code, 200);
@@ -223,4 +228,49 @@ async fn hold_and_resume_at_the_ivr_stop_and_restart_its_rtp() {
         rtp_count(&caller, SILENT).await >= 10,
         "RTP resumes on sendrecv"
     );
+}
+
+/// The first `n` RTP packets: (timestamp, payload length).
+async fn packets(sock: &UdpSocket, n: usize) -> Vec<(u32, usize)> {
+    let mut buf = [0u8; 2048];
+    let mut got = Vec::new();
+    while got.len() < n {
+        let (len, _) = timeout(WAIT, sock.recv_from(&mut buf))
+            .await
+            .expect("RTP in time")
+            .expect("recv");
+        if let Ok(p) = rtp::parse(&buf[..len]) {
+            got.push((p.header.timestamp, p.payload.len()));
+        }
+    }
+    got
+}
+
+/// Call with `a=ptime:<offered>`: the answer's ptime and the first packets.
+async fn call_with_ptime(offered: u32) -> (Option<u32>, Vec<(u32, usize)>) {
+    let mut acd = start();
+    let caller = UdpSocket::bind((LO, 0)).await.expect("bind");
+    let me = caller.local_addr().expect("addr");
+    let body = sdp(me, 1, &format!("a=ptime:{offered}\r\na=sendrecv"));
+    acd.send(invite("<sip:ivr@ivr.local>", 1, &body)).await;
+    let ok = acd.final_for(1).await;
+    assert_eq!(ok.code, 200);
+    let to = ok.headers.get("To").expect("To").to_string();
+    acd.send(ack(&to, 1)).await;
+    let answered = parse_offer(&ok.body).expect("SDP answer").ptime;
+    (answered, packets(&caller, 6).await)
+}
+
+#[tokio::test]
+async fn the_offers_ptime_is_answered_and_sent_when_supported() {
+    let (answered, sent) = call_with_ptime(40).await;
+    assert_eq!(answered, Some(40));
+    // The welcome's packets: 40 ms each (the very last one of a prompt may be shorter).
+    assert!(sent[..5].iter().all(|&(_, len)| len == 320), "{sent:?}");
+    for w in sent.windows(2).take(4) {
+        assert_eq!(w[1].0.wrapping_sub(w[0].0), 320, "{sent:?}");
+    }
+    let (answered, sent) = call_with_ptime(30).await;
+    assert_eq!(answered, Some(20), "30 ms is answered with our 20 ms");
+    assert!(sent[..5].iter().all(|&(_, len)| len == 160), "{sent:?}");
 }

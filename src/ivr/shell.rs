@@ -294,11 +294,14 @@ impl Shell {
                 codec,
                 payload_type,
                 dtmf_pt,
+                ptime_ms,
             } => {
                 let r = self
                     .media
                     .configure(stream(call), remote, codec, payload_type, dtmf_pt);
                 log_media(call, "configure", r);
+                let r = self.media.set_ptime(stream(call), ptime_ms);
+                log_media(call, "set ptime", r);
             }
             MsOutput::Play {
                 call,

@@ -116,6 +116,10 @@ enum Command {
         id: StreamId,
         sending: bool,
     },
+    SetPtime {
+        id: StreamId,
+        ms: u32,
+    },
 }
 
 /// Starts the driver task.
@@ -233,6 +237,11 @@ impl MediaHandle {
     /// Hold (`false`): send no RTP and pause the playback; `true` resumes.
     pub fn set_sending(&self, id: StreamId, sending: bool) -> Result<(), MediaError> {
         self.send(Command::SetSending { id, sending })
+    }
+
+    /// Send packets of `ms` (`a=ptime`: 20, 40 or 60; else 20).
+    pub fn set_ptime(&self, id: StreamId, ms: u32) -> Result<(), MediaError> {
+        self.send(Command::SetPtime { id, ms })
     }
 
     /// Close the stream and free its port.

@@ -45,7 +45,15 @@ impl<F: SessionFactory> MediaServer<F> {
     /// Tell the shell what the new answer changed: where and how to send,
     /// and whether to send at all.
     fn media_changes(&mut self, call: CallRef, before: Option<Negotiated>, now: Negotiated) {
-        let stream = |n: &Negotiated| (n.remote, n.codec, n.payload_type, n.telephone_event_pt);
+        let stream = |n: &Negotiated| {
+            (
+                n.remote,
+                n.codec,
+                n.payload_type,
+                n.telephone_event_pt,
+                n.ptime_ms,
+            )
+        };
         if before.as_ref().map(stream) != Some(stream(&now)) {
             self.out.push_back(MsOutput::ConfigureStream {
                 call,
@@ -53,6 +61,7 @@ impl<F: SessionFactory> MediaServer<F> {
                 codec: now.codec,
                 payload_type: now.payload_type,
                 dtmf_pt: now.telephone_event_pt,
+                ptime_ms: now.ptime_ms,
             });
         }
         let was = before.is_none_or(|b| sends(b.direction));

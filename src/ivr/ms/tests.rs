@@ -297,6 +297,7 @@ fn ack_configures_the_stream_and_the_session_plays_welcome() {
                 codec: Codec::Pcma,
                 payload_type: 8,
                 dtmf_pt: Some(101),
+                ptime_ms: 20,
             },
             MsOutput::Play {
                 call,
@@ -428,6 +429,7 @@ fn late_offer_puts_our_offer_in_the_200_and_reads_the_answer_from_the_ack() {
             codec: Codec::Pcmu,
             payload_type: 0,
             dtmf_pt: None,
+            ptime_ms: 20,
         }
     );
     assert_eq!(r.events(), [AppEvent::Start]);

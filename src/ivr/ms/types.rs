@@ -77,6 +77,8 @@ pub enum MsOutput {
         codec: Codec,
         payload_type: u8,
         dtmf_pt: Option<u8>,
+        /// Packet time to send (`a=ptime` honoured: 20, 40 or 60 ms).
+        ptime_ms: u32,
     },
     Play {
         call: CallRef,

@@ -109,6 +109,11 @@ impl Driver {
                     s.sending = sending;
                 }
             }
+            Command::SetPtime { id, ms } => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.player.set_ptime(ms);
+                }
+            }
             Command::Close { id } => {
                 self.streams.remove(&id);
                 self.count_streams();
