@@ -386,3 +386,29 @@ fn new_call_is_numbered_after(server: &TestServer, old: u64) {
         "new contact after {old}: {ids:?}"
     );
 }
+
+#[test]
+fn pausing_a_call_that_is_not_recorded_is_409() {
+    // Recording off (the default): the relayed call exists but has no file.
+    let server = TestServer::start_with_config(|d| flow_config(d, "relay"));
+    let mut caller = Caller::new(server.udp, "5550003").expect("caller UA");
+    let offer = caller.offer();
+    let ok = caller.invite("100", Some(offer), STEP).expect("INVITE 100");
+    assert_eq!(ok.code, 200);
+    let (status, body) = post(&server, "/api/calls/1/recording/pause");
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not being recorded")),
+        "{body}"
+    );
+    assert_eq!(post(&server, "/api/calls/2/recording/resume").0, 404);
+    caller.bye().expect("BYE");
+    let cdr = poll_until(SETTLE, Duration::from_millis(100), || {
+        calls(&server).into_iter().next()
+    })
+    .expect("a CDR");
+    assert!(cdr["recording"].is_null(), "{cdr}");
+    assert!(!server.data_dir.join("recordings").exists());
+}

@@ -93,9 +93,11 @@ fn start(path: &Path, layout: Layout) -> Result<(Tap, JoinHandle<()>), Recording
     let (tx, rx) = mpsc::sync_channel(TAP_QUEUE);
     let started = Instant::now();
     let thread_path = path.to_owned();
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counted = dropped.clone();
     let handle = std::thread::Builder::new()
         .name("softacd-rec".into())
-        .spawn(move || write_loop(wav, layout, rx, started))
+        .spawn(move || write_loop(wav, layout, rx, started, counted))
         .map_err(|source| RecordingError::Io {
             path: thread_path,
             op: "start writer thread",
@@ -105,7 +107,7 @@ fn start(path: &Path, layout: Layout) -> Result<(Tap, JoinHandle<()>), Recording
         tx,
         started,
         paused: Arc::new(AtomicBool::new(false)),
-        dropped: Arc::new(AtomicU64::new(0)),
+        dropped,
     };
     Ok((tap, handle))
 }
@@ -117,6 +119,7 @@ fn write_loop(
     layout: Layout,
     rx: mpsc::Receiver<Tapped>,
     started: Instant,
+    dropped: Arc<AtomicU64>,
 ) {
     let mut mixer = mix::Mixer::new(layout);
     let mut out = Vec::with_capacity(mix::WINDOW * 2);
