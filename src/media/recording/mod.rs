@@ -154,7 +154,12 @@ fn write_loop(
     let r = emit(&mut mixer, &mut wav, until, &mut out).and_then(|()| wav.finish());
     match r {
         Ok(()) => {
-            tracing::info!(path = %path.display(), stats = ?mixer.stats(), "recording finished")
+            tracing::info!(
+                path = %path.display(),
+                stats = ?mixer.stats(),
+                tap_dropped = dropped.load(Ordering::Relaxed),
+                "recording finished"
+            )
         }
         Err(e) => tracing::error!(error = %e, "recording not finished"),
     }
