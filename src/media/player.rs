@@ -116,6 +116,16 @@ impl Player {
         }
     }
 
+    /// A tick while the peer holds us (RFC 3264 §8.4): nothing is sent and
+    /// the playback pauses, but the RTP clock moves on, so the first packet
+    /// after the hold carries the marker bit and a timestamp true to the
+    /// time that passed (RFC 3550 §5.1). A half-gathered packet is dropped.
+    pub fn hold_tick(&mut self) {
+        self.pending_len = 0;
+        self.pending_frames = 0;
+        self.sender.skip(FRAME_SAMPLES as u32);
+    }
+
     /// Send packets of `ms` (20, 40 or 60; anything else is 20 ms).
     pub fn set_ptime(&mut self, ms: u32) {
         self.frames_per_packet = match ms {
@@ -601,6 +611,31 @@ mod ptime_tests {
             let (sent, _) = run(&mut p, 2);
             assert_eq!(sent.len(), 2, "ptime {odd} sends 20 ms packets");
         }
+    }
+
+    #[test]
+    fn held_ticks_pause_the_prompt_and_move_the_clock() {
+        let prompt = ramp(3);
+        let mut p = Player::new(Codec::Pcmu, 0, 1, 0, 0);
+        p.play(vec![prompt.clone()], false).unwrap();
+        let (first, _) = run(&mut p, 1);
+        for _ in 0..4 {
+            p.hold_tick();
+        }
+        let mut buf = [0u8; MAX_PACKET_LEN];
+        let len = match p.tick(&mut buf).unwrap() {
+            TickResult::Packet(n) => n,
+            other => panic!("{other:?}"),
+        };
+        let pkt = parse(&buf[..len]).unwrap();
+        assert_eq!(pkt.header.timestamp - first[0].2, 5 * 160, "clock ran on");
+        assert!(pkt.header.marker, "a new talkspurt after the hold");
+        assert_eq!(pkt.header.sequence, first[0].1 + 1, "no sequence gap");
+        assert_eq!(
+            pkt.payload,
+            prompt.frame(Codec::Pcmu, 1).unwrap(),
+            "resumes in place"
+        );
     }
 
     #[test]

@@ -111,6 +111,7 @@ impl Stream {
     /// Produce and send this tick's packet, if any.
     pub fn send(&mut self, buf: &mut [u8]) -> SendOutcome {
         if !self.sending {
+            self.player.hold_tick();
             return SendOutcome::default();
         }
         let (len, done) = match self.player.tick(buf) {
