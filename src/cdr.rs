@@ -3,6 +3,8 @@
 //! SQLite table `cdr`, on the same pool (and file) as the registrar's
 //! [`crate::registrar::BindingStore`]. Times are unix milliseconds. A contact
 //! id is written once: a second insert for it is an error, never an overwrite.
+//! `recording` (the call's WAV path, issue 4) was added later: opening an
+//! older database adds the column ([`CdrStore::new`]).
 
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -30,6 +32,9 @@ pub struct Cdr {
     pub digits: String,
     pub ivr_script: Option<String>,
     pub ivr_script_version: Option<String>,
+    /// The call's recording (a WAV file path), when it was recorded.
+    #[serde(default)]
+    pub recording: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -42,6 +47,11 @@ pub enum CdrError {
     #[error("cdr store: insert contact {contact_id}: {source}")]
     Insert {
         contact_id: u64,
+        source: sqlx::Error,
+    },
+    #[error("cdr store: add column {column}: {source}")]
+    Migrate {
+        column: &'static str,
         source: sqlx::Error,
     },
     #[error("cdr store: read recent records: {0}")]
@@ -73,12 +83,15 @@ const SCHEMA: [&str; 2] = [
 
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
-     end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Columns added after the first schema: (name, type), added when missing.
+const ADDED_COLUMNS: [(&str, &str); 1] = [("recording", "TEXT")];
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    ivr_script_version, recording FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool.
 #[derive(Clone, Debug)]
@@ -96,7 +109,18 @@ impl CdrStore {
                 .await
                 .map_err(CdrError::Schema)?;
         }
+        migrate(&pool).await?;
         Ok(CdrStore { pool })
+    }
+
+    /// The highest contact id recorded (0 when none): new contacts are
+    /// numbered after it, so ids stay unique across restarts.
+    pub async fn max_contact_id(&self) -> Result<u64, CdrError> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(contact_id) FROM cdr")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(CdrError::Read)?;
+        to_u64("contact_id", max.unwrap_or(0))
     }
 
     /// Write one record. A second record for the same contact id is
@@ -119,6 +143,7 @@ impl CdrStore {
             .bind(&cdr.digits)
             .bind(&cdr.ivr_script)
             .bind(&cdr.ivr_script_version)
+            .bind(&cdr.recording)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -147,6 +172,24 @@ impl CdrStore {
             .map_err(CdrError::Read)?;
         rows.iter().map(from_row).collect()
     }
+}
+
+/// Add the [`ADDED_COLUMNS`] an older database lacks.
+async fn migrate(pool: &SqlitePool) -> Result<(), CdrError> {
+    let have: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('cdr')")
+        .fetch_all(pool)
+        .await
+        .map_err(CdrError::Schema)?;
+    for (column, kind) in ADDED_COLUMNS {
+        if have.iter().any(|h| h == column) {
+            continue;
+        }
+        sqlx::query(&format!("ALTER TABLE cdr ADD COLUMN {column} {kind}"))
+            .execute(pool)
+            .await
+            .map_err(|source| CdrError::Migrate { column, source })?;
+    }
+    Ok(())
 }
 
 fn to_i64(field: &'static str, v: u64) -> Result<i64, CdrError> {
@@ -200,6 +243,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         digits: get_text(row, "digits")?,
         ivr_script: get_text(row, "ivr_script")?,
         ivr_script_version: get_text(row, "ivr_script_version")?,
+        recording: get_text(row, "recording")?,
     })
 }
 
@@ -249,6 +293,7 @@ mod tests {
             digits: "12#".into(),
             ivr_script: Some("welcome".into()),
             ivr_script_version: Some("3".into()),
+            recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
         }
     }
 
@@ -273,6 +318,7 @@ mod tests {
         bare.ivr_script = None;
         bare.ivr_script_version = None;
         bare.digits = String::new();
+        bare.recording = None;
         store.insert(&bare).await.unwrap();
         let got = store.recent(10).await.unwrap();
         assert_eq!(got, vec![bare, c]);
@@ -342,6 +388,43 @@ mod tests {
         }
         let (_b, store) = open(&dir).await;
         assert_eq!(store.recent(5).await.unwrap(), vec![sample(3, 4_000_000)]);
+    }
+
+    #[tokio::test]
+    async fn an_old_database_gains_the_recording_column() {
+        let dir = TempDir::new("cdr-migrate");
+        let bindings = BindingStore::open(&dir.0.join("softacd.db")).await.unwrap();
+        let pool = bindings.pool().clone();
+        let old = SCHEMA[0].replace(
+            ",\n    ivr_script_version TEXT\n)",
+            ",\n    ivr_script_version TEXT)",
+        );
+        sqlx::query(&old).execute(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO cdr (contact_id, caller, dnis, media, arrival_ms, end_ms, end_cause, digits)
+             VALUES (4, 'sip:a@b', '100', 'audio', 1, 2, 'normal_clearing', '')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let store = CdrStore::new(pool).await.unwrap();
+        let old_row = store.recent(1).await.unwrap();
+        assert_eq!(old_row[0].recording, None);
+        store.insert(&sample(5, 4_000_000)).await.unwrap();
+        assert_eq!(store.recent(1).await.unwrap(), vec![sample(5, 4_000_000)]);
+        assert_eq!(store.max_contact_id().await.unwrap(), 5);
+        // Opening again is a no-op for the migration.
+        CdrStore::new(bindings.pool().clone()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn max_contact_id_of_an_empty_table_is_zero() {
+        let dir = TempDir::new("cdr-max");
+        let (_b, store) = open(&dir).await;
+        assert_eq!(store.max_contact_id().await.unwrap(), 0);
+        store.insert(&sample(41, 4_000_000)).await.unwrap();
+        store.insert(&sample(7, 5_000_000)).await.unwrap();
+        assert_eq!(store.max_contact_id().await.unwrap(), 41);
     }
 
     #[test]

@@ -141,6 +141,7 @@ async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
         cdrs: cdrs.clone(),
         events: events.clone(),
         ivr_flows: None,
+        recordings: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -251,6 +252,7 @@ fn cdr(id: u64, end_ms: u64) -> Cdr {
         digits: "2".into(),
         ivr_script: Some("welcome".into()),
         ivr_script_version: Some("1".into()),
+        recording: None,
     }
 }
 

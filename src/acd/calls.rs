@@ -203,6 +203,7 @@ impl Engine {
             digits: String::new(),
             ivr_script: None,
             ivr_script_version: None,
+            recording: self.media.recording_path(contact),
         };
         self.calls.by_server_invite.insert(key.clone(), contact);
         self.calls.calls.insert(
@@ -765,6 +766,33 @@ impl Engine {
             CdrUpdate::Ended { cause } => {
                 cdr.end_ms = wall_ms;
                 cdr.end_cause = cause_text(cause);
+            }
+        }
+    }
+
+    /// Shutdown: every live call ends with cause `server_shutdown` (BYE or
+    /// 503 to the caller, BYE/CANCEL on the other legs).
+    pub(super) fn shutdown_calls(&mut self, now: Instant, wall_ms: u64) {
+        let live: Vec<ContactId> = self.calls.calls.keys().copied().collect();
+        for contact in live {
+            self.feed(now, wall_ms, contact, CallInput::ServerShutdown);
+        }
+    }
+
+    /// Shutdown, last step: the records of calls still waiting for a BYE
+    /// answer or for the IVR's report are written now, relays closed.
+    pub(super) fn write_remaining_cdrs(&mut self) {
+        let pending: Vec<ContactId> = self.calls.pending_cdrs.keys().copied().collect();
+        for c in pending {
+            if let Some(p) = self.calls.pending_cdrs.remove(&c) {
+                self.actions.push_back(Action::WriteCdr(p.cdr));
+            }
+        }
+        let live: Vec<ContactId> = self.calls.calls.keys().copied().collect();
+        for c in live {
+            if let Some(ctx) = self.calls.calls.remove(&c) {
+                self.media.close_relay(c);
+                self.actions.push_back(Action::WriteCdr(ctx.cdr));
             }
         }
     }

@@ -63,6 +63,10 @@ pub trait MediaPorts: Send {
         side_b: Option<SocketAddr>,
     );
     fn close_relay(&mut self, contact: ContactId);
+    /// The file the contact's relay records to, if it is recorded.
+    fn recording_path(&self, _contact: ContactId) -> Option<String> {
+        None
+    }
 }
 
 /// Direct media mode: no relay.
@@ -186,6 +190,25 @@ impl Engine {
     /// that in-flight work can finish.
     pub fn begin_shutdown(&mut self) {
         self.shutting_down = true;
+    }
+
+    /// Shutdown: end every live call (cause `server_shutdown`); the BYEs
+    /// are in-flight transactions the drain waits for.
+    pub fn end_calls(&mut self, now: Instant, wall_ms: u64) {
+        self.shutdown_calls(now, wall_ms);
+        self.drain_transactions(now, wall_ms);
+    }
+
+    /// Shutdown, after the drain: write the records of every call still
+    /// held (and those waiting for the IVR's report) and close their relays.
+    pub fn finish_shutdown(&mut self) {
+        self.write_remaining_cdrs();
+    }
+
+    /// Number new contacts after `last` (the highest id already recorded),
+    /// so CDR ids stay unique across restarts.
+    pub fn resume_contact_ids(&mut self, last: u64) {
+        self.calls.next_contact = self.calls.next_contact.max(last);
     }
 
     pub fn is_shutting_down(&self) -> bool {

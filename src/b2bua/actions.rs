@@ -109,6 +109,8 @@ pub enum CallInput {
     },
     /// The IVR's BYE (e.g. goodbye after a queue timeout).
     IvrHungUp,
+    /// The SoftACD is shutting down: end the call on every leg.
+    ServerShutdown,
 }
 
 /// Interface B, CTI → IVR, as far as the call model relays it.

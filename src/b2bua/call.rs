@@ -204,6 +204,10 @@ impl Call {
                 priority,
             } => self.on_ivr_requests_agent(queue, skills, priority, out),
             I::IvrHungUp => self.on_ivr_bye(out),
+            I::ServerShutdown => {
+                self.hang_up_caller(503, "Service Unavailable", out);
+                self.clear(ClearCause::ServerShutdown, out);
+            }
         }
     }
 

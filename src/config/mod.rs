@@ -20,8 +20,8 @@ mod tests;
 
 pub use schema::{
     Config, CtiSection, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig, MediaModeConfig,
-    NoAgentsPolicy, QueueSection, RegistrarSection, SeatConfig, ServiceSection, SipConfig,
-    SipTimers, StorageConfig,
+    NoAgentsPolicy, QueueSection, RecordingConfig, RecordingMode, RegistrarSection, SeatConfig,
+    ServiceSection, SipConfig, SipTimers, StorageConfig,
 };
 
 use span::{line_col, Locator};

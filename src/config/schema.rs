@@ -30,6 +30,27 @@ pub struct Config {
     pub queue: Vec<QueueSection>,
     /// Service numbers (`[[service]]`): dialed number → IVR script.
     pub service: Vec<ServiceSection>,
+    /// Call recording (`[recording]`, relay media mode only).
+    pub recording: RecordingConfig,
+}
+
+/// `[recording]`: record relayed calls to WAV files in
+/// `<data_dir>/recordings/` (issue 4, "Recording").
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordingConfig {
+    pub enabled: bool,
+    /// `mixed`: one channel; `stereo`: caller left, agent right.
+    pub mode: RecordingMode,
+}
+
+/// `[recording] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingMode {
+    #[default]
+    Mixed,
+    Stereo,
 }
 
 /// `[cti]`: agent no-answer handling (MISSION.md step 8).

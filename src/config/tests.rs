@@ -340,3 +340,15 @@ fn duplicate_queue_and_service_and_bad_script_name_are_errors_at_their_lines() {
     assert!(d[0].message.contains("duplicate queue"));
     assert!(d[1].message.contains("not a script name"));
 }
+
+#[test]
+fn recording_is_refused_in_direct_media_mode_at_its_line() {
+    let text = "[media]\nmode = \"direct\"\n\n[recording]\nenabled = true\n";
+    assert_eq!(one_at(text, "media.mode = \"relay\""), 5);
+    let ok = Config::from_toml("[recording]\nenabled = true\nmode = \"stereo\"\n", "t").unwrap();
+    assert_eq!(ok.recording.mode, RecordingMode::Stereo);
+    assert!(!Config::default().recording.enabled);
+    assert!(diags("[recording]\nmode = \"surround\"\n")[0]
+        .message
+        .contains("surround"));
+}

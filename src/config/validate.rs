@@ -125,6 +125,13 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             msg,
         ));
     }
+    if cfg.recording.enabled && m.mode == crate::config::MediaModeConfig::Direct {
+        let msg = "recording.enabled: recording needs media.mode = \"relay\" (in direct mode RTP bypasses the SoftACD)".to_owned();
+        out.push(Finding::new(
+            loc.near(&[Key("recording"), Key("enabled")]),
+            msg,
+        ));
+    }
     let mut queues: HashMap<&str, usize> = HashMap::new();
     for (i, q) in cfg.queue.iter().enumerate() {
         let path = [Key("queue"), Index(i), Key("name")];

@@ -20,6 +20,8 @@ pub enum ClearCause {
     Busy,
     NoAnswer,
     NetworkFailure,
+    /// The SoftACD was stopped (SIGTERM) while the call was up.
+    ServerShutdown,
 }
 
 /// Why a route request was refused.

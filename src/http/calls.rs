@@ -1,11 +1,13 @@
 //! `GET /api/calls?limit=N`: the newest call detail records first
 //! (docs/design/call-flow.md "CDR"; docs/api.md "Calls"), read from
-//! [`crate::cdr::CdrStore`].
+//! [`crate::cdr::CdrStore`]. `POST /api/calls/{contact}/recording/pause`
+//! and `/resume`: a live call's recording (issue 4, "Recording").
 
 use super::extract::JsonQuery;
 use super::{json_error, HttpState};
 use crate::cdr::MAX_RECENT;
-use axum::extract::State;
+use crate::media::recording::ControlError;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -39,5 +41,33 @@ pub(super) async fn list(
                 "call records unavailable",
             )
         }
+    }
+}
+
+pub(super) async fn pause(State(s): State<HttpState>, Path(contact): Path<String>) -> Response {
+    set_paused(&s, &contact, true)
+}
+
+pub(super) async fn resume(State(s): State<HttpState>, Path(contact): Path<String>) -> Response {
+    set_paused(&s, &contact, false)
+}
+
+fn set_paused(s: &HttpState, contact: &str, paused: bool) -> Response {
+    let Ok(id) = contact.parse::<u64>() else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            format!("contact id must be a number, got {contact:?}"),
+        );
+    };
+    match s.recordings.set_paused(id, paused) {
+        Ok(()) => Json(serde_json::json!({
+            "contact_id": id,
+            "recording": if paused { "paused" } else { "recording" },
+        }))
+        .into_response(),
+        Err(e @ ControlError::UnknownContact) => {
+            json_error(StatusCode::NOT_FOUND, format!("contact {id}: {e}"))
+        }
+        Err(e) => json_error(StatusCode::CONFLICT, format!("contact {id}: {e}")),
     }
 }

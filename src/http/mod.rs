@@ -1,5 +1,6 @@
 //! The HTTP shell (axum): health, Prometheus metrics and the JSON API
-//! (registrations, agents, call records, the live event stream). Every error
+//! (registrations, agents, call records and recording control, the live
+//! event stream). Every error
 //! a client can cause is a 4xx with a JSON body `{"error": …, "status": …}`;
 //! routes are documented in docs/api.md, events in docs/events.md.
 
@@ -13,6 +14,7 @@ pub use agents::{AgentCommand, AgentError, AgentOp, AgentView, AGENT_QUEUE, AGEN
 
 use crate::cdr::CdrStore;
 use crate::events::EventBus;
+use crate::media::recording::Recordings;
 use crate::registrar::Binding;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
@@ -45,6 +47,8 @@ pub struct HttpState {
     pub events: EventBus,
     /// The IVR flow registry (`/api/ivr/*`); `None` when no IVR runs.
     pub ivr_flows: Option<crate::ivr::store::Reloader>,
+    /// Live calls' recordings (pause/resume).
+    pub recordings: Recordings,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -58,6 +62,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/agents/{id}/ready", post(agents::ready))
         .route("/api/agents/{id}/not-ready", post(agents::not_ready))
         .route("/api/calls", get(calls::list))
+        .route("/api/calls/{contact}/recording/pause", post(calls::pause))
+        .route("/api/calls/{contact}/recording/resume", post(calls::resume))
         .route("/api/events", get(ws::events))
         .route("/api/ivr/flows", get(ivr::flows))
         .route("/api/ivr/reload", post(ivr::reload))

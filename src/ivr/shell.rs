@@ -294,11 +294,14 @@ impl Shell {
                 codec,
                 payload_type,
                 dtmf_pt,
+                ptime_ms,
             } => {
                 let r = self
                     .media
                     .configure(stream(call), remote, codec, payload_type, dtmf_pt);
                 log_media(call, "configure", r);
+                let r = self.media.set_ptime(stream(call), ptime_ms);
+                log_media(call, "set ptime", r);
             }
             MsOutput::Play {
                 call,
@@ -329,6 +332,10 @@ impl Shell {
                 skills,
                 priority,
             }),
+            MsOutput::SetSending { call, sending } => {
+                let r = self.media.set_sending(stream(call), sending);
+                log_media(call, "set sending", r);
+            }
             MsOutput::CloseStream { call } => {
                 self.hold_pending.remove(&call);
                 log_media(call, "close", self.media.close(stream(call)));

@@ -14,6 +14,7 @@
 pub mod g711;
 pub mod player;
 pub mod prompt;
+pub mod recording;
 pub mod relay;
 pub mod rfc4733;
 pub mod rtp;

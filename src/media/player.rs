@@ -11,6 +11,10 @@
 //!   move the RTP clock without sending (RFC 3550 §5.1, RFC 3551 §4.1).
 //! - `tick` never allocates: the frame is copied from the pre-encoded
 //!   [`Prompt`] into the caller's buffer.
+//! - Packet time (`a=ptime`, RFC 4566 §6; [`Player::set_ptime`]): 40 or
+//!   60 ms packets gather two or three 20 ms frames in the player's own
+//!   buffer and go out on the tick of their last frame (the end of a
+//!   prompt sends what it has).
 
 use std::sync::Arc;
 
@@ -22,6 +26,12 @@ use super::{Codec, FRAME_SAMPLES};
 
 /// Bytes of one packet the player writes: header plus one 20 ms frame.
 pub const PACKET_LEN: usize = FIXED_HEADER_LEN + FRAME_SAMPLES;
+
+/// Most 20 ms frames in one packet (60 ms).
+pub const MAX_FRAMES_PER_PACKET: usize = 3;
+
+/// Bytes of the largest packet the player writes (60 ms).
+pub const MAX_PACKET_LEN: usize = FIXED_HEADER_LEN + MAX_FRAMES_PER_PACKET * FRAME_SAMPLES;
 
 /// Most prompts one `play` may queue.
 pub const MAX_QUEUE: usize = 64;
@@ -74,6 +84,12 @@ pub struct Player {
     /// Next frame of the current prompt.
     frame: usize,
     mode: Mode,
+    /// 20 ms frames per packet (1 to [`MAX_FRAMES_PER_PACKET`]).
+    frames_per_packet: usize,
+    /// The packet being gathered when `frames_per_packet` > 1.
+    pending: [u8; MAX_PACKET_LEN],
+    pending_len: usize,
+    pending_frames: usize,
 }
 
 impl Player {
@@ -93,7 +109,32 @@ impl Player {
             current: 0,
             frame: 0,
             mode: Mode::Idle,
+            frames_per_packet: 1,
+            pending: [0; MAX_PACKET_LEN],
+            pending_len: 0,
+            pending_frames: 0,
         }
+    }
+
+    /// A tick while the peer holds us (RFC 3264 §8.4): nothing is sent and
+    /// the playback pauses, but the RTP clock moves on, so the first packet
+    /// after the hold carries the marker bit and a timestamp true to the
+    /// time that passed (RFC 3550 §5.1). A half-gathered packet is dropped.
+    pub fn hold_tick(&mut self) {
+        self.pending_len = 0;
+        self.pending_frames = 0;
+        self.sender.skip(FRAME_SAMPLES as u32);
+    }
+
+    /// Send packets of `ms` (20, 40 or 60; anything else is 20 ms).
+    pub fn set_ptime(&mut self, ms: u32) {
+        self.frames_per_packet = match ms {
+            40 => 2,
+            60 => 3,
+            _ => 1,
+        };
+        self.pending_len = 0;
+        self.pending_frames = 0;
     }
 
     /// Switch codec (a re-INVITE changed it); SSRC, sequence and clock
@@ -156,6 +197,8 @@ impl Player {
 
     /// Stop now: the next tick is silent. No PlaybackDone is reported.
     pub fn stop(&mut self) {
+        self.pending_len = 0;
+        self.pending_frames = 0;
         self.mode = Mode::Idle;
         self.queue.clear();
         self.current = 0;
@@ -203,9 +246,55 @@ impl Player {
             self.sender.skip(FRAME_SAMPLES as u32);
             return Ok(TickResult::Silence);
         };
+        if self.frames_per_packet > 1 {
+            return self.gather(out);
+        }
         let header = self.sender.next_audio(FRAME_SAMPLES as u32);
         let len = rtp::write_packet(&header, frame, out)?;
         Ok(if self.advance() {
+            TickResult::Finished(Some(len))
+        } else {
+            TickResult::Packet(len)
+        })
+    }
+
+    /// Multi-frame packets: add the current frame to the pending packet;
+    /// copy the packet to `out` once full or when the queue drained.
+    fn gather(&mut self, out: &mut [u8]) -> Result<TickResult, PlayerError> {
+        let frames = self.frames_per_packet;
+        let Some(frame) = self
+            .queue
+            .get(self.current)
+            .and_then(|p| p.frame(self.codec, self.frame))
+        else {
+            return Ok(TickResult::Silence);
+        };
+        if self.pending_frames == 0 {
+            let header = self.sender.next_audio((frames * FRAME_SAMPLES) as u32);
+            self.pending_len = rtp::write_header(&header, &mut self.pending)?;
+        }
+        let end = self.pending_len + frame.len();
+        if let Some(dst) = self.pending.get_mut(self.pending_len..end) {
+            dst.copy_from_slice(frame);
+            self.pending_len = end;
+        }
+        self.pending_frames += 1;
+        // `advance` stops the player at the end, which clears `pending_*`
+        // (the bytes stay): note the packet first.
+        let (len, gathered) = (self.pending_len, self.pending_frames);
+        let finished = self.advance();
+        if gathered < frames && !finished {
+            return Ok(TickResult::Silence);
+        }
+        let packet = self.pending.get(..len).unwrap_or_default();
+        let have = out.len();
+        let dst = out
+            .get_mut(..len)
+            .ok_or(RtpError::BufferTooSmall { have, need: len })?;
+        dst.copy_from_slice(packet);
+        self.pending_len = 0;
+        self.pending_frames = 0;
+        Ok(if finished {
             TickResult::Finished(Some(len))
         } else {
             TickResult::Packet(len)
@@ -433,5 +522,134 @@ mod tests {
             p.tick(&mut small),
             Err(PlayerError::Rtp(RtpError::BufferTooSmall { .. }))
         ));
+    }
+}
+
+#[cfg(test)]
+mod ptime_tests {
+    //! `a=ptime` 40/60: frames gathered per packet, one packet per N ticks.
+    use super::*;
+    use crate::media::rtp::parse;
+
+    fn ramp(frames: usize) -> Arc<Prompt> {
+        let samples: Vec<i16> = (0..frames * FRAME_SAMPLES)
+            .map(|i| ((i / FRAME_SAMPLES) as i16) * 1500 - 8000)
+            .collect();
+        Arc::new(Prompt::from_pcm("ramp", &samples))
+    }
+
+    /// One packet: (tick index, seq, timestamp, payload).
+    type Sent = (usize, u16, u32, Vec<u8>);
+
+    /// Tick `n` times: every packet sent, and whether the end was reported.
+    fn run(p: &mut Player, n: usize) -> (Vec<Sent>, bool) {
+        let mut sent = Vec::new();
+        let mut done = false;
+        for i in 0..n {
+            let mut buf = [0u8; MAX_PACKET_LEN];
+            let len = match p.tick(&mut buf).unwrap() {
+                TickResult::Packet(len) => len,
+                TickResult::Finished(Some(len)) => {
+                    done = true;
+                    len
+                }
+                TickResult::Finished(None) => {
+                    done = true;
+                    continue;
+                }
+                TickResult::Silence => continue,
+            };
+            let pkt = parse(&buf[..len]).unwrap();
+            sent.push((
+                i,
+                pkt.header.sequence,
+                pkt.header.timestamp,
+                pkt.payload.to_vec(),
+            ));
+        }
+        (sent, done)
+    }
+
+    #[test]
+    fn forty_ms_sends_two_frames_every_second_tick_and_flushes_the_tail() {
+        let prompt = ramp(5);
+        let mut p = Player::new(Codec::Pcmu, 0, 1, 100, 8000);
+        p.set_ptime(40);
+        p.play(vec![prompt.clone()], false).unwrap();
+        let (sent, done) = run(&mut p, 5);
+        assert!(done, "the prompt's end is reported");
+        let ticks: Vec<usize> = sent.iter().map(|s| s.0).collect();
+        assert_eq!(
+            ticks,
+            [1, 3, 4],
+            "packets on ticks 2 and 4, the odd tail at 5"
+        );
+        let seqs: Vec<u16> = sent.iter().map(|s| s.1).collect();
+        assert_eq!(seqs, [100, 101, 102], "one sequence number per packet");
+        assert_eq!(sent[1].2 - sent[0].2, 320, "40 ms of clock per packet");
+        let whole: Vec<u8> = (0..5)
+            .flat_map(|f| prompt.frame(Codec::Pcmu, f).unwrap().to_vec())
+            .collect();
+        let got: Vec<u8> = sent.iter().flat_map(|s| s.3.clone()).collect();
+        assert_eq!(got, whole, "every frame once, in order");
+        assert_eq!(sent[0].3.len(), 320);
+        assert_eq!(sent[2].3.len(), 160);
+    }
+
+    #[test]
+    fn sixty_ms_gathers_three_frames_and_other_ptimes_stay_at_twenty() {
+        let mut p = Player::new(Codec::Pcmu, 0, 1, 0, 0);
+        p.set_ptime(60);
+        p.play(vec![ramp(6)], false).unwrap();
+        let (sent, _) = run(&mut p, 6);
+        assert_eq!(sent.iter().map(|s| s.0).collect::<Vec<_>>(), [2, 5]);
+        assert!(sent.iter().all(|s| s.3.len() == 480));
+        for odd in [10, 30, 25, 0] {
+            let mut p = Player::new(Codec::Pcmu, 0, 1, 0, 0);
+            p.set_ptime(odd);
+            p.play(vec![ramp(2)], false).unwrap();
+            let (sent, _) = run(&mut p, 2);
+            assert_eq!(sent.len(), 2, "ptime {odd} sends 20 ms packets");
+        }
+    }
+
+    #[test]
+    fn held_ticks_pause_the_prompt_and_move_the_clock() {
+        let prompt = ramp(3);
+        let mut p = Player::new(Codec::Pcmu, 0, 1, 0, 0);
+        p.play(vec![prompt.clone()], false).unwrap();
+        let (first, _) = run(&mut p, 1);
+        for _ in 0..4 {
+            p.hold_tick();
+        }
+        let mut buf = [0u8; MAX_PACKET_LEN];
+        let len = match p.tick(&mut buf).unwrap() {
+            TickResult::Packet(n) => n,
+            other => panic!("{other:?}"),
+        };
+        let pkt = parse(&buf[..len]).unwrap();
+        assert_eq!(pkt.header.timestamp - first[0].2, 5 * 160, "clock ran on");
+        assert!(pkt.header.marker, "a new talkspurt after the hold");
+        assert_eq!(pkt.header.sequence, first[0].1 + 1, "no sequence gap");
+        assert_eq!(
+            pkt.payload,
+            prompt.frame(Codec::Pcmu, 1).unwrap(),
+            "resumes in place"
+        );
+    }
+
+    #[test]
+    fn barge_in_drops_a_half_gathered_packet() {
+        let mut p = Player::new(Codec::Pcmu, 0, 1, 0, 0);
+        p.set_ptime(40);
+        p.play(vec![ramp(4)], true).unwrap();
+        let (sent, _) = run(&mut p, 1);
+        assert!(sent.is_empty());
+        assert!(p.on_digit());
+        let (sent, done) = run(&mut p, 3);
+        assert!(
+            sent.is_empty() && !done,
+            "nothing of the interrupted prompt"
+        );
     }
 }

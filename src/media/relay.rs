@@ -7,7 +7,10 @@
 //! ([`crate::media::runtime::latch`]); re-pointing B from the IVR to the
 //! agent is `set_remote(Side::B, agent)`, which restarts B's latch and
 //! refuses the IVR's late packets. Packets that arrive before the other
-//! side has an address are dropped.
+//! side has an address are dropped. With a recording
+//! ([`crate::media::recording::Tap`]) every forwarded packet is also offered
+//! to the recording's bounded queue, side A as the caller and side B as the
+//! agent (or the IVR before it); the tap never blocks forwarding.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +20,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::recording::{Party, Tap};
 use super::rtp;
 use super::runtime::latch::Latch;
 use super::runtime::ports::{bind_even_port, random_u32};
@@ -69,6 +73,17 @@ impl Relay {
     /// Bind sides A and B on even ports of `port_min..=port_max` and start
     /// forwarding. Call from inside a tokio runtime.
     pub fn open(bind_ip: IpAddr, port_min: u16, port_max: u16) -> Result<RelayHandle, MediaError> {
+        Relay::open_recorded(bind_ip, port_min, port_max, None)
+    }
+
+    /// [`Relay::open`], also feeding every forwarded packet to `tap`; the
+    /// recording ends when the relay does.
+    pub fn open_recorded(
+        bind_ip: IpAddr,
+        port_min: u16,
+        port_max: u16,
+        tap: Option<Tap>,
+    ) -> Result<RelayHandle, MediaError> {
         let rt = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
         let start = random_u32().unwrap_or(0);
         let a = bind_even_port(bind_ip, port_min, port_max, start)?;
@@ -84,7 +99,7 @@ impl Relay {
         let local_b = b.local_addr().map_err(socket_err)?;
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
         let counters = Arc::new(Counters::default());
-        let task = rt.spawn(run(a, b, rx, counters.clone()));
+        let task = rt.spawn(run(a, b, rx, counters.clone(), tap));
         Ok(RelayHandle {
             local_a,
             local_b,
@@ -152,6 +167,7 @@ async fn run(
     b: UdpSocket,
     mut commands: mpsc::Receiver<SetRemote>,
     counters: Arc<Counters>,
+    tap: Option<Tap>,
 ) {
     let mut latch_a = Latch::default();
     let mut latch_b = Latch::default();
@@ -167,11 +183,11 @@ async fn run(
             },
             got = a.recv_from(&mut buf_a) => {
                 let leg = Leg { from: &mut latch_a, to: &latch_b, out: &b };
-                leg.forward(got, &buf_a, &counters, Side::A);
+                leg.forward(got, &buf_a, &counters, Side::A, tap.as_ref());
             }
             got = b.recv_from(&mut buf_b) => {
                 let leg = Leg { from: &mut latch_b, to: &latch_a, out: &a };
-                leg.forward(got, &buf_b, &counters, Side::B);
+                leg.forward(got, &buf_b, &counters, Side::B, tap.as_ref());
             }
         }
     }
@@ -191,6 +207,7 @@ impl Leg<'_> {
         buf: &[u8],
         counters: &Counters,
         arrived_on: Side,
+        tap: Option<&Tap>,
     ) {
         let (n, src) = match got {
             Ok(got) => got,
@@ -199,10 +216,16 @@ impl Leg<'_> {
                 return;
             }
         };
-        let sent = buf
-            .get(..n)
-            .and_then(|data| Some((data, route(self.from, self.to, src, data)?)))
-            .is_some_and(|(data, dst)| self.out.try_send_to(data, dst).is_ok());
+        let data = buf.get(..n).unwrap_or_default();
+        let sent = route(self.from, self.to, src, data)
+            .is_some_and(|dst| self.out.try_send_to(data, dst).is_ok());
+        if let (true, Some(tap)) = (sent, tap) {
+            let party = match arrived_on {
+                Side::A => Party::Caller,
+                Side::B => Party::Agent,
+            };
+            tap.packet(party, data);
+        }
         let (packets, bytes) = match arrived_on {
             Side::A => (&counters.a_to_b_packets, &counters.a_to_b_bytes),
             Side::B => (&counters.b_to_a_packets, &counters.b_to_a_bytes),

@@ -112,6 +112,14 @@ enum Command {
     Close {
         id: StreamId,
     },
+    SetSending {
+        id: StreamId,
+        sending: bool,
+    },
+    SetPtime {
+        id: StreamId,
+        ms: u32,
+    },
 }
 
 /// Starts the driver task.
@@ -224,6 +232,16 @@ impl MediaHandle {
     /// Stop playing now; no PlaybackDone.
     pub fn stop(&self, id: StreamId) -> Result<(), MediaError> {
         self.send(Command::Stop { id })
+    }
+
+    /// Hold (`false`): send no RTP and pause the playback; `true` resumes.
+    pub fn set_sending(&self, id: StreamId, sending: bool) -> Result<(), MediaError> {
+        self.send(Command::SetSending { id, sending })
+    }
+
+    /// Send packets of `ms` (`a=ptime`: 20, 40 or 60; else 20).
+    pub fn set_ptime(&self, id: StreamId, ms: u32) -> Result<(), MediaError> {
+        self.send(Command::SetPtime { id, ms })
     }
 
     /// Close the stream and free its port.

@@ -28,6 +28,17 @@ pub const DEFAULT_TELEPHONE_EVENT_PT: u8 = 101;
 /// The packetization we send, in milliseconds.
 pub const PTIME_MS: u32 = 20;
 
+/// Packet times the IVR can send: whole multiples of its 20 ms media tick.
+pub const SUPPORTED_PTIMES_MS: [u32; 3] = [20, 40, 60];
+
+/// The packet time we send and answer for an offered `a=ptime` (RFC 4566
+/// §6): the offered one when supported, else [`PTIME_MS`].
+pub fn answer_ptime(offered: Option<u32>) -> u32 {
+    offered
+        .filter(|p| SUPPORTED_PTIMES_MS.contains(p))
+        .unwrap_or(PTIME_MS)
+}
+
 /// Why an SDP body was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SdpError {
@@ -334,7 +345,7 @@ impl SdpOffer {
             payload_type,
             telephone_event_pt,
             remote: SocketAddr::new(self.connection, self.audio_port),
-            ptime_ms: self.ptime.unwrap_or(PTIME_MS),
+            ptime_ms: answer_ptime(self.ptime),
             direction: self.direction.answer(),
         })
     }
@@ -354,6 +365,7 @@ fn audio_media(
     formats: &[(u8, &str)],
     te_pt: Option<u8>,
     dir: Direction,
+    ptime_ms: u32,
 ) -> Media {
     let mut fmt: Vec<String> = formats.iter().map(|(pt, _)| pt.to_string()).collect();
     fmt.extend(te_pt.map(|pt| pt.to_string()));
@@ -370,7 +382,7 @@ fn audio_media(
         media.add_attribute_with_value("rtpmap", format!("{pt} telephone-event/8000"));
         media.add_attribute_with_value("fmtp", format!("{pt} 0-15"));
     }
-    media.add_attribute_with_value("ptime", PTIME_MS);
+    media.add_attribute_with_value("ptime", ptime_ms);
     media.attributes.push(Attribute::new(dir.as_str()));
     media
 }
@@ -400,6 +412,7 @@ pub fn build_answer(
                 &codec,
                 neg.telephone_event_pt,
                 neg.direction,
+                neg.ptime_ms,
             ));
         } else {
             session.medias.push(rejected(line));
@@ -438,6 +451,7 @@ pub fn build_offer(local: &LocalMedia) -> String {
         &formats,
         Some(DEFAULT_TELEPHONE_EVENT_PT),
         Direction::SendRecv,
+        PTIME_MS,
     ));
     write(&session)
 }

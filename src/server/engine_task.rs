@@ -69,6 +69,7 @@ pub async fn run(mut engine: Engine, mut io: EngineIo) {
             r = io.drain.changed(), if drain_deadline.is_none() => {
                 if r.is_ok() {
                     engine.begin_shutdown();
+                    engine.end_calls(Instant::now(), wall_ms());
                 }
                 drain_deadline = Some(tokio::time::Instant::now() + DRAIN_LIMIT);
             }
@@ -90,6 +91,8 @@ pub async fn run(mut engine: Engine, mut io: EngineIo) {
                     calls = engine.live_calls(),
                     "engine drained"
                 );
+                engine.finish_shutdown();
+                perform_actions(&mut engine, &io).await;
                 break;
             }
         }

@@ -18,10 +18,11 @@ pub use engine_task::DRAIN_LIMIT;
 use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
 use crate::b2bua::MediaMode;
 use crate::cdr::{Cdr, CdrStore};
-use crate::config::{Config, MediaModeConfig, NoAgentsPolicy};
+use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode};
 use crate::cti::{Cti, CtiConfig, NoAgents, QueueConfig, QueueName};
 use crate::events::{EventBus, EVENT_CAPACITY};
 use crate::http::{self, AgentCommand, HttpState};
+use crate::media::recording::{Layout, RecordingPolicy, Recordings};
 use crate::registrar::digest::Algorithm;
 use crate::registrar::{BindingChange, BindingStore, Registrar, RegistrarConfig};
 use crate::sip::transaction::TimerConfig;
@@ -41,6 +42,8 @@ use tokio::sync::{mpsc, watch};
 const STORE_QUEUE: usize = 1024;
 /// CDRs waiting to be written.
 const CDR_QUEUE: usize = 4096;
+/// Longest wait at shutdown for recordings to be finished on disk.
+const RECORDING_FINISH_LIMIT: Duration = Duration::from_secs(5);
 /// Most concurrent calls (each holds up to three legs).
 const MAX_CALLS: usize = 10_000;
 
@@ -64,6 +67,11 @@ pub enum ServerError {
     Random(String),
     #[error("prompts in {path}: {cause}")]
     Prompts { path: PathBuf, cause: String },
+    #[error("recordings dir {path}: {source}")]
+    RecordingsDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("IVR scripts refused:\n{0}")]
     Scripts(String),
 }
@@ -314,21 +322,28 @@ pub async fn run(
     };
     drop(inbound_tx);
 
+    let recordings = Recordings::default();
     let media: Box<dyn MediaPorts> = match cfg.media.mode {
         MediaModeConfig::Relay => Box::new(relay_ports::RelayPorts::new(
             cfg.media.rtp_ip,
-            relay_range.0,
-            relay_range.1,
+            relay_range,
+            recordings.clone(),
+            recording_policy(&cfg, &data_dir)?,
         )),
         MediaModeConfig::Direct => Box::new(NoRelay),
     };
-    let engine = Engine::new(
+    let last_contact = cdrs
+        .max_contact_id()
+        .await
+        .map_err(|e| store_err(e.to_string()))?;
+    let mut engine = Engine::new(
         engine_config(&cfg, &listening),
         registrar,
         Cti::new(cti_config(&cfg)),
         media,
         u64::from_le_bytes(random_bytes::<8>()?),
     );
+    engine.resume_contact_ids(last_contact);
 
     // Writers: binding changes and CDRs, in order, off the engine task.
     let (store_tx, store_rx) = mpsc::channel::<Vec<BindingChange>>(STORE_QUEUE);
@@ -355,6 +370,7 @@ pub async fn run(
         cdrs,
         events: events.clone(),
         ivr_flows: Some(flows),
+        recordings: recordings.clone(),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -403,6 +419,14 @@ pub async fn run(
     let _ = ivr.task.await;
     let _ = watcher.await;
     let _ = http_task.await;
+    // The relays are closed: their recordings finish writing.
+    let unfinished =
+        tokio::task::spawn_blocking(move || recordings.join_writers(RECORDING_FINISH_LIMIT))
+            .await
+            .unwrap_or(0);
+    if unfinished > 0 {
+        tracing::error!(unfinished, "recordings not finished at shutdown");
+    }
     // Both writers share the pool: close it only when both are done.
     let _ = cdr_task.await;
     if let Ok(store) = store_task.await {
@@ -410,6 +434,27 @@ pub async fn run(
     }
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// `[recording]`: where and how, with `<data_dir>/recordings` created;
+/// `None` when recording is off.
+fn recording_policy(
+    cfg: &Config,
+    data_dir: &std::path::Path,
+) -> Result<Option<RecordingPolicy>, ServerError> {
+    if !cfg.recording.enabled {
+        return Ok(None);
+    }
+    let dir = data_dir.join("recordings");
+    std::fs::create_dir_all(&dir).map_err(|source| ServerError::RecordingsDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let layout = match cfg.recording.mode {
+        RecordingMode::Mixed => Layout::Mixed,
+        RecordingMode::Stereo => Layout::Stereo,
+    };
+    Ok(Some(RecordingPolicy { dir, layout }))
 }
 
 fn absolute(p: &std::path::Path) -> PathBuf {

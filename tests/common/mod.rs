@@ -363,6 +363,16 @@ wrap_up_s = 1
     }
 }
 
+impl TestServer {
+    /// [`TestServer::stop`], keeping the data dir (and the config dir around
+    /// it) alive in the returned [`TempDir`], for tests of what a stopped
+    /// server left on disk.
+    pub fn stop_keeping_files(mut self) -> (ExitStatus, TempDir) {
+        let dir = std::mem::replace(&mut self.dir, TempDir::new("spent"));
+        (self.stop(), dir)
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {

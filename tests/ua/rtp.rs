@@ -240,6 +240,37 @@ impl MediaPort {
         Ok(stats)
     }
 
+    /// Send a sine tone of `hz` (amplitude `amplitude`) in 20 ms G.711
+    /// frames of the negotiated codec for `duration`, receiving between
+    /// frames; returns what was received meanwhile.
+    pub fn talk_tone(
+        &mut self,
+        hz: f64,
+        amplitude: f64,
+        duration: Duration,
+    ) -> Result<RtpStats, UaError> {
+        let codec = softacd::media::Codec::from_static_payload_type(self.payload_type)
+            .unwrap_or(softacd::media::Codec::Pcmu);
+        let mut stats = RtpStats::default();
+        let end = Instant::now() + duration;
+        let mut next = Instant::now();
+        let mut n: u64 = 0;
+        let step = 2.0 * std::f64::consts::PI * hz / f64::from(softacd::media::SAMPLE_RATE);
+        while next < end {
+            let pcm: Vec<i16> = (0..FRAME_SAMPLES as u64)
+                .map(|i| (amplitude * ((n + i) as f64 * step).sin()) as i16)
+                .collect();
+            n += FRAME_SAMPLES as u64;
+            let mut frame = [0u8; FRAME_SAMPLES];
+            softacd::media::g711::encode(codec, &pcm, &mut frame);
+            let header = self.sender.next_audio(FRAME_SAMPLES as u32);
+            self.send(&header, &frame)?;
+            next += FRAME;
+            self.recv_into(&mut stats, next, &|_| false);
+        }
+        Ok(stats)
+    }
+
     /// Press `key` (RFC 4733, 100 ms, volume 10), one packet per 20 ms,
     /// receiving between packets; returns what was received meanwhile.
     pub fn send_dtmf(&mut self, key: char) -> Result<RtpStats, UaError> {

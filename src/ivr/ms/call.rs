@@ -3,7 +3,7 @@
 //! owns (RFC 3261 §13.3.1.4: resend the 2xx from T1 doubling to T2 on
 //! unreliable transports; no ACK within 64*T1 ends the call with BYE).
 
-use crate::media::sdp::{Negotiated, SdpOffer};
+use crate::media::sdp::{LocalMedia, Negotiated, SdpOffer};
 use crate::sip::dialog::{Dialog, DialogId};
 use crate::sip::transaction::{TimerConfig, TxKey};
 use crate::sip::{Peer, Request, Response};
@@ -31,6 +31,8 @@ pub(super) struct Call<S> {
     pub negotiated: Option<Negotiated>,
     /// Our SDP (answer or late-offer offer), reused for re-INVITEs.
     pub local_sdp: Option<Vec<u8>>,
+    /// Our media address and `o=` line, once answered (re-INVITE answers).
+    pub local: Option<LocalMedia>,
     pub dialog: Option<Dialog>,
     pub phase: Phase,
     pub session: S,

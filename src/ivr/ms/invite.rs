@@ -1,8 +1,8 @@
 //! INVITE handling of the media server (RFC 3261 §13.3, §9.2, §14.2):
 //! admission (contact id, script, SDP offer, `max_calls`), the 100, the
 //! 180/200 once the RTP stream is open (RFC 3264 answer, or our offer for
-//! a late offer), CANCEL before the 200, and re-INVITEs answered with the
-//! same SDP.
+//! a late offer), CANCEL before the 200, and re-INVITEs (answered in
+//! `hold`: direction changes, or the same SDP when nothing changed).
 
 use super::call::{Call, Phase, Retransmit};
 use super::{CallRef, MediaServer, MsError, MsOutput, SessionFactory};
@@ -120,6 +120,7 @@ impl<F: SessionFactory> MediaServer<F> {
                 offer: a.offer,
                 negotiated: None,
                 local_sdp: None,
+                local: None,
                 dialog: None,
                 phase: Phase::Opening,
                 session: a.session,
@@ -183,6 +184,7 @@ impl<F: SessionFactory> MediaServer<F> {
         if let Some(c) = self.calls.get_mut(&call) {
             c.negotiated = negotiated;
             c.local_sdp = Some(ok.body);
+            c.local = Some(local);
             c.dialog = Some(dialog);
             c.phase = Phase::AwaitAck;
             c.retx = Some(retx);
@@ -231,8 +233,9 @@ impl<F: SessionFactory> MediaServer<F> {
         }
     }
 
-    /// A re-INVITE: 200 with the SDP we already gave (hold and codec
-    /// changes come later); 481 outside any call, 500 on a CSeq out of order.
+    /// A re-INVITE: 200 with our answer to its offer (`hold`), or the SDP
+    /// we already gave; 481 outside any call, 500 on a CSeq out of order,
+    /// 488/400 for an offer we cannot accept.
     fn on_reinvite(&mut self, now: Instant, key: &TxKey, req: &Request) {
         let call = Dialog::id_of_incoming(req).and_then(|id| self.by_dialog.get(&id).copied());
         let checked = call
@@ -242,10 +245,10 @@ impl<F: SessionFactory> MediaServer<F> {
             .map(|i| i.local_tag)
             .unwrap_or_default();
         let (call, sdp) = match (call, checked) {
-            (Some(call), Some(Ok(()))) => {
-                let sdp = self.calls.get(&call).and_then(|c| c.local_sdp.clone());
-                (call, sdp.unwrap_or_default())
-            }
+            (Some(call), Some(Ok(()))) => match self.reanswer(call, &req.body) {
+                Ok(sdp) => (call, sdp),
+                Err(code) => return self.respond(now, key, response_to(req, code, Some(&tag))),
+            },
             (_, Some(Err(e))) => {
                 return self.respond(now, key, response_to(req, e.sip_status(), None))
             }

@@ -5,7 +5,7 @@
 //! stream, then 180 and 200 with SDP (RFC 3264 answer, or our offer for a
 //! late offer, §13.2.1); on the ACK it configures media and starts the
 //! call's script session, whose commands become media, CTI (interface B)
-//! and SIP outputs. BYE, CANCEL (§9.2) and re-INVITE are handled; the
+//! and SIP outputs. BYE, CANCEL (§9.2) and re-INVITE (hold: `hold`) are handled; the
 //! 2xx is retransmitted until ACKed (§13.3.1.4).
 //!
 //! Same shape as the transaction layer: `handle_*` in, [`MediaServer::poll_output`]
@@ -18,6 +18,7 @@
 
 mod call;
 mod error;
+mod hold;
 mod invite;
 mod running;
 mod types;

@@ -69,6 +69,7 @@ impl<F: SessionFactory> MediaServer<F> {
             codec: n.codec,
             payload_type: n.payload_type,
             dtmf_pt: n.telephone_event_pt,
+            ptime_ms: n.ptime_ms,
         });
         self.feed_session(now, call, AppEvent::Start);
     }

@@ -297,6 +297,7 @@ fn ack_configures_the_stream_and_the_session_plays_welcome() {
                 codec: Codec::Pcma,
                 payload_type: 8,
                 dtmf_pt: Some(101),
+                ptime_ms: 20,
             },
             MsOutput::Play {
                 call,
@@ -428,6 +429,7 @@ fn late_offer_puts_our_offer_in_the_200_and_reads_the_answer_from_the_ack() {
             codec: Codec::Pcmu,
             payload_type: 0,
             dtmf_pt: None,
+            ptime_ms: 20,
         }
     );
     assert_eq!(r.events(), [AppEvent::Start]);
@@ -622,4 +624,93 @@ fn cancel_after_the_200_does_not_end_the_call() {
     assert_eq!(codes(&outs), [200]);
     assert!(media(&outs).is_empty());
     assert_eq!(r.ms.calls(), 1);
+}
+
+/// OFFER with `a=<dir>` on the audio line.
+fn offer_with(dir: &str) -> String {
+    format!("{OFFER}a={dir}\r\n")
+}
+
+fn sending_of(outs: &[MsOutput]) -> Vec<bool> {
+    outs.iter()
+        .filter_map(|o| match o {
+            MsOutput::SetSending { sending, .. } => Some(*sending),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answer_of(outs: &[MsOutput]) -> crate::media::sdp::SdpOffer {
+    let resps = responses(outs);
+    let ok = resps.iter().find(|x| x.code == 200).expect("200");
+    crate::media::sdp::parse_offer(&ok.body).expect("SDP in the 200")
+}
+
+#[test]
+fn hold_reinvites_are_answered_with_the_matching_direction_and_stop_sending() {
+    use crate::media::sdp::Direction;
+    let mut r = rig();
+    let (call, ok, _) = r.running("h1");
+    let steps = [
+        ("sendonly", Direction::RecvOnly, vec![false]),
+        ("inactive", Direction::Inactive, vec![]),
+        ("recvonly", Direction::SendOnly, vec![true]),
+        ("inactive", Direction::Inactive, vec![false]),
+        ("sendrecv", Direction::SendRecv, vec![true]),
+    ];
+    for (i, (offered, answered, sending)) in steps.into_iter().enumerate() {
+        let cseq = 2 + i as u32;
+        let outs = r.send(in_dialog("INVITE", &ok, cseq, Some(&offer_with(offered))));
+        assert_eq!(answer_of(&outs).direction, answered, "offer {offered}");
+        assert_eq!(sending_of(&outs), sending, "offer {offered}");
+        assert!(
+            !outs
+                .iter()
+                .any(|o| matches!(o, MsOutput::ConfigureStream { .. })),
+            "same address and codec: no reconfiguration"
+        );
+        r.send(in_dialog("ACK", &ok, cseq, None));
+    }
+    assert_eq!(r.ms.calls(), 1, "call {call:?} is still up");
+}
+
+#[test]
+fn a_changed_answer_bumps_the_origin_version_and_an_unchanged_one_repeats() {
+    let mut r = rig();
+    let (_, ok, _) = r.running("h2");
+    let version = |body: &[u8]| -> String {
+        let text = String::from_utf8_lossy(body).into_owned();
+        let o = text
+            .lines()
+            .find(|l| l.starts_with("o="))
+            .expect("o=")
+            .to_owned();
+        o.split_whitespace().nth(2).expect("version").to_owned()
+    };
+    let held = r.send(in_dialog("INVITE", &ok, 2, Some(&offer_with("sendonly"))));
+    let held_ok = responses(&held)
+        .into_iter()
+        .find(|x| x.code == 200)
+        .expect("200");
+    assert_eq!(version(&ok.body), "1");
+    assert_eq!(version(&held_ok.body), "2");
+    r.send(in_dialog("ACK", &ok, 2, None));
+    let again = r.send(in_dialog("INVITE", &ok, 3, Some(&offer_with("sendonly"))));
+    let again_ok = responses(&again)
+        .into_iter()
+        .find(|x| x.code == 200)
+        .expect("200");
+    assert_eq!(again_ok.body, held_ok.body, "nothing changed: same SDP");
+    assert!(sending_of(&again).is_empty());
+}
+
+#[test]
+fn a_reinvite_offer_we_cannot_accept_is_488_and_changes_nothing() {
+    let mut r = rig();
+    let (_, ok, _) = r.running("h3");
+    let g729 = "v=0\r\no=- 1 2 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n\
+m=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\na=sendonly\r\n";
+    let outs = r.send(in_dialog("INVITE", &ok, 2, Some(g729)));
+    assert_eq!(codes(&outs), [488]);
+    assert!(sending_of(&outs).is_empty());
 }

@@ -77,6 +77,8 @@ pub enum MsOutput {
         codec: Codec,
         payload_type: u8,
         dtmf_pt: Option<u8>,
+        /// Packet time to send (`a=ptime` honoured: 20, 40 or 60 ms).
+        ptime_ms: u32,
     },
     Play {
         call: CallRef,
@@ -97,6 +99,12 @@ pub enum MsOutput {
         queue: String,
         skills: Vec<String>,
         priority: u8,
+    },
+    /// Hold (RFC 3264 §8.4): stop (`false`) or resume (`true`) sending
+    /// RTP on `call`'s stream; the playback pauses meanwhile.
+    SetSending {
+        call: CallRef,
+        sending: bool,
     },
     /// Stop media and close the RTP socket of `call`.
     CloseStream {

@@ -104,6 +104,16 @@ impl Driver {
                     Ok(())
                 });
             }
+            Command::SetSending { id, sending } => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.sending = sending;
+                }
+            }
+            Command::SetPtime { id, ms } => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.player.set_ptime(ms);
+                }
+            }
             Command::Close { id } => {
                 self.streams.remove(&id);
                 self.count_streams();

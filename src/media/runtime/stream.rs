@@ -37,6 +37,9 @@ pub struct Stream {
     dtmf_pt: Option<u8>,
     dtmf: DtmfReceiver,
     pub player: Player,
+    /// False while the peer holds us (RFC 3264 §8.4): no RTP goes out and
+    /// the playback pauses.
+    pub sending: bool,
 }
 
 impl Stream {
@@ -47,6 +50,7 @@ impl Stream {
             dtmf_pt: None,
             dtmf: DtmfReceiver::new(),
             player,
+            sending: true,
         }
     }
 
@@ -106,6 +110,10 @@ impl Stream {
 
     /// Produce and send this tick's packet, if any.
     pub fn send(&mut self, buf: &mut [u8]) -> SendOutcome {
+        if !self.sending {
+            self.player.hold_tick();
+            return SendOutcome::default();
+        }
         let (len, done) = match self.player.tick(buf) {
             Ok(TickResult::Packet(n)) => (Some(n), false),
             Ok(TickResult::Silence) => (None, false),

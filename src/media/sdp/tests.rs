@@ -146,8 +146,31 @@ fn media_connection_ptime_and_direction_are_read() {
     assert_eq!(o.direction, Direction::SendOnly);
     let (neg, answer) = build_answer(&o, &local()).unwrap();
     assert_eq!(neg.direction, Direction::RecvOnly);
-    assert_eq!(neg.ptime_ms, 30);
+    // 30 ms is not a multiple of the IVR's 20 ms tick: we send and answer 20.
+    assert_eq!(neg.ptime_ms, 20);
     assert!(answer.contains("a=recvonly\r\n"), "{answer}");
+    assert!(answer.contains("a=ptime:20\r\n"), "{answer}");
+}
+
+#[test]
+fn a_supported_ptime_is_honoured_in_the_answer() {
+    for (offered, used) in [
+        (Some(40), 40),
+        (Some(60), 60),
+        (Some(20), 20),
+        (Some(10), 20),
+        (Some(25), 20),
+        (None, 20),
+    ] {
+        assert_eq!(answer_ptime(offered), used, "{offered:?}");
+    }
+    let o = audio_only(
+        "m=audio 4000 RTP/AVP 0",
+        "c=IN IP4 10.9.9.9\r\na=ptime:40\r\n",
+    );
+    let (neg, answer) = build_answer(&parse_offer(o.as_bytes()).unwrap(), &local()).unwrap();
+    assert_eq!(neg.ptime_ms, 40);
+    assert!(answer.contains("a=ptime:40\r\n"), "{answer}");
 }
 
 #[test]
