@@ -39,6 +39,9 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// IVR flows: check, simulate, test.
+    #[command(subcommand)]
+    Ivr(softacd::ivr::cli::IvrCli),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Ivr(cmd) => softacd::ivr::cli::run(cmd),
         Command::Run {
             config,
             data_dir,

@@ -6,7 +6,10 @@
 //! that runs it against the SoftACD's channels and the media runtime.
 
 pub mod adapter;
+pub mod cli;
 pub mod ms;
+pub mod say;
 pub mod script;
 pub mod session;
 pub mod shell;
+pub mod sim;

@@ -1,0 +1,352 @@
+//! The session's nodes beyond play/menu/queue/hangup: `collect` (several
+//! digits with terminator, inter-digit timeout and validation pattern),
+//! `say`, `set`, `branch`, `hours` and `goto`, plus the call's variables
+//! and wall clock (the `Start` wall time plus the injected `now`).
+
+use super::{Flow, IvrCommand, IvrEvent, IvrSession, MenuPhase, State};
+use super::{MAX_NOTES, MAX_VARS, MAX_VAR_LEN};
+use crate::ivr::say;
+use crate::ivr::script::{Node, OpenState};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn ms(v: u32) -> Duration {
+    Duration::from_millis(u64::from(v))
+}
+
+impl IvrSession {
+    /// A variable: flow variables first, then `caller`, `dnis`, `header.NAME`.
+    pub(super) fn lookup(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.vars.get(name) {
+            return Some(v.clone());
+        }
+        match name {
+            "caller" => Some(self.info.caller.clone()),
+            "dnis" => Some(self.info.dnis.clone()),
+            _ => {
+                let header = name.strip_prefix("header.")?;
+                self.info
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(header))
+                    .map(|(_, v)| v.clone())
+            }
+        }
+    }
+
+    /// Stores a variable, bounded in count and length.
+    pub(super) fn put_var(&mut self, name: &str, value: &str) {
+        if self.vars.len() >= MAX_VARS && !self.vars.contains_key(name) {
+            self.note(format!("set {name}: too many variables, ignored"));
+            return;
+        }
+        let value: String = value.chars().take(MAX_VAR_LEN).collect();
+        self.vars.insert(name.to_owned(), value);
+    }
+
+    pub(super) fn note(&mut self, line: String) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(line);
+        }
+    }
+
+    /// The wall clock at `now`: the `Start` wall time plus the time since.
+    fn wall(&self, now: Instant) -> jiff::Timestamp {
+        let since = self
+            .started
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        self.info.wall.checked_add(since).unwrap_or(self.info.wall)
+    }
+
+    /// `${name}` replaced by the variable's value (empty when unset).
+    fn expand(&self, template: &str) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(at) = rest.find("${") {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 2..];
+            match after.find('}') {
+                Some(end) => {
+                    out.push_str(&self.lookup(&after[..end]).unwrap_or_default());
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    out.push_str(&rest[at..]);
+                    rest = "";
+                }
+            }
+            if out.len() > MAX_VAR_LEN {
+                break;
+            }
+        }
+        out.push_str(rest);
+        out.chars().take(MAX_VAR_LEN).collect()
+    }
+
+    /// Entering a node other than play, menu, queue and hangup.
+    pub(super) fn enter_other(
+        &mut self,
+        now: Instant,
+        name: &str,
+        node: &Node,
+        out: &mut Vec<IvrCommand>,
+    ) -> Flow {
+        match node {
+            Node::Collect { .. } => self.collect_enter(now, name, 0, out),
+            Node::Say { .. } => self.say_enter(name, node, out),
+            Node::Set { vars, next } => {
+                for (k, template) in vars {
+                    let v = self.expand(template);
+                    self.note(format!("set {k}={v}"));
+                    self.put_var(k, &v);
+                }
+                Flow::Goto(next.clone())
+            }
+            Node::Branch { cases, default } => {
+                let wall = self.wall(now);
+                let lookup = |n: &str| self.lookup(n);
+                let to = cases
+                    .iter()
+                    .find(|c| c.holds(&lookup, wall))
+                    .map_or(default, |c| &c.goto)
+                    .clone();
+                self.note(format!("branch {name} -> {to}"));
+                Flow::Goto(to)
+            }
+            Node::Hours {
+                hours,
+                open,
+                closed,
+                holiday,
+            } => {
+                let (what, to) = match hours.state(self.wall(now)) {
+                    OpenState::Open => ("open", open),
+                    OpenState::Closed => ("closed", closed),
+                    OpenState::Holiday => ("holiday", holiday),
+                };
+                let to = to.clone();
+                self.note(format!("hours {name}: {what} -> {to}"));
+                Flow::Goto(to)
+            }
+            Node::Goto { next } => Flow::Goto(next.clone()),
+            Node::Play { .. } | Node::Menu { .. } | Node::Queue { .. } | Node::Hangup { .. } => {
+                Flow::Goto(String::new())
+            }
+        }
+    }
+
+    fn say_enter(&mut self, name: &str, node: &Node, out: &mut Vec<IvrCommand>) -> Flow {
+        let Node::Say {
+            how,
+            source,
+            literal,
+            before,
+            after,
+            interruptible,
+            next,
+        } = node
+        else {
+            return Flow::Goto(String::new());
+        };
+        let value = if *literal {
+            Some(source.clone())
+        } else {
+            self.lookup(source)
+        };
+        let spoken = match value.as_deref().map(|v| say::say(*how, v)) {
+            Some(Ok(fragments)) => fragments,
+            Some(Err(e)) => {
+                self.note(format!("say {name}: {e}"));
+                Vec::new()
+            }
+            None => {
+                self.note(format!("say {name}: `{source}` is not set"));
+                Vec::new()
+            }
+        };
+        let prompts: Vec<String> = before.iter().chain(&spoken).chain(after).cloned().collect();
+        if prompts.is_empty() || (*interruptible && !self.typeahead.is_empty()) {
+            return Flow::Goto(next.clone());
+        }
+        out.push(IvrCommand::Play {
+            prompts,
+            interruptible: *interruptible,
+        });
+        self.state = State::Playing {
+            node: name.to_owned(),
+            interruptible: *interruptible,
+        };
+        Flow::Wait
+    }
+
+    /// Entering (or replaying) a collect: kept digits count at once.
+    fn collect_enter(
+        &mut self,
+        now: Instant,
+        name: &str,
+        failures: u32,
+        out: &mut Vec<IvrCommand>,
+    ) -> Flow {
+        let script = Arc::clone(&self.script);
+        let Some(Node::Collect { prompts, .. }) = script.nodes.get(name) else {
+            return Flow::Goto(String::new());
+        };
+        self.set_collect(name, MenuPhase::Prompt, String::new(), failures);
+        if !self.typeahead.is_empty() {
+            let mut flow = Flow::Wait;
+            while let Some(d) = self.typeahead.pop_front() {
+                flow = self.collect_digit(now, name, d, out);
+                if !matches!(self.state, State::Collect { .. }) || matches!(flow, Flow::Goto(_)) {
+                    return flow;
+                }
+            }
+            return flow;
+        }
+        out.push(IvrCommand::Play {
+            prompts: prompts.clone(),
+            interruptible: true,
+        });
+        Flow::Wait
+    }
+
+    fn set_collect(&mut self, node: &str, phase: MenuPhase, buf: String, failures: u32) {
+        self.state = State::Collect {
+            node: node.to_owned(),
+            phase,
+            buf,
+            failures,
+        };
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn step_collect(
+        &mut self,
+        now: Instant,
+        node: &str,
+        phase: MenuPhase,
+        buf: String,
+        failures: u32,
+        ev: IvrEvent,
+        out: &mut Vec<IvrCommand>,
+    ) -> Flow {
+        let _ = buf;
+        match (phase, ev) {
+            (MenuPhase::Prompt | MenuPhase::Feedback, IvrEvent::Digit(d)) => {
+                out.push(IvrCommand::StopPlayback);
+                if phase == MenuPhase::Feedback {
+                    self.set_collect(node, MenuPhase::Prompt, String::new(), failures);
+                }
+                self.collect_digit(now, node, d, out)
+            }
+            (MenuPhase::Waiting { .. }, IvrEvent::Digit(d)) => {
+                self.collect_digit(now, node, d, out)
+            }
+            (MenuPhase::Prompt, IvrEvent::PromptDone) => {
+                let wait = match self.script.nodes.get(node) {
+                    Some(Node::Collect { timeout_ms, .. }) => ms(*timeout_ms),
+                    _ => Duration::ZERO,
+                };
+                let deadline = now.checked_add(wait).unwrap_or(now);
+                self.set_collect(
+                    node,
+                    MenuPhase::Waiting { deadline },
+                    String::new(),
+                    failures,
+                );
+                Flow::Wait
+            }
+            (MenuPhase::Feedback, IvrEvent::PromptDone) => {
+                self.collect_enter(now, node, failures, out)
+            }
+            (MenuPhase::Waiting { deadline }, IvrEvent::Timeout) if now >= deadline => {
+                self.collect_finish(now, node, out)
+            }
+            _ => Flow::Wait,
+        }
+    }
+
+    /// One digit into the buffer: the terminator or the last allowed digit
+    /// ends the entry, any other waits for the next within the inter-digit time.
+    fn collect_digit(
+        &mut self,
+        now: Instant,
+        node: &str,
+        d: char,
+        out: &mut Vec<IvrCommand>,
+    ) -> Flow {
+        let Some(Node::Collect {
+            terminator,
+            max_digits,
+            inter_digit_ms,
+            ..
+        }) = self.script.nodes.get(node)
+        else {
+            return Flow::Goto(String::new());
+        };
+        let (terminator, max, inter) = (*terminator, *max_digits, ms(*inter_digit_ms));
+        let State::Collect { buf, failures, .. } = &mut self.state else {
+            return Flow::Wait;
+        };
+        if Some(d) == terminator {
+            return self.collect_finish(now, node, out);
+        }
+        buf.push(d);
+        let full = buf.chars().count() >= usize::try_from(max).unwrap_or(usize::MAX);
+        let (buf, failures) = (buf.clone(), *failures);
+        if full {
+            self.set_collect(node, MenuPhase::Prompt, buf, failures);
+            return self.collect_finish(now, node, out);
+        }
+        let deadline = now.checked_add(inter).unwrap_or(now);
+        self.set_collect(node, MenuPhase::Waiting { deadline }, buf, failures);
+        Flow::Wait
+    }
+
+    /// The entry is over: store it and go on, or count a failure.
+    fn collect_finish(&mut self, now: Instant, node: &str, out: &mut Vec<IvrCommand>) -> Flow {
+        let State::Collect { buf, failures, .. } = self.state.clone() else {
+            return Flow::Wait;
+        };
+        let script = Arc::clone(&self.script);
+        let Some(Node::Collect {
+            min_digits,
+            pattern,
+            into,
+            max_tries,
+            invalid_prompts,
+            on_fail,
+            next,
+            ..
+        }) = script.nodes.get(node)
+        else {
+            return Flow::Goto(String::new());
+        };
+        let long_enough = buf.chars().count() >= usize::try_from(*min_digits).unwrap_or(0);
+        let matches = pattern.as_ref().is_none_or(|p| p.is_match(&buf));
+        if !buf.is_empty() && long_enough && matches {
+            self.note(format!("collect {into}={buf}"));
+            self.put_var(into, &buf);
+            return Flow::Goto(next.clone());
+        }
+        let what = if buf.is_empty() {
+            "no input"
+        } else {
+            "invalid"
+        };
+        self.note(format!("collect {into}: {what} `{buf}`"));
+        self.typeahead.clear();
+        let failures = failures.saturating_add(1);
+        if failures >= *max_tries {
+            return Flow::Goto(on_fail.clone());
+        }
+        if invalid_prompts.is_empty() {
+            return self.collect_enter(now, node, failures, out);
+        }
+        out.push(IvrCommand::Play {
+            prompts: invalid_prompts.clone(),
+            interruptible: true,
+        });
+        self.set_collect(node, MenuPhase::Feedback, String::new(), failures);
+        Flow::Wait
+    }
+}
