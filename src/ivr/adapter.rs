@@ -15,7 +15,7 @@
 
 use super::ms::{AppCommand, AppEvent, CallSession, SessionFactory};
 use super::script::Script;
-use super::session::{IvrCommand, IvrEvent, IvrSession};
+use super::session::{IvrCommand, IvrEvent, IvrSession, SessionInfo};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -145,6 +145,9 @@ impl CallSession for ScriptCall {
             }
         }
         let cmds = IvrSession::handle(&mut self.session, now, to_ivr_event(ev));
+        for note in self.session.take_notes() {
+            tracing::debug!(contact = self.session.contact(), script = %self.script, "ivr: {note}");
+        }
         self.translate(cmds)
     }
 
@@ -177,6 +180,9 @@ impl Drop for ScriptCall {
 pub struct ScriptSessions {
     scripts: BTreeMap<String, Arc<Script>>,
     reports: Option<SyncSender<IvrReport>>,
+    /// The wall clock read when a call starts (hours and time conditions);
+    /// the shell passes the system clock, tests a fixed time.
+    clock: fn() -> jiff::Timestamp,
 }
 
 impl ScriptSessions {
@@ -185,7 +191,14 @@ impl ScriptSessions {
         ScriptSessions {
             scripts,
             reports: None,
+            clock: jiff::Timestamp::now,
         }
+    }
+
+    /// The same factory with another wall clock.
+    pub fn with_clock(mut self, clock: fn() -> jiff::Timestamp) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// A factory whose calls send their [`IvrReport`] when they end; the
@@ -198,6 +211,7 @@ impl ScriptSessions {
         let factory = ScriptSessions {
             scripts,
             reports: Some(tx),
+            clock: jiff::Timestamp::now,
         };
         (factory, rx)
     }
@@ -208,8 +222,12 @@ impl SessionFactory for ScriptSessions {
 
     fn create(&mut self, script: &str, contact: u64) -> Option<ScriptCall> {
         let flow = self.scripts.get(script)?;
+        let info = SessionInfo {
+            wall: (self.clock)(),
+            ..SessionInfo::default()
+        };
         Some(ScriptCall {
-            session: IvrSession::new(Arc::clone(flow), contact),
+            session: IvrSession::with_info(Arc::clone(flow), contact, info),
             script: script.to_owned(),
             hold_after: None,
             reports: self.reports.clone(),
@@ -400,5 +418,45 @@ cause = "normal"
         drop(b);
         assert_eq!(rx.try_recv().map(|r| r.contact).ok(), Some(1));
         assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_factory_clock_drives_hours_in_live_calls() {
+        const HOURS: &str = r#"
+name = "h"
+start = "when"
+[nodes.when]
+type = "hours"
+tz = "UTC"
+holidays = ["2026-12-25"]
+open = "bye"
+closed = "closed"
+holiday = "holiday"
+[nodes.when.weekly]
+fri = ["00:00-24:00"]
+[nodes.closed]
+type = "hangup"
+cause = "closed"
+[nodes.holiday]
+type = "hangup"
+cause = "holiday"
+[nodes.bye]
+type = "hangup"
+"#;
+        let flow = load_str(HOURS, "h.toml", &|_| true).expect("flow loads");
+        let flows = BTreeMap::from([("h".to_owned(), Arc::new(flow))]);
+        // Friday 2026-12-25 09:00 UTC, and the Friday before.
+        let xmas = || jiff::Timestamp::from_second(1_798_189_200).unwrap_or_default();
+        let friday = || jiff::Timestamp::from_second(1_797_584_400).unwrap_or_default();
+        let cause = |clock: fn() -> jiff::Timestamp| {
+            let mut f = ScriptSessions::new(flows.clone()).with_clock(clock);
+            let mut c = f.create("h", 1).expect("h");
+            match c.handle(Instant::now(), AppEvent::Start).as_slice() {
+                [AppCommand::Hangup { cause }] => cause.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(cause(xmas), "holiday");
+        assert_eq!(cause(friday), "normal");
     }
 }

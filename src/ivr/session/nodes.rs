@@ -350,3 +350,164 @@ impl IvrSession {
         Flow::Wait
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{IvrCommand, IvrEvent::*, IvrSession, SessionInfo};
+    use crate::ivr::script::load_str;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    const FLOW: &str = r#"
+name = "t"
+start = "who"
+[nodes.who]
+type = "branch"
+default = "ask"
+[[nodes.who.cases]]
+var = "header.X-Tier"
+equals = "gold"
+goto = "gold"
+[[nodes.who.cases]]
+var = "caller"
+prefix = "+44"
+time = "09:00-17:00"
+tz = "Europe/London"
+goto = "uk"
+[nodes.gold]
+type = "set"
+vars = { greeting = "vip ${caller} on ${dnis}" }
+next = "bye"
+[nodes.uk]
+type = "hangup"
+cause = "uk"
+[nodes.ask]
+type = "collect"
+prompts = ["enter"]
+min_digits = 2
+max_digits = 4
+inter_digit_ms = 1000
+pattern = "[0-9]+"
+into = "acct"
+max_tries = 2
+invalid_prompts = ["invalid"]
+on_fail = "bye"
+next = "read"
+[nodes.read]
+type = "say"
+as = "number"
+var = "acct"
+next = "bye"
+[nodes.bye]
+type = "hangup"
+"#;
+
+    fn session(caller: &str, headers: &[(&str, &str)], wall: &str) -> IvrSession {
+        let flow = load_str(FLOW, "t.toml", &|_| true).unwrap_or_else(|e| panic!("{e}"));
+        let info = SessionInfo {
+            caller: caller.into(),
+            dnis: "102".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            wall: wall
+                .parse::<jiff::Zoned>()
+                .map(|z| z.timestamp())
+                .unwrap_or_default(),
+        };
+        IvrSession::with_info(Arc::new(flow), 1, info)
+    }
+
+    fn play(p: &[&str]) -> IvrCommand {
+        IvrCommand::Play {
+            prompts: p.iter().map(|s| s.to_string()).collect(),
+            interruptible: true,
+        }
+    }
+
+    fn hangup(cause: &str) -> IvrCommand {
+        IvrCommand::Hangup {
+            cause: cause.into(),
+        }
+    }
+
+    #[test]
+    fn header_branch_and_set_expand_caller_and_dnis() {
+        let mut s = session("1000", &[("x-tier", "gold")], "2026-12-03T12:00[UTC]");
+        let t = Instant::now();
+        assert_eq!(s.handle(t, Start), [hangup("normal")]);
+        assert_eq!(s.var("greeting").as_deref(), Some("vip 1000 on 102"));
+        assert_eq!(
+            s.take_notes(),
+            ["branch who -> gold", "set greeting=vip 1000 on 102"]
+        );
+    }
+
+    #[test]
+    fn time_condition_uses_start_wall_time_plus_elapsed() {
+        let t = Instant::now();
+        // 16:59 in London: open window.
+        let mut s = session("+4420", &[], "2026-12-03T16:59[Europe/London]");
+        assert_eq!(s.handle(t, Start), [hangup("uk")]);
+        // 17:00: outside, so the default (collect) runs.
+        let mut s = session("+4420", &[], "2026-12-03T17:00[Europe/London]");
+        assert_eq!(s.handle(t, Start), [play(&["enter"])]);
+    }
+
+    #[test]
+    fn collect_ends_on_inter_digit_timeout_and_says_the_number() {
+        let t = Instant::now();
+        let mut s = session("1", &[], "2026-12-03T20:00[UTC]");
+        s.handle(t, Start);
+        assert_eq!(s.handle(t, PromptDone), []);
+        assert_eq!(s.poll_timeout(), Some(t + Duration::from_millis(5000)));
+        assert_eq!(s.handle(t, Digit('4')), []);
+        assert_eq!(s.handle(t, Digit('2')), []);
+        let due = s.poll_timeout().expect("inter-digit wait");
+        assert_eq!(due, t + Duration::from_millis(1000));
+        assert_eq!(s.handle(due, Timeout), [play(&["n40", "n2"])]);
+        assert_eq!(s.var("acct").as_deref(), Some("42"));
+        assert_eq!(s.handle(due, PromptDone), [hangup("normal")]);
+    }
+
+    #[test]
+    fn collect_ends_at_max_digits_or_terminator() {
+        let t = Instant::now();
+        let mut s = session("1", &[], "2026-12-03T20:00[UTC]");
+        s.handle(t, Start);
+        s.handle(t, Digit('1'));
+        s.handle(t, Digit('2'));
+        s.handle(t, Digit('3'));
+        let cmds = s.handle(t, Digit('4'));
+        assert_eq!(
+            cmds,
+            [play(&["n1", "thousand", "n2", "hundred", "n30", "n4"])]
+        );
+        let mut s = session("1", &[], "2026-12-03T20:00[UTC]");
+        s.handle(t, Start);
+        s.handle(t, Digit('7'));
+        s.handle(t, Digit('7'));
+        assert_eq!(s.handle(t, Digit('#')), [play(&["n70", "n7"])]);
+    }
+
+    #[test]
+    fn too_short_entries_replay_then_fail_after_max_tries() {
+        let t = Instant::now();
+        let mut s = session("1", &[], "2026-12-03T20:00[UTC]");
+        s.handle(t, Start);
+        assert_eq!(
+            s.handle(t, Digit('5')),
+            [IvrCommand::StopPlayback],
+            "first digit stops the prompt"
+        );
+        assert_eq!(s.handle(t, Digit('#')), [play(&["invalid"])]);
+        assert_eq!(s.handle(t, PromptDone), [play(&["enter"])]);
+        s.handle(t, PromptDone);
+        let due = s.poll_timeout().expect("waits for the first digit");
+        assert_eq!(s.handle(due, Timeout), [hangup("normal")]);
+        assert!(s.var("acct").is_none());
+        assert!(s.is_finished());
+    }
+}
