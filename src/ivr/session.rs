@@ -30,6 +30,8 @@ pub const CAUSE_SCRIPT_ERROR: &str = "script-error";
 /// Most flow variables per call, and the longest value kept.
 pub const MAX_VARS: usize = 64;
 pub const MAX_VAR_LEN: usize = 256;
+/// Most nested `subflow` calls.
+pub const MAX_SUBFLOW_DEPTH: usize = 8;
 /// Most trace notes kept between two [`IvrSession::take_notes`].
 pub const MAX_NOTES: usize = 64;
 
@@ -145,6 +147,8 @@ pub struct IvrSession {
     /// The `Instant` of `Start`, paired with `info.wall`.
     started: Option<Instant>,
     notes: Vec<String>,
+    /// Where each open `subflow` returns to.
+    returns: Vec<String>,
 }
 
 impl IvrSession {
@@ -165,6 +169,7 @@ impl IvrSession {
             vars: BTreeMap::new(),
             started: None,
             notes: Vec::new(),
+            returns: Vec::new(),
         }
     }
 

@@ -111,6 +111,11 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
         RawNode::Branch(b) => check_branch(b, nodes, d),
         RawNode::Hours(h) => check_hours(h, nodes, d),
         RawNode::Goto(g) => target(&g.next, "next", nodes, d),
+        RawNode::Subflow(c) => {
+            target(&c.call, "call", nodes, d);
+            target(&c.next, "next", nodes, d);
+        }
+        RawNode::Return(_) => {}
     }
 }
 
@@ -416,6 +421,8 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
         RawNode::Say(s) => vec![&s.next],
         RawNode::Set(s) => vec![&s.next],
         RawNode::Goto(g) => vec![&g.next],
+        RawNode::Subflow(c) => vec![&c.call, &c.next],
+        RawNode::Return(_) => Vec::new(),
         RawNode::Branch(b) => b
             .cases
             .get_ref()
@@ -553,7 +560,12 @@ fn dead_ends(raw: &RawScript, reached: &BTreeSet<&str>, d: &mut Diags<'_>) {
     let mut can_exit: BTreeSet<&str> = raw
         .nodes
         .iter()
-        .filter(|(_, (_, n))| matches!(n, RawNode::Queue(_) | RawNode::Hangup(_)))
+        .filter(|(_, (_, n))| {
+            matches!(
+                n,
+                RawNode::Queue(_) | RawNode::Hangup(_) | RawNode::Return(_)
+            )
+        })
         .map(|(k, _)| k.as_str())
         .collect();
     loop {

@@ -139,6 +139,10 @@ pub enum Node {
     },
     /// Go to another node.
     Goto { next: String },
+    /// Run the part of the flow starting at `call`; its `return` comes back to `next`.
+    Subflow { call: String, next: String },
+    /// Go back to the `next` of the latest `subflow`.
+    Return,
 }
 
 impl Node {
@@ -149,6 +153,8 @@ impl Node {
             | Node::Say { next, .. }
             | Node::Set { next, .. }
             | Node::Goto { next } => vec![next],
+            Node::Subflow { call, next } => vec![call, next],
+            Node::Return => Vec::new(),
             Node::Menu {
                 on_fail, choices, ..
             } => std::iter::once(on_fail.as_str())

@@ -127,6 +127,17 @@ pub(super) struct RawGoto {
     pub next: Sp<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSubflow {
+    pub call: Sp<String>,
+    pub next: Sp<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReturn {}
+
 /// One `[[test]]` case of a flow (run by `softacd ivr test`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +163,8 @@ pub(super) enum RawNode {
     Branch(RawBranch),
     Hours(RawHours),
     Goto(RawGoto),
+    Subflow(RawSubflow),
+    Return(RawReturn),
 }
 
 /// A flow after the shape pass; the key spans point at each node's name.
@@ -291,6 +304,8 @@ fn one_node(
         "branch" => typed(body).map(RawNode::Branch),
         "hours" => typed(body).map(RawNode::Hours),
         "goto" => typed(body).map(RawNode::Goto),
+        "subflow" => typed(body).map(RawNode::Subflow),
+        "return" => typed(body).map(RawNode::Return),
         other => {
             let msg = format!("unknown node type `{other}` (expected one of: {NODE_TYPES})");
             diags.at(kind.span(), msg);
@@ -304,7 +319,7 @@ fn one_node(
 
 /// Every node type, for messages and the reference.
 pub(super) const NODE_TYPES: &str =
-    "play, menu, collect, say, set, branch, hours, goto, queue, hangup";
+    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup";
 
 fn typed<'de, T: Deserialize<'de>>(body: Sp<DeValue<'de>>) -> Result<T, toml::de::Error> {
     T::deserialize(ValueDeserializer::from(body))
@@ -404,6 +419,11 @@ impl RawNode {
             RawNode::Goto(g) => Node::Goto {
                 next: g.next.into_inner(),
             },
+            RawNode::Subflow(c) => Node::Subflow {
+                call: c.call.into_inner(),
+                next: c.next.into_inner(),
+            },
+            RawNode::Return(_) => Node::Return,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! and wall clock (the `Start` wall time plus the injected `now`).
 
 use super::{Flow, IvrCommand, IvrEvent, IvrSession, MenuPhase, State};
-use super::{MAX_NOTES, MAX_VARS, MAX_VAR_LEN};
+use super::{MAX_NOTES, MAX_SUBFLOW_DEPTH, MAX_VARS, MAX_VAR_LEN};
 use crate::ivr::say;
 use crate::ivr::script::{Node, OpenState};
 use std::sync::Arc;
@@ -129,6 +129,21 @@ impl IvrSession {
                 Flow::Goto(to)
             }
             Node::Goto { next } => Flow::Goto(next.clone()),
+            Node::Subflow { call, next } => {
+                if self.returns.len() >= MAX_SUBFLOW_DEPTH {
+                    self.note(format!("subflow {name}: deeper than {MAX_SUBFLOW_DEPTH}"));
+                    return Flow::Goto(String::new());
+                }
+                self.returns.push(next.clone());
+                Flow::Goto(call.clone())
+            }
+            Node::Return => match self.returns.pop() {
+                Some(back) => Flow::Goto(back),
+                None => {
+                    self.note(format!("return {name}: no subflow to return to"));
+                    Flow::Goto(String::new())
+                }
+            },
             Node::Play { .. } | Node::Menu { .. } | Node::Queue { .. } | Node::Hangup { .. } => {
                 Flow::Goto(String::new())
             }
@@ -509,5 +524,51 @@ type = "hangup"
         assert_eq!(s.handle(due, Timeout), [hangup("normal")]);
         assert!(s.var("acct").is_none());
         assert!(s.is_finished());
+    }
+
+    #[test]
+    fn subflow_returns_to_its_next_and_a_bare_return_ends_the_call() {
+        const SUB: &str = r#"
+name = "s"
+start = "first"
+[nodes.first]
+type = "subflow"
+call = "greet"
+next = "second"
+[nodes.second]
+type = "subflow"
+call = "greet"
+next = "done"
+[nodes.greet]
+type = "play"
+prompts = ["welcome"]
+next = "back"
+[nodes.back]
+type = "return"
+[nodes.done]
+type = "branch"
+default = "back"
+[[nodes.done.cases]]
+var = "unset"
+goto = "bye"
+[nodes.bye]
+type = "hangup"
+"#;
+        let flow = load_str(SUB, "s.toml", &|_| true).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = IvrSession::new(Arc::new(flow), 1);
+        let t = Instant::now();
+        assert_eq!(s.handle(t, Start), [play(&["welcome"])]);
+        assert_eq!(s.handle(t, PromptDone), [play(&["welcome"])]);
+        assert_eq!(
+            s.handle(t, PromptDone),
+            [hangup(crate::ivr::session::CAUSE_SCRIPT_ERROR)]
+        );
+        assert_eq!(
+            s.take_notes(),
+            [
+                "branch done -> back",
+                "return back: no subflow to return to"
+            ]
+        );
     }
 }
