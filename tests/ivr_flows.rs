@@ -194,3 +194,48 @@ fn ivr_check_with_config_rejects_an_unknown_queue() {
     let (ok, out) = softacd(&["ivr", "check", "--config", "config/softacd.toml"]);
     assert_eq!(ok, 0, "{out}");
 }
+
+#[test]
+fn the_server_refuses_to_start_with_an_invalid_flow() {
+    let dir = TempDir::new("ivr-refuse");
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).expect("scripts dir");
+    let main = std::fs::read_to_string("ivr-scripts/main.toml").expect("main flow");
+    std::fs::write(scripts.join("main.toml"), main).expect("write main");
+    let broken = "name = \"after-hours\"\nstart = \"h\"\n[nodes.h]\ntype = \"hours\"\ntz = \"Nope/Zone\"\nweekly = {}\nopen = \"b\"\nclosed = \"b\"\n[nodes.b]\ntype = \"hangup\"\n";
+    std::fs::write(scripts.join("after-hours.toml"), broken).expect("write broken");
+    let config = std::fs::read_to_string("config/softacd.toml")
+        .expect("config")
+        .replace(
+            "scripts_dir = \"ivr-scripts\"",
+            &format!("scripts_dir = {:?}", scripts.to_string_lossy()),
+        )
+        .replace(
+            "data_dir = \"data\"",
+            &format!("data_dir = {:?}", dir.path().join("data").to_string_lossy()),
+        );
+    let cfg = dir.path().join("softacd.toml");
+    std::fs::write(&cfg, config).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_softacd"))
+        .args(["run", "--config", &cfg.to_string_lossy()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("softacd starts");
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started with an invalid flow");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(!out.status.success());
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("after-hours.toml:5:6: unknown time zone `Nope/Zone`"),
+        "{text}"
+    );
+}

@@ -247,3 +247,44 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod random_callers {
+    use super::*;
+    use crate::ivr::script::load_str;
+    use proptest::prelude::*;
+
+    const FLOWS: [&str; 2] = [
+        include_str!("../../ivr-scripts/main.toml"),
+        include_str!("../../ivr-scripts/after-hours.toml"),
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Any keys at any time of year: the run ends in a hangup or with
+        /// an agent, never stuck and never panicking.
+        #[test]
+        fn every_caller_run_ends(
+            which in 0usize..2,
+            keys in "[0-9*#A-D -]{0,40}",
+            secs in 1_700_000_000i64..1_900_000_000,
+        ) {
+            let flow = load_str(FLOWS[which], "f.toml", &|_| true)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let input = SimInput {
+                keys,
+                vars: BTreeMap::new(),
+                info: SessionInfo {
+                    wall: jiff::Timestamp::from_second(secs).unwrap_or_default(),
+                    ..SessionInfo::default()
+                },
+            };
+            let trace = simulate(Arc::new(flow), &input, Instant::now());
+            let last = trace.last().cloned().unwrap_or_default();
+            prop_assert!(
+                last == "agent answers" || last.starts_with("hangup "),
+                "ended with {last:?}: {trace:?}"
+            );
+        }
+    }
+}
