@@ -13,7 +13,7 @@
 //!   IVR columns), sent once when the session ends (it is dropped when the
 //!   core forgets the call) through a bounded, non-blocking sink.
 
-use super::ms::{AppCommand, AppEvent, CallMeta, CallSession, SessionFactory};
+use super::ms::{AppCommand, AppEvent, CallSession, SessionFactory};
 use super::script::Script;
 use super::session::{IvrCommand, IvrEvent, IvrSession, SessionInfo};
 use std::collections::BTreeMap;
@@ -221,16 +221,10 @@ impl SessionFactory for ScriptSessions {
     type Session = ScriptCall;
 
     fn create(&mut self, script: &str, contact: u64) -> Option<ScriptCall> {
-        self.create_with(script, contact, &CallMeta::default())
-    }
-
-    fn create_with(&mut self, script: &str, contact: u64, meta: &CallMeta) -> Option<ScriptCall> {
         let flow = self.scripts.get(script)?;
         let info = SessionInfo {
-            caller: meta.caller.clone(),
-            dnis: meta.dnis.clone(),
-            headers: meta.headers.iter().cloned().collect(),
             wall: (self.clock)(),
+            ..SessionInfo::default()
         };
         Some(ScriptCall {
             session: IvrSession::with_info(Arc::clone(flow), contact, info),
@@ -464,49 +458,5 @@ type = "hangup"
         };
         assert_eq!(cause(xmas), "holiday");
         assert_eq!(cause(friday), "normal");
-    }
-
-    #[test]
-    fn invite_meta_reaches_branch_on_caller_dnis_and_headers() {
-        const ROUTE: &str = r#"
-name = "r"
-start = "route"
-[nodes.route]
-type = "branch"
-default = "other"
-[[nodes.route.cases]]
-var = "header.x-tier"
-equals = "gold"
-goto = "vip"
-[[nodes.route.cases]]
-var = "dnis"
-equals = "101"
-goto = "other"
-[nodes.vip]
-type = "hangup"
-cause = "vip"
-[nodes.other]
-type = "hangup"
-"#;
-        let flow = load_str(ROUTE, "r.toml", &|_| true).expect("flow loads");
-        let flows = BTreeMap::from([("r".to_owned(), Arc::new(flow))]);
-        let mut f = ScriptSessions::new(flows);
-        let meta = CallMeta {
-            caller: "1000".into(),
-            dnis: "102".into(),
-            headers: vec![("X-Tier".into(), "gold".into())],
-        };
-        let mut c = f.create_with("r", 1, &meta).expect("r");
-        let vip = AppCommand::Hangup {
-            cause: "vip".into(),
-        };
-        assert_eq!(c.handle(Instant::now(), AppEvent::Start), [vip]);
-        let mut plain = f.create("r", 2).expect("r");
-        assert_eq!(
-            plain.handle(Instant::now(), AppEvent::Start),
-            [AppCommand::Hangup {
-                cause: "normal".into()
-            }]
-        );
     }
 }

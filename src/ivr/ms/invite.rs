@@ -68,10 +68,9 @@ impl<F: SessionFactory> MediaServer<F> {
             .headers
             .get(HDR_SCRIPT)
             .map_or(DEFAULT_SCRIPT, str::trim);
-        let meta = call_meta(req, from.uri.user.as_deref());
         let session = self
             .factory
-            .create_with(script, contact, &meta)
+            .create(script, contact)
             .ok_or_else(|| MsError::UnknownScript(script.chars().take(40).collect()))?;
         let dialog_id = DialogId {
             call_id: call_id.to_string(),
@@ -263,29 +262,5 @@ impl<F: SessionFactory> MediaServer<F> {
             c.retx = Some(retx);
         }
         self.respond(now, key, ok);
-    }
-}
-
-/// The caller, DNIS and headers of an IVR INVITE, bounded.
-pub(super) fn call_meta(req: &Request, from_user: Option<&str>) -> super::types::CallMeta {
-    let clip = |s: &str| {
-        s.chars()
-            .take(super::types::MAX_META_VALUE)
-            .collect::<String>()
-    };
-    super::types::CallMeta {
-        caller: clip(from_user.unwrap_or("")),
-        dnis: req
-            .headers
-            .get("X-SoftACD-DNIS")
-            .map(|v| clip(v.trim()))
-            .unwrap_or_default(),
-        headers: req
-            .headers
-            .0
-            .iter()
-            .take(super::types::MAX_META_HEADERS)
-            .map(|(k, v)| (clip(k), clip(v)))
-            .collect(),
     }
 }

@@ -623,26 +623,3 @@ fn cancel_after_the_200_does_not_end_the_call() {
     assert!(media(&outs).is_empty());
     assert_eq!(r.ms.calls(), 1);
 }
-
-#[test]
-fn invite_gives_the_session_caller_dnis_and_headers() {
-    let req = invite("meta1", "X-SoftACD-DNIS: 102\r\nX-Tier: gold\r\n", None);
-    let from_user = req.from_hdr().ok().and_then(|f| f.uri.user);
-    let meta = super::invite::call_meta(&req, from_user.as_deref());
-    assert_eq!(meta.caller, "acd");
-    assert_eq!(meta.dnis, "102");
-    assert!(meta
-        .headers
-        .contains(&("X-Tier".to_owned(), "gold".to_owned())));
-    let long = "9".repeat(1000);
-    let req = invite("meta2", &format!("X-Long: {long}\r\n"), None);
-    let meta = super::invite::call_meta(&req, None);
-    assert_eq!(meta.caller, "");
-    assert_eq!(meta.dnis, "");
-    let kept = meta
-        .headers
-        .iter()
-        .find(|(k, _)| k == "X-Long")
-        .map(|(_, v)| v.len());
-    assert_eq!(kept, Some(MAX_META_VALUE));
-}

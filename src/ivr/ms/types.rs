@@ -146,33 +146,8 @@ pub trait CallSession {
     fn poll_timeout(&self) -> Option<Instant>;
 }
 
-/// Most INVITE headers handed to a session, and the longest value kept.
-pub const MAX_META_HEADERS: usize = 32;
-pub const MAX_META_VALUE: usize = 256;
-
-/// What the IVR INVITE says about the call: the caller (From user part),
-/// the service number (`X-SoftACD-DNIS`, when the SoftACD sends it) and the
-/// INVITE's headers (bounded), for the flow's `caller`, `dnis`, `header.X`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CallMeta {
-    pub caller: String,
-    pub dnis: String,
-    pub headers: Vec<(String, String)>,
-}
-
 /// Makes a session for a new call; `None` when `script` is unknown (404).
 pub trait SessionFactory {
     type Session: CallSession;
     fn create(&mut self, script: &str, contact: u64) -> Option<Self::Session>;
-    /// [`Self::create`] with what the INVITE says about the call; factories
-    /// that do not use it keep this default.
-    fn create_with(
-        &mut self,
-        script: &str,
-        contact: u64,
-        meta: &CallMeta,
-    ) -> Option<Self::Session> {
-        let _ = meta;
-        self.create(script, contact)
-    }
 }
