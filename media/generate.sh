@@ -35,6 +35,27 @@ speak timeout "Sorry, we did not receive your choice."
 speak goodbye "Thank you for calling. Goodbye."
 speak queue "All our agents are busy. Please hold."
 
+# Fragments for the IVR `say` node (src/ivr/say.rs joins them): numbers,
+# units and currency, then phrases the shipped flows use.
+words=(zero one two three four five six seven eight nine ten eleven twelve thirteen
+       fourteen fifteen sixteen seventeen eighteen nineteen)
+for i in "${!words[@]}"; do speak "n$i" "${words[$i]}"; done
+tens=(twenty thirty forty fifty sixty seventy eighty ninety)
+for i in "${!tens[@]}"; do speak "n$(( (i + 2) * 10 ))" "${tens[$i]}"; done
+for w in hundred thousand million minus point and minute minutes second seconds \
+         hour hours dollar dollars cent cents; do
+    speak "$w" "$w"
+done
+speak you-are-caller-number "You are caller number"
+speak estimated-wait "Your estimated wait time is"
+speak after-hours "Our service desk is closed. We are open Monday to Friday from nine in the morning until five in the afternoon."
+speak holiday "Our service desk is closed today for the holiday."
+speak vip-welcome "Welcome back. As a valued customer, you are being connected to our priority team."
+speak leave-message "Please leave a message after the tone. Press pound when you are done."
+speak callback-offer "To leave a callback number instead of waiting, press 1."
+speak enter-number "Please enter your number, followed by the pound key."
+speak thank-you "Thank you."
+
 # Hold music: four soft chords (C, A minor, F, G), 2.5 s each, plucked
 # triads with a gentle fade, at low volume.
 chord() { # name, three frequencies

@@ -39,17 +39,9 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
-    /// IVR flow tools.
-    Ivr {
-        #[command(subcommand)]
-        command: IvrCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum IvrCommand {
-    /// Put the previously live version of a flow back into its file.
-    Rollback(softacd::ivr::rollback_cli::RollbackArgs),
+    /// IVR flows: check, simulate, test.
+    #[command(subcommand)]
+    Ivr(softacd::ivr::cli::IvrCli),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,14 +63,12 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Ivr(cmd) => softacd::ivr::cli::run(cmd),
         Command::Run {
             config,
             data_dir,
             log_format,
         } => run(config, data_dir, log_format),
-        Command::Ivr {
-            command: IvrCommand::Rollback(args),
-        } => softacd::ivr::rollback_cli::run(&args),
     }
 }
 

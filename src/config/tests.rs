@@ -317,14 +317,12 @@ mod never_panics {
 #[test]
 fn embedded_default_has_the_demo_service_and_queue() {
     let cfg = Config::load(None).unwrap();
-    assert_eq!(cfg.service.len(), 1);
-    assert_eq!(
-        (
-            cfg.service[0].number.as_str(),
-            cfg.service[0].script.as_str()
-        ),
-        ("100", "main")
-    );
+    let services: Vec<(&str, &str)> = cfg
+        .service
+        .iter()
+        .map(|s| (s.number.as_str(), s.script.as_str()))
+        .collect();
+    assert_eq!(services, [("100", "main"), ("101", "after-hours")]);
     assert_eq!(cfg.queue.len(), 1);
     assert_eq!(cfg.queue[0].name, "support");
 }

@@ -14,7 +14,7 @@
 //!   core forgets the call) through a bounded, non-blocking sink.
 
 use super::ms::{AppCommand, AppEvent, CallSession, SessionFactory};
-use super::session::{IvrCommand, IvrEvent, IvrSession};
+use super::session::{self, IvrCommand, IvrEvent, IvrSession};
 use super::session_info::SessionInfo;
 use super::store::LiveFlows;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -151,6 +151,9 @@ impl CallSession for ScriptCall {
             }
         }
         let cmds = IvrSession::handle(&mut self.session, now, to_ivr_event(ev));
+        for note in self.session.take_notes() {
+            tracing::debug!(contact = self.session.contact(), script = %self.script, "ivr: {note}");
+        }
         self.translate(cmds)
     }
 
@@ -185,6 +188,9 @@ impl Drop for ScriptCall {
 pub struct ScriptSessions {
     scripts: LiveFlows,
     reports: Option<SyncSender<IvrReport>>,
+    /// The wall clock read when a call starts (hours and time conditions);
+    /// the shell passes the system clock, tests a fixed time.
+    clock: fn() -> jiff::Timestamp,
 }
 
 impl ScriptSessions {
@@ -193,7 +199,14 @@ impl ScriptSessions {
         ScriptSessions {
             scripts: scripts.into(),
             reports: None,
+            clock: jiff::Timestamp::now,
         }
+    }
+
+    /// The same factory with another wall clock.
+    pub fn with_clock(mut self, clock: fn() -> jiff::Timestamp) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// A factory whose calls send their [`IvrReport`] when they end; the
@@ -206,6 +219,7 @@ impl ScriptSessions {
         let factory = ScriptSessions {
             scripts: scripts.into(),
             reports: Some(tx),
+            clock: jiff::Timestamp::now,
         };
         (factory, rx)
     }
@@ -235,12 +249,23 @@ impl SessionFactory for ScriptSessions {
             "ivr: session starts"
         );
         Some(ScriptCall {
-            session: IvrSession::new(flow, contact),
+            session: IvrSession::with_info(flow, contact, flow_context(&info, (self.clock)())),
             script: script.to_owned(),
             hold_after: None,
             reports: self.reports.clone(),
             info,
         })
+    }
+}
+
+/// What the flow may branch on: the call data of the IVR leg's INVITE and
+/// the wall clock at the call's start.
+fn flow_context(info: &SessionInfo, wall: jiff::Timestamp) -> session::SessionInfo {
+    session::SessionInfo {
+        caller: info.caller.clone(),
+        dnis: info.dnis.clone(),
+        headers: info.headers.iter().cloned().collect(),
+        wall,
     }
 }
 
@@ -446,5 +471,45 @@ cause = "normal"
         drop(b);
         assert_eq!(rx.try_recv().map(|r| r.contact).ok(), Some(1));
         assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_factory_clock_drives_hours_in_live_calls() {
+        const HOURS: &str = r#"
+name = "h"
+start = "when"
+[nodes.when]
+type = "hours"
+tz = "UTC"
+holidays = ["2026-12-25"]
+open = "bye"
+closed = "closed"
+holiday = "holiday"
+[nodes.when.weekly]
+fri = ["00:00-24:00"]
+[nodes.closed]
+type = "hangup"
+cause = "closed"
+[nodes.holiday]
+type = "hangup"
+cause = "holiday"
+[nodes.bye]
+type = "hangup"
+"#;
+        let flow = load_str(HOURS, "h.toml", &|_| true).expect("flow loads");
+        let flows = BTreeMap::from([("h".to_owned(), Arc::new(flow))]);
+        // Friday 2026-12-25 09:00 UTC, and the Friday before.
+        let xmas = || jiff::Timestamp::from_second(1_798_189_200).unwrap_or_default();
+        let friday = || jiff::Timestamp::from_second(1_797_584_400).unwrap_or_default();
+        let cause = |clock: fn() -> jiff::Timestamp| {
+            let mut f = ScriptSessions::new(flows.clone()).with_clock(clock);
+            let mut c = f.create("h", 1).expect("h");
+            match c.handle(Instant::now(), AppEvent::Start).as_slice() {
+                [AppCommand::Hangup { cause }] => cause.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(cause(xmas), "holiday");
+        assert_eq!(cause(friday), "normal");
     }
 }

@@ -6,10 +6,13 @@
 //! that runs it against the SoftACD's channels and the media runtime.
 
 pub mod adapter;
+pub mod cli;
 pub mod ms;
 pub mod rollback_cli;
+pub mod say;
 pub mod script;
 pub mod session;
 pub mod session_info;
 pub mod shell;
+pub mod sim;
 pub mod store;

@@ -11,8 +11,10 @@
 //! once, and an interruptible prompt entered while digits are kept is
 //! skipped (it would be interrupted at once anyway).
 
+mod nodes;
+
 use super::script::{is_dtmf, Node, Script};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,26 @@ pub const MAX_TYPEAHEAD: usize = 16;
 pub const MAX_HOPS: usize = 256;
 /// Hangup cause when the script names a missing node or loops.
 pub const CAUSE_SCRIPT_ERROR: &str = "script-error";
+/// Most flow variables per call, and the longest value kept.
+pub const MAX_VARS: usize = 64;
+pub const MAX_VAR_LEN: usize = 256;
+/// Most nested `subflow` calls.
+pub const MAX_SUBFLOW_DEPTH: usize = 8;
+/// Most trace notes kept between two [`IvrSession::take_notes`].
+pub const MAX_NOTES: usize = 64;
+
+/// What the IVR knows about the call when it starts: the caller (From
+/// user part), the dialled service number (DNIS) and the INVITE's headers,
+/// plus the wall-clock instant of `Start` for hours and time conditions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionInfo {
+    pub caller: String,
+    pub dnis: String,
+    /// Header name (any case) → value.
+    pub headers: BTreeMap<String, String>,
+    /// Wall-clock time at `Start`; the epoch when unknown.
+    pub wall: jiff::Timestamp,
+}
 
 /// What the shell reports to the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +119,12 @@ enum State {
     Queued {
         node: String,
     },
+    Collect {
+        node: String,
+        phase: MenuPhase,
+        buf: String,
+        failures: u32,
+    },
     Finished,
 }
 
@@ -114,17 +142,34 @@ pub struct IvrSession {
     state: State,
     digits: String,
     typeahead: VecDeque<char>,
+    info: SessionInfo,
+    vars: BTreeMap<String, String>,
+    /// The `Instant` of `Start`, paired with `info.wall`.
+    started: Option<Instant>,
+    notes: Vec<String>,
+    /// Where each open `subflow` returns to.
+    returns: Vec<String>,
 }
 
 impl IvrSession {
     /// A session for contact `contact`, idle until [`IvrEvent::Start`].
     pub fn new(script: Arc<Script>, contact: u64) -> Self {
+        Self::with_info(script, contact, SessionInfo::default())
+    }
+
+    /// A session that knows its caller, DNIS, headers and start time.
+    pub fn with_info(script: Arc<Script>, contact: u64, info: SessionInfo) -> Self {
         IvrSession {
             script,
             contact,
             state: State::Idle,
             digits: String::new(),
             typeahead: VecDeque::new(),
+            info,
+            vars: BTreeMap::new(),
+            started: None,
+            notes: Vec::new(),
+            returns: Vec::new(),
         }
     }
 
@@ -150,20 +195,41 @@ impl IvrSession {
             _ => self.step(now, ev, &mut out),
         };
         if let Flow::Goto(node) = flow {
-            self.enter(node, &mut out);
+            self.enter(now, node, &mut out);
         }
         out
     }
 
-    /// When to call `handle(now, IvrEvent::Timeout)`, if a menu is waiting.
+    /// When to call `handle(now, IvrEvent::Timeout)`, if a menu or a
+    /// digit collection is waiting.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::Menu {
                 phase: MenuPhase::Waiting { deadline },
                 ..
+            }
+            | State::Collect {
+                phase: MenuPhase::Waiting { deadline },
+                ..
             } => Some(*deadline),
             _ => None,
         }
+    }
+
+    /// Sets a flow variable before `Start` (the simulator's `--var`).
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        self.put_var(name, value);
+    }
+
+    /// A flow variable, or `caller`, `dnis`, `header.NAME`.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.lookup(name)
+    }
+
+    /// What the flow did since the last call (sets, branches, collected
+    /// values), for logs and the simulator's trace; at most [`MAX_NOTES`].
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     /// Every digit pressed after `Start` (at most [`MAX_RECORDED_DIGITS`]), for the CDR.
@@ -201,7 +267,10 @@ impl IvrSession {
     /// One event in the current state.
     fn step(&mut self, now: Instant, ev: IvrEvent, out: &mut Vec<IvrCommand>) -> Flow {
         match self.state.clone() {
-            State::Idle if ev == IvrEvent::Start => Flow::Goto(self.script.start.clone()),
+            State::Idle if ev == IvrEvent::Start => {
+                self.started = Some(now);
+                Flow::Goto(self.script.start.clone())
+            }
             State::Playing {
                 node,
                 interruptible,
@@ -212,6 +281,12 @@ impl IvrSession {
                 failures,
             } => self.step_menu(now, &node, phase, failures, ev, out),
             State::Queued { node } => self.step_queue(&node, ev, out),
+            State::Collect {
+                node,
+                phase,
+                buf,
+                failures,
+            } => self.step_collect(now, &node, phase, buf, failures, ev, out),
             _ => Flow::Wait,
         }
     }
@@ -239,7 +314,7 @@ impl IvrSession {
 
     fn next_of(&self, node: &str) -> Flow {
         match self.script.nodes.get(node) {
-            Some(Node::Play { next, .. }) => Flow::Goto(next.clone()),
+            Some(Node::Play { next, .. } | Node::Say { next, .. }) => Flow::Goto(next.clone()),
             _ => Flow::Goto(String::new()),
         }
     }
@@ -388,10 +463,10 @@ impl IvrSession {
     }
 
     /// Enters `name` and follows transitions until the flow waits.
-    fn enter(&mut self, name: String, out: &mut Vec<IvrCommand>) {
+    fn enter(&mut self, now: Instant, name: String, out: &mut Vec<IvrCommand>) {
         let mut name = name;
         for _ in 0..MAX_HOPS {
-            match self.enter_one(&name, out) {
+            match self.enter_one(now, &name, out) {
                 Flow::Wait => return,
                 Flow::Goto(next) => name = next,
             }
@@ -399,7 +474,7 @@ impl IvrSession {
         self.hang_up(CAUSE_SCRIPT_ERROR, out);
     }
 
-    fn enter_one(&mut self, name: &str, out: &mut Vec<IvrCommand>) -> Flow {
+    fn enter_one(&mut self, now: Instant, name: &str, out: &mut Vec<IvrCommand>) -> Flow {
         let script = Arc::clone(&self.script);
         match script.nodes.get(name) {
             None => {
@@ -452,6 +527,7 @@ impl IvrSession {
                 self.hang_up(cause, out);
                 Flow::Wait
             }
+            Some(node) => self.enter_other(now, name, node, out),
         }
     }
 

@@ -9,12 +9,14 @@
 //!    reachability and loops that never wait for input.
 
 mod check;
+mod cond;
 mod raw;
 
 #[cfg(test)]
 mod tests;
 
-pub use check::is_dtmf;
+pub use check::{is_dtmf, parse_at};
+pub use cond::{parse_zone, Case, Hours, OpenState, Pattern, Test, Zone};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -44,6 +46,25 @@ pub struct Script {
     pub version: String,
     pub start: String,
     pub nodes: BTreeMap<String, Node>,
+    /// The flow's `[[test]]` cases, in file order.
+    pub tests: Vec<FlowTest>,
+}
+
+/// One `[[test]]` case: the caller's keys and context in, the trace out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlowTest {
+    pub name: String,
+    /// 1-based line of the case's `name`, for reports.
+    pub line: usize,
+    /// Space-separated key groups; `-` is a silent turn.
+    pub keys: String,
+    pub vars: BTreeMap<String, String>,
+    pub caller: String,
+    pub dnis: String,
+    pub headers: BTreeMap<String, String>,
+    /// `2026-12-25T10:00[Europe/Paris]`, or a UTC time without a zone.
+    pub at: Option<String>,
+    pub expect: Vec<String>,
 }
 
 /// One step of a flow.
@@ -76,6 +97,85 @@ pub enum Node {
     },
     /// Release the call.
     Hangup { cause: String },
+    /// Play prompts and collect several digits into variable `into`.
+    Collect {
+        prompts: Vec<String>,
+        min_digits: u32,
+        max_digits: u32,
+        terminator: Option<char>,
+        timeout_ms: u32,
+        inter_digit_ms: u32,
+        pattern: Option<Pattern>,
+        into: String,
+        max_tries: u32,
+        invalid_prompts: Vec<String>,
+        on_fail: String,
+        next: String,
+    },
+    /// Speak a variable or literal as digits, a number, money or a duration.
+    Say {
+        how: super::say::SayAs,
+        /// A variable name, or a literal when `literal` is true.
+        source: String,
+        literal: bool,
+        before: Vec<String>,
+        after: Vec<String>,
+        interruptible: bool,
+        next: String,
+    },
+    /// Set variables (values may use `${name}`), then go to `next`.
+    Set {
+        vars: BTreeMap<String, String>,
+        next: String,
+    },
+    /// The first case that holds chooses the target, else `default`.
+    Branch { cases: Vec<Case>, default: String },
+    /// Business hours: open, closed or holiday target.
+    Hours {
+        hours: Hours,
+        open: String,
+        closed: String,
+        holiday: String,
+    },
+    /// Go to another node.
+    Goto { next: String },
+    /// Run the part of the flow starting at `call`; its `return` comes back to `next`.
+    Subflow { call: String, next: String },
+    /// Go back to the `next` of the latest `subflow`.
+    Return,
+}
+
+impl Node {
+    /// Every node this one can lead to, in a fixed order.
+    pub fn targets(&self) -> Vec<&str> {
+        match self {
+            Node::Play { next, .. }
+            | Node::Say { next, .. }
+            | Node::Set { next, .. }
+            | Node::Goto { next } => vec![next],
+            Node::Subflow { call, next } => vec![call, next],
+            Node::Return => Vec::new(),
+            Node::Menu {
+                on_fail, choices, ..
+            } => std::iter::once(on_fail.as_str())
+                .chain(choices.values().map(String::as_str))
+                .collect(),
+            Node::Collect { on_fail, next, .. } => vec![on_fail, next],
+            Node::Queue { on_timeout, .. } => vec![on_timeout],
+            Node::Hangup { .. } => Vec::new(),
+            Node::Branch { cases, default } => cases
+                .iter()
+                .map(|c| c.goto.as_str())
+                .chain(std::iter::once(default.as_str()))
+                .collect(),
+            Node::Hours {
+                open,
+                closed,
+                holiday,
+                ..
+            } => vec![open, closed, holiday],
+        }
+    }
 }
 
 /// One problem in a script, at a 1-based line and column (`0:0` when the
@@ -161,7 +261,7 @@ pub fn load_str(
     origin: &str,
     prompt_exists: &dyn Fn(&str) -> bool,
 ) -> Result<Script, ScriptErrors> {
-    load_named(text, origin, prompt_exists, None)
+    load_named(text, origin, prompt_exists, None, None)
 }
 
 /// [`load_str`], also requiring `name` to equal `file_stem` when given.
@@ -170,6 +270,7 @@ fn load_named(
     origin: &str,
     prompt_exists: &dyn Fn(&str) -> bool,
     file_stem: Option<&str>,
+    queue_exists: Option<&dyn Fn(&str) -> bool>,
 ) -> Result<Script, ScriptErrors> {
     let mut diags = Diags::new(text, origin);
     if text.len() > MAX_SCRIPT_BYTES {
@@ -190,8 +291,11 @@ fn load_named(
     match parsed {
         Some(parsed) if diags.is_empty() => {
             check::check(&parsed, prompt_exists, file_stem, &mut diags);
+            if let Some(known) = queue_exists {
+                check::queues(&parsed, known, &mut diags);
+            }
             if diags.is_empty() {
-                Ok(parsed.into_script(version_of(text)))
+                Ok(parsed.into_script(version_of(text), text))
             } else {
                 Err(ScriptErrors(diags.list))
             }
@@ -222,12 +326,22 @@ pub fn load_file(
     path: &Path,
     prompt_exists: &dyn Fn(&str) -> bool,
 ) -> Result<Script, ScriptErrors> {
+    load_file_checked(path, prompt_exists, None)
+}
+
+/// [`load_file`], also requiring every queue node to name a configured
+/// queue when `queue_exists` is given (`softacd ivr check --config`).
+pub fn load_file_checked(
+    path: &Path,
+    prompt_exists: &dyn Fn(&str) -> bool,
+    queue_exists: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Script, ScriptErrors> {
     let origin = path.display().to_string();
     let bytes = read_bounded(path)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| whole_file(path, "script is not valid UTF-8".to_owned()))?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    load_named(&text, &origin, prompt_exists, Some(stem))
+    load_named(&text, &origin, prompt_exists, Some(stem), queue_exists)
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, ScriptErrors> {

@@ -358,3 +358,54 @@ fn missing_keys_and_types_and_all_nodes_reported() {
         ]
     );
 }
+
+mod never_panics {
+    use super::super::load_str;
+    use proptest::prelude::*;
+
+    const FLOWS: [&str; 2] = [
+        include_str!("../../../ivr-scripts/main.toml"),
+        include_str!("../../../ivr-scripts/after-hours.toml"),
+    ];
+
+    /// A shipped flow with `cut` bytes removed at `at` and `insert` put there.
+    fn mutate(flow: &str, at: usize, cut: usize, insert: &str) -> String {
+        let mut start = at.min(flow.len());
+        while !flow.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + cut).min(flow.len());
+        while !flow.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}{insert}{}", &flow[..start], &flow[end..])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn random_text_never_panics_the_loader(text in "\\PC{0,400}") {
+            let _ = load_str(&text, "r.toml", &|_| true);
+        }
+
+        #[test]
+        fn mutated_shipped_flows_never_panic_and_errors_carry_positions(
+            which in 0usize..2,
+            at in 0usize..4000,
+            cut in 0usize..40,
+            insert in prop::sample::select(vec![
+                "", "\"", "[", "]]", "=", "\n[nodes.x]\ntype = \"goto\"\n", "type = \"say\"",
+                "next = \"nowhere\"", "tz = \"Nope/Zone\"", "pattern = \"(\"", "\u{1F600}", "{", "#",
+                "time = \"25:00-26:00\"", "max_digits = 0",
+            ]),
+        ) {
+            let text = mutate(FLOWS[which], at, cut, insert);
+            if let Err(e) = load_str(&text, "m.toml", &|_| true) {
+                for d in &e.0 {
+                    let lines = text.lines().count().max(1);
+                    prop_assert!(d.line <= lines + 1, "line {} beyond {lines}: {}", d.line, d);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The flow simulator behind `softacd ivr simulate` and `softacd ivr test`
+//! (issue 5: "try a flow without a phone"): drives an [`IvrSession`] with a
+//! scripted caller and prints what the caller would hear and where the call
+//! goes, one trace line per step. Pure: the start `Instant` and the wall
+//! clock are arguments.
+//!
+//! The caller model: prompts always play to the end; when the flow waits for
+//! input, the caller types the next key group (`"1"`, `"1234#"`), or stays
+//! silent for `-` or when no keys are left. After a group, if the flow still
+//! waits (a collect without terminator), the caller pauses until it gives up
+//! waiting. A queue ends the run with an agent answering.
+
+use super::script::{FlowTest, Script};
+use super::session::{IvrCommand, IvrEvent, IvrSession, SessionInfo};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most events fed in one run; a flow still running then is reported.
+pub const MAX_SIM_STEPS: usize = 1000;
+
+/// What the simulated caller brings to the call.
+#[derive(Debug, Clone, Default)]
+pub struct SimInput {
+    /// Space-separated key groups; `-` is a silent turn.
+    pub keys: String,
+    pub vars: BTreeMap<String, String>,
+    pub info: SessionInfo,
+}
+
+impl SimInput {
+    /// The input a `[[test]]` case describes (`at` parsed by the checker).
+    pub fn of_test(t: &FlowTest) -> Result<SimInput, String> {
+        let wall = match &t.at {
+            Some(at) => super::script::parse_at(at)?,
+            None => jiff::Timestamp::UNIX_EPOCH,
+        };
+        Ok(SimInput {
+            keys: t.keys.clone(),
+            vars: t.vars.clone(),
+            info: SessionInfo {
+                caller: t.caller.clone(),
+                dnis: t.dnis.clone(),
+                headers: t.headers.clone(),
+                wall,
+            },
+        })
+    }
+}
+
+struct Run {
+    session: IvrSession,
+    trace: Vec<String>,
+    playing: bool,
+    queued: bool,
+    now: Instant,
+}
+
+impl Run {
+    fn feed(&mut self, ev: IvrEvent) {
+        let cmds = self.session.handle(self.now, ev);
+        self.trace.extend(self.session.take_notes());
+        for cmd in cmds {
+            self.show(cmd);
+        }
+    }
+
+    fn show(&mut self, cmd: IvrCommand) {
+        match cmd {
+            IvrCommand::Play { prompts, .. } => {
+                self.playing = true;
+                self.trace.push(format!("play {}", prompts.join(" ")));
+            }
+            IvrCommand::StopPlayback => self.playing = false,
+            IvrCommand::PlayHold { music, announce } => {
+                let mut line = format!("hold {music}");
+                if !announce.is_empty() {
+                    line.push_str(&format!(" after {}", announce.join(" ")));
+                }
+                self.trace.push(line);
+            }
+            IvrCommand::RequestAgent {
+                queue,
+                skills,
+                priority,
+            } => {
+                self.queued = true;
+                let skills = skills.join(",");
+                self.trace
+                    .push(format!("queue {queue} skills={skills} priority={priority}"));
+            }
+            IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
+        }
+    }
+
+    /// The caller's turn at a wait for input.
+    fn answer(&mut self, group: Option<String>, deadline: Instant) {
+        match group.filter(|g| g != "-") {
+            Some(keys) => {
+                self.trace.push(format!("press {keys}"));
+                for d in keys.chars() {
+                    self.feed(IvrEvent::Digit(d));
+                }
+                if let (false, Some(at)) = (self.playing, self.session.poll_timeout()) {
+                    self.now = self.now.max(at);
+                    self.feed(IvrEvent::Timeout);
+                }
+            }
+            None => {
+                self.trace.push("silence".to_owned());
+                self.now = self.now.max(deadline);
+                self.feed(IvrEvent::Timeout);
+            }
+        }
+    }
+}
+
+/// Runs `script` for the caller `input` from `t0`; returns the trace.
+pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<String> {
+    let mut session = IvrSession::with_info(script, 0, input.info.clone());
+    for (k, v) in &input.vars {
+        session.set_var(k, v);
+    }
+    let mut run = Run {
+        session,
+        trace: Vec::new(),
+        playing: false,
+        queued: false,
+        now: t0,
+    };
+    let mut keys: VecDeque<String> = input.keys.split_whitespace().map(str::to_owned).collect();
+    run.feed(IvrEvent::Start);
+    for _ in 0..MAX_SIM_STEPS {
+        if run.session.is_finished() {
+            return run.trace;
+        }
+        if run.queued {
+            run.queued = false;
+            run.trace.push("agent answers".to_owned());
+            run.feed(IvrEvent::AgentFound);
+        } else if run.playing {
+            run.playing = false;
+            run.feed(IvrEvent::PromptDone);
+        } else if let Some(deadline) = run.session.poll_timeout() {
+            run.answer(keys.pop_front(), deadline);
+        } else {
+            run.trace
+                .push("stuck: the flow waits for nothing".to_owned());
+            return run.trace;
+        }
+    }
+    run.trace
+        .push(format!("still running after {MAX_SIM_STEPS} steps"));
+    run.trace
+}
+
+/// One `[[test]]` case's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOutcome {
+    pub name: String,
+    pub line: usize,
+    pub expected: Vec<String>,
+    pub got: Vec<String>,
+}
+
+impl TestOutcome {
+    pub fn passed(&self) -> bool {
+        self.expected == self.got
+    }
+}
+
+/// Runs every `[[test]]` case of `script`.
+pub fn run_tests(script: &Arc<Script>, t0: Instant) -> Vec<TestOutcome> {
+    script
+        .tests
+        .iter()
+        .map(|t| {
+            let got = match SimInput::of_test(t) {
+                Ok(input) => simulate(Arc::clone(script), &input, t0),
+                Err(e) => vec![e],
+            };
+            TestOutcome {
+                name: t.name.clone(),
+                line: t.line,
+                expected: t.expect.clone(),
+                got,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ivr::script::load_str;
+
+    const MAIN: &str = include_str!("../../ivr-scripts/main.toml");
+
+    fn main_flow() -> Arc<Script> {
+        Arc::new(load_str(MAIN, "main.toml", &|_| true).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn keys(k: &str) -> SimInput {
+        SimInput {
+            keys: k.to_owned(),
+            ..SimInput::default()
+        }
+    }
+
+    #[test]
+    fn info_then_agent() {
+        let trace = simulate(main_flow(), &keys("1 0"), Instant::now());
+        assert_eq!(
+            trace,
+            [
+                "play welcome",
+                "play menu",
+                "press 1",
+                "play info",
+                "play menu",
+                "press 0",
+                "hold hold after queue",
+                "queue support skills=support priority=0",
+                "agent answers",
+            ]
+        );
+    }
+
+    #[test]
+    fn silence_three_times_says_goodbye() {
+        let trace = simulate(main_flow(), &keys(""), Instant::now());
+        assert_eq!(
+            trace,
+            [
+                "play welcome",
+                "play menu",
+                "silence",
+                "play timeout",
+                "play menu",
+                "silence",
+                "play timeout",
+                "play menu",
+                "silence",
+                "play goodbye",
+                "hangup normal",
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod random_callers {
+    use super::*;
+    use crate::ivr::script::load_str;
+    use proptest::prelude::*;
+
+    const FLOWS: [&str; 2] = [
+        include_str!("../../ivr-scripts/main.toml"),
+        include_str!("../../ivr-scripts/after-hours.toml"),
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Any keys at any time of year: the run ends in a hangup or with
+        /// an agent, never stuck and never panicking.
+        #[test]
+        fn every_caller_run_ends(
+            which in 0usize..2,
+            keys in "[0-9*#A-D -]{0,40}",
+            secs in 1_700_000_000i64..1_900_000_000,
+        ) {
+            let flow = load_str(FLOWS[which], "f.toml", &|_| true)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let input = SimInput {
+                keys,
+                vars: BTreeMap::new(),
+                info: SessionInfo {
+                    wall: jiff::Timestamp::from_second(secs).unwrap_or_default(),
+                    ..SessionInfo::default()
+                },
+            };
+            let trace = simulate(Arc::new(flow), &input, Instant::now());
+            let last = trace.last().cloned().unwrap_or_default();
+            prop_assert!(
+                last == "agent answers" || last.starts_with("hangup "),
+                "ended with {last:?}: {trace:?}"
+            );
+        }
+    }
+}
