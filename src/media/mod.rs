@@ -5,13 +5,16 @@
 //!
 //! - [`g711`]: ITU-T G.711 µ-law (PCMU) and A-law (PCMA) codecs.
 //! - [`rtp`]: RFC 3550 §5.1 header parse/write and the [`rtp::RtpSender`] state.
+//! - [`goertzel`] and [`dtmf_inband`]: the in-band DTMF receiver (Q.24).
 //! - [`rfc4733`]: telephone-event payloads, [`rfc4733::DtmfReceiver`] and
 //!   [`rfc4733::DtmfSender`].
 //! - [`sdp`]: RFC 4566 parsing and RFC 3264 offer/answer for the audio leg.
 //! - [`wav`] and [`prompt`]: the project's WAV reader and the cache of
 //!   prompts pre-encoded into 20 ms frames per codec.
 
+pub mod dtmf_inband;
 pub mod g711;
+pub mod goertzel;
 pub mod player;
 pub mod prompt;
 pub mod relay;
