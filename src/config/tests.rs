@@ -340,3 +340,23 @@ fn duplicate_queue_and_service_and_bad_script_name_are_errors_at_their_lines() {
     assert!(d[0].message.contains("duplicate queue"));
     assert!(d[1].message.contains("not a script name"));
 }
+
+#[test]
+fn dtmf_paths_default_to_all_three_and_can_be_narrowed() {
+    let all = crate::media::DtmfPaths::default();
+    let cfg = Config::from_toml("", "test.toml").expect("empty file");
+    assert_eq!(cfg.media.dtmf_paths(), all);
+    let cfg = Config::from_toml("[media]\ndtmf = [\"info\"]\n", "test.toml").expect("info only");
+    let only_info = crate::media::DtmfPaths {
+        rfc4733: false,
+        inband: false,
+        info: true,
+    };
+    assert_eq!(cfg.media.dtmf_paths(), only_info);
+}
+
+#[test]
+fn unknown_dtmf_path_is_rejected_at_its_line() {
+    let text = "[media]\ndir = \"media\"\ndtmf = [\"rfc4733\", \"sip-info\"]\n";
+    assert_eq!(one_at(text, "sip-info"), 3);
+}

@@ -81,6 +81,28 @@ pub const SAMPLE_RATE: u32 = 8000;
 /// Samples (and G.711 bytes) in one 20 ms frame, the packetization we send.
 pub const FRAME_SAMPLES: usize = 160;
 
+/// Which DTMF paths are on (`[media] dtmf` in the configuration); all
+/// three feed the same digit stream of an IVR call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DtmfPaths {
+    /// RFC 4733 telephone-events in RTP.
+    pub rfc4733: bool,
+    /// Tones in the G.711 audio ([`dtmf_inband`], ITU-T Q.24).
+    pub inband: bool,
+    /// SIP INFO, application/dtmf-relay and application/dtmf.
+    pub info: bool,
+}
+
+impl Default for DtmfPaths {
+    fn default() -> Self {
+        DtmfPaths {
+            rfc4733: true,
+            inband: true,
+            info: true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
