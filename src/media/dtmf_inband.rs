@@ -213,10 +213,10 @@ impl InbandDetector {
                 let hi_step = self.high[v.col].omega() * HOP as f32;
                 r.low_advance = r
                     .low_advance
-                    .add(v.low.advance_from(r.last_low).rotate_back(lo_step));
+                    .plus(v.low.advance_from(r.last_low).rotate_back(lo_step));
                 r.high_advance = r
                     .high_advance
-                    .add(v.high.advance_from(r.last_high).rotate_back(hi_step));
+                    .plus(v.high.advance_from(r.last_high).rotate_back(hi_step));
                 r.last_low = v.low;
                 r.last_high = v.high;
                 r.len += 1;

@@ -46,7 +46,7 @@ impl Bin {
         }
     }
 
-    pub fn add(self, other: Bin) -> Bin {
+    pub fn plus(self, other: Bin) -> Bin {
         Bin {
             re: self.re + other.re,
             im: self.im + other.im,
