@@ -1,12 +1,27 @@
-//! The DTMF paths over real UDP sockets on 127.0.0.1 (issue 4): a caller's
+//! The DTMF paths (issue 4), in two parts.
+//!
+//! The media runtime over real UDP sockets on 127.0.0.1: a caller's
 //! gateway that sends the key as tones inside its G.711 audio reaches the
 //! IVR's digit stream and barges in on the prompt, exactly like an RFC
 //! 4733 event; with "inband" off in `[media] dtmf` the same audio is only
 //! audio. Every wait is a receive with a timeout.
+//!
+//! The shipped demo menu (service 100) against a real `softacd run`, the
+//! caller a SIPp scenario of `sip-tests/call/`, the agent's phone another:
+//! key 0 as in-band tones (pcap), as SIP INFO application/dtmf-relay over
+//! UDP and as SIP INFO application/dtmf over TCP each reach the agent, and
+//! the call's CDR records the digit (the RFC 4733 case is
+//! tests/sipp_call.rs `menu_agent_*`).
 
+mod common;
+
+use common::{free_port, poll_until, sip_tests_path, sipp, TestServer, SEATS};
+use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::process::Output;
 use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use softacd::media::dtmf_inband::key_frequencies;
@@ -161,4 +176,118 @@ async fn with_inband_off_tones_are_only_audio() {
         timeout(QUIET, events.recv()).await.is_err(),
         "no digit from the tones"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The demo menu end to end with SIPp
+// ---------------------------------------------------------------------------
+
+const POLL_EVERY: Duration = Duration::from_millis(100);
+const CDR_WAIT: Duration = Duration::from_secs(10);
+
+fn json_array(server: &TestServer, path: &str) -> Vec<Value> {
+    let (status, body) = server.http_get(path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    match serde_json::from_str::<Value>(&body) {
+        Ok(Value::Array(items)) => items,
+        other => panic!("GET {path}: expected a JSON array, got {other:?}"),
+    }
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The seat is signed in and idle on its registered phone.
+fn seat_ready(server: &TestServer, user: &str) -> bool {
+    json_array(server, "/api/agents").iter().any(|a| {
+        text(a, "id") == Some(user)
+            && a.get("status").and_then(|s| text(s, "status")) == Some("available")
+            && a.get("state").and_then(|s| text(s, "state")) == Some("idle")
+    })
+}
+
+/// Seat 1001's phone (`agent_register.xml` + `agent_uas.xml`) in the
+/// background, ready when returned.
+fn phone(server: &TestServer, transport: &'static str) -> JoinHandle<Output> {
+    let user = "1001";
+    let password = SEATS
+        .iter()
+        .find(|(u, _)| *u == user)
+        .map(|(_, p)| *p)
+        .expect("seat 1001 in the test config");
+    let oocsf = sip_tests_path("call/agent_uas.xml");
+    let target = server.sip_addr(transport);
+    let args: Vec<String> = vec![
+        "-oocsf".into(),
+        oocsf.to_string_lossy().into_owned(),
+        "-s".into(),
+        user.into(),
+        "-au".into(),
+        user.into(),
+        "-ap".into(),
+        password.into(),
+        "-mp".into(),
+        free_port().to_string(),
+        "-timeout".into(),
+        "90s".into(),
+    ];
+    let run = thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sipp("call/agent_register.xml", transport, target, &args)
+    });
+    let ready = poll_until(Duration::from_secs(10), POLL_EVERY, || {
+        (run.is_finished() || seat_ready(server, user)).then_some(())
+    });
+    assert!(
+        ready.is_some() && !run.is_finished(),
+        "seat {user} not ready: {:?}",
+        json_array(server, "/api/agents")
+    );
+    run
+}
+
+/// Caller `scenario` over `transport` presses 0 in the demo menu; the
+/// agent answers; the CDR says digits "0", agent 1001, answered.
+fn key_0_reaches_the_agent(scenario: &str, transport: &'static str) {
+    let server = TestServer::start();
+    let agent = phone(&server, transport);
+    let mp = free_port().to_string();
+    sipp(
+        &format!("call/{scenario}"),
+        transport,
+        server.sip_addr(transport),
+        &["-mp", &mp, "-timeout", "30s"],
+    );
+    if let Err(panic) = agent.join() {
+        std::panic::resume_unwind(panic);
+    }
+    let cdrs = poll_until(CDR_WAIT, POLL_EVERY, || {
+        let cdrs = json_array(&server, "/api/calls");
+        (!cdrs.is_empty()).then_some(cdrs)
+    })
+    .expect("a CDR in GET /api/calls");
+    assert_eq!(cdrs.len(), 1, "{cdrs:?}");
+    let cdr = &cdrs[0];
+    assert_eq!(text(cdr, "digits"), Some("0"), "digits: {cdr}");
+    assert_eq!(text(cdr, "agent"), Some("1001"), "agent: {cdr}");
+    assert_eq!(text(cdr, "dnis"), Some("100"), "dnis: {cdr}");
+    assert_eq!(text(cdr, "end_cause"), Some("normal_clearing"), "{cdr}");
+    let answered = cdr.get("agent_answer_ms").is_some_and(|v| !v.is_null());
+    assert!(answered, "the agent answered: {cdr}");
+}
+
+#[test]
+fn demo_menu_inband_key_0_reaches_the_agent_udp() {
+    key_0_reaches_the_agent("caller_menu_agent_inband.xml", "u1");
+}
+
+#[test]
+fn demo_menu_info_dtmf_relay_key_0_reaches_the_agent_udp() {
+    key_0_reaches_the_agent("caller_menu_agent_info_relay.xml", "u1");
+}
+
+#[test]
+fn demo_menu_info_dtmf_key_0_reaches_the_agent_tcp() {
+    key_0_reaches_the_agent("caller_menu_agent_info_dtmf.xml", "t1");
 }
