@@ -11,7 +11,8 @@
 //! key 0 as in-band tones (pcap), as SIP INFO application/dtmf-relay over
 //! UDP and as SIP INFO application/dtmf over TCP each reach the agent, and
 //! the call's CDR records the digit (the RFC 4733 case is
-//! tests/sipp_call.rs `menu_agent_*`).
+//! tests/sipp_call.rs `menu_agent_*`); once bridged, the caller's INFO is
+//! forwarded on the agent's leg and answered with the phone's 200.
 
 mod common;
 
@@ -207,16 +208,16 @@ fn seat_ready(server: &TestServer, user: &str) -> bool {
     })
 }
 
-/// Seat 1001's phone (`agent_register.xml` + `agent_uas.xml`) in the
-/// background, ready when returned.
-fn phone(server: &TestServer, transport: &'static str) -> JoinHandle<Output> {
+/// Seat 1001's phone (`agent_register.xml` + out-of-call scenario
+/// `uas`) in the background, ready when returned.
+fn phone(server: &TestServer, uas: &str, transport: &'static str) -> JoinHandle<Output> {
     let user = "1001";
     let password = SEATS
         .iter()
         .find(|(u, _)| *u == user)
         .map(|(_, p)| *p)
         .expect("seat 1001 in the test config");
-    let oocsf = sip_tests_path("call/agent_uas.xml");
+    let oocsf = sip_tests_path(&format!("call/{uas}"));
     let target = server.sip_addr(transport);
     let args: Vec<String> = vec![
         "-oocsf".into(),
@@ -249,9 +250,9 @@ fn phone(server: &TestServer, transport: &'static str) -> JoinHandle<Output> {
 
 /// Caller `scenario` over `transport` presses 0 in the demo menu; the
 /// agent answers; the CDR says digits "0", agent 1001, answered.
-fn key_0_reaches_the_agent(scenario: &str, transport: &'static str) {
+fn key_0_reaches_the_agent(scenario: &str, uas: &str, transport: &'static str) {
     let server = TestServer::start();
-    let agent = phone(&server, transport);
+    let agent = phone(&server, uas, transport);
     let mp = free_port().to_string();
     sipp(
         &format!("call/{scenario}"),
@@ -279,15 +280,24 @@ fn key_0_reaches_the_agent(scenario: &str, transport: &'static str) {
 
 #[test]
 fn demo_menu_inband_key_0_reaches_the_agent_udp() {
-    key_0_reaches_the_agent("caller_menu_agent_inband.xml", "u1");
+    key_0_reaches_the_agent("caller_menu_agent_inband.xml", "agent_uas.xml", "u1");
 }
 
 #[test]
 fn demo_menu_info_dtmf_relay_key_0_reaches_the_agent_udp() {
-    key_0_reaches_the_agent("caller_menu_agent_info_relay.xml", "u1");
+    key_0_reaches_the_agent("caller_menu_agent_info_relay.xml", "agent_uas.xml", "u1");
 }
 
 #[test]
 fn demo_menu_info_dtmf_key_0_reaches_the_agent_tcp() {
-    key_0_reaches_the_agent("caller_menu_agent_info_dtmf.xml", "t1");
+    key_0_reaches_the_agent("caller_menu_agent_info_dtmf.xml", "agent_uas.xml", "t1");
+}
+
+#[test]
+fn info_while_bridged_is_forwarded_to_the_agent_udp() {
+    key_0_reaches_the_agent(
+        "caller_menu_agent_info_agent.xml",
+        "agent_uas_info.xml",
+        "u1",
+    );
 }
