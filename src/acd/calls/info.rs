@@ -1,5 +1,6 @@
-//! SIP INFO through the B2BUA (RFC 6086 §4.2; RFC 3261 §16-free B2BUA
-//! relaying): an INFO from the caller in its dialog is sent on in the
+//! SIP INFO through the B2BUA (RFC 6086 §4.2; as a B2BUA we send a new
+//! request in the other leg's dialog, RFC 3261 §12.2.1.1, not a proxied
+//! one): an INFO from the caller in its dialog is sent on in the
 //! leg the caller is talking to — the IVR leg while the caller is in the
 //! IVR or queued, the agent's leg once bridged — with the same
 //! Content-Type and body (DTMF as application/dtmf-relay or

@@ -26,6 +26,8 @@ pub enum MsError {
     InfoBody(String),
     #[error("ms info: Content-Type {0:?} is not application/dtmf-relay or application/dtmf")]
     InfoType(String),
+    #[error("ms info: DTMF by INFO is off ([media] dtmf has no \"info\")")]
+    InfoOff,
 }
 
 impl MsError {
@@ -41,7 +43,7 @@ impl MsError {
             MsError::TooManyCalls(_) => 503,
             MsError::NoSuchCall => 481,
             MsError::InfoBody(_) => 400,
-            MsError::InfoType(_) => 415,
+            MsError::InfoType(_) | MsError::InfoOff => 415,
         }
     }
 }

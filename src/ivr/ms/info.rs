@@ -36,7 +36,7 @@ impl<F: SessionFactory> MediaServer<F> {
         let digit = if self.cfg.info_dtmf || req.body.is_empty() {
             dtmf_of_info(content_type, &req.body)
         } else {
-            Err(MsError::InfoType("info DTMF is off".into()))
+            Err(MsError::InfoOff)
         };
         match digit {
             Ok(found) => {
