@@ -40,6 +40,9 @@ use tokio::time::timeout;
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const WAIT: Duration = Duration::from_secs(2);
 const QUIET: Duration = Duration::from_millis(300);
+/// One wide range for every runtime here: each skips ports already bound
+/// (by the other tests, or by other processes on the machine).
+const MEDIA_PORTS: (u16, u16) = (30000, 39999);
 
 fn start(dtmf: DtmfPaths, ports: (u16, u16)) -> (MediaHandle, mpsc::Receiver<MediaEvent>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("media");
@@ -104,7 +107,7 @@ async fn open(media: &MediaHandle, id: u64, caller: &UdpSocket, codec: Codec) ->
 
 #[tokio::test]
 async fn an_inband_key_in_pcmu_barges_in_and_joins_the_digit_stream() {
-    let (media, mut events) = start(DtmfPaths::default(), (40000, 40999));
+    let (media, mut events) = start(DtmfPaths::default(), MEDIA_PORTS);
     let caller = UdpSocket::bind((LO, 0)).await.expect("bind");
     let local = open(&media, 1, &caller, Codec::Pcmu).await;
     media
@@ -138,7 +141,7 @@ async fn an_inband_key_in_pcmu_barges_in_and_joins_the_digit_stream() {
 
 #[tokio::test]
 async fn an_inband_key_in_pcma_is_read() {
-    let (media, mut events) = start(DtmfPaths::default(), (41000, 41999));
+    let (media, mut events) = start(DtmfPaths::default(), MEDIA_PORTS);
     let caller = UdpSocket::bind((LO, 0)).await.expect("bind");
     let local = open(&media, 2, &caller, Codec::Pcma).await;
     send_audio(&caller, local, Codec::Pcma, &tone('#', 80, 100)).await;
@@ -158,7 +161,7 @@ async fn with_inband_off_tones_are_only_audio() {
         inband: false,
         ..DtmfPaths::default()
     };
-    let (media, mut events) = start(paths, (42000, 42999));
+    let (media, mut events) = start(paths, MEDIA_PORTS);
     let caller = UdpSocket::bind((LO, 0)).await.expect("bind");
     let local = open(&media, 3, &caller, Codec::Pcmu).await;
     media
