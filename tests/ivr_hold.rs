@@ -62,6 +62,7 @@ fn start() -> SoftAcd {
             port_min: 46000,
             port_max: 48999,
             max_streams: 4,
+            dtmf: softacd::media::DtmfPaths::default(),
         },
         max_calls: 4,
         timers: TimerConfig::default(),

@@ -307,3 +307,20 @@ fn the_reader_rejects_what_is_not_ethernet_ipv4_udp() {
     let truncated = parse_records("t", &[0u8; 24 + 10], true);
     assert!(matches!(truncated, Err(PcapError::Record { index: 0, .. })));
 }
+
+#[test]
+fn inband_capture_holds_key_0_as_tones_and_no_events() {
+    use softacd::media::dtmf_inband::InbandDetector;
+    use softacd::media::Codec;
+    let datagrams = capture("inband_0.pcap");
+    let mut detector = InbandDetector::new();
+    let mut found = Vec::new();
+    for d in &datagrams {
+        let pkt = rtp::parse(&d.payload).expect("RTP");
+        assert_eq!(pkt.header.payload_type, PT_PCMU, "audio only, no RFC 4733");
+        detector.push_g711(Codec::Pcmu, pkt.payload, &mut found);
+    }
+    let keys: String = found.iter().map(|f| f.key).collect();
+    assert_eq!(keys, "0");
+    assert_eq!(keys_pressed(&datagrams), "", "no telephone-event packets");
+}

@@ -6,6 +6,8 @@
 //! CANCEL / BYE / re-INVITE on the legs, relay re-pointing, CTI inputs,
 //! interface-B messages to the IVR, CSTA events and the CDR.
 
+mod info;
+
 use super::engine::{Action, Engine, IvrToCti};
 use crate::b2bua::{Call, CallAction, CallInput, CallSetup, CdrUpdate, LegId, LegKind, MediaMode};
 use crate::cdr::Cdr;
@@ -97,6 +99,8 @@ pub(super) struct Calls {
     /// retransmission timer needs to look at.
     pub(super) awaiting_ack: BTreeSet<ContactId>,
     pub(super) next_contact: u64,
+    /// Caller INFOs sent on to the IVR or agent leg, by our client key.
+    pub(super) info_forwards: HashMap<TxKey, info::InfoForward>,
 }
 
 fn sdp_of(body: &[u8]) -> Option<Vec<u8>> {
@@ -322,6 +326,9 @@ impl Engine {
                 }
                 self.respond(now, key, r);
             }
+            Method::Info if leg == LegId::CALLER => {
+                self.forward_caller_info(now, contact, key, req);
+            }
             _ => {
                 let r = self.reply(req, 200);
                 self.respond(now, key, r);
@@ -370,6 +377,9 @@ impl Engine {
     // ----- responses to our client transactions --------------------------
 
     pub(super) fn on_response(&mut self, now: Instant, wall_ms: u64, key: &TxKey, resp: Response) {
+        if self.on_info_forward_response(now, key, &resp) {
+            return;
+        }
         let Some(&(contact, leg, purpose)) = self.calls.by_client_tx.get(key) else {
             return;
         };
@@ -515,6 +525,9 @@ impl Engine {
 
     /// Timer B/F or a transport failure on one of our transactions.
     pub(super) fn on_client_failure(&mut self, now: Instant, wall_ms: u64, key: &TxKey, code: u16) {
+        if self.on_info_forward_failure(now, key, code) {
+            return;
+        }
         let Some((contact, leg, purpose)) = self.calls.by_client_tx.remove(key) else {
             return;
         };

@@ -240,6 +240,33 @@ pub struct MediaConfig {
     /// Even ports in this range carry the relay's and the IVR's RTP.
     pub rtp_port_min: u16,
     pub rtp_port_max: u16,
+    /// DTMF paths on for every call (the schema has no trunks, so this is
+    /// global): any of "rfc4733", "inband", "info"; default all three.
+    pub dtmf: Vec<DtmfPath>,
+}
+
+/// One entry of `[media] dtmf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DtmfPath {
+    /// RFC 4733 telephone-events in RTP.
+    Rfc4733,
+    /// Tones in the G.711 audio (ITU-T Q.24 detector).
+    Inband,
+    /// SIP INFO with application/dtmf-relay or application/dtmf.
+    Info,
+}
+
+impl MediaConfig {
+    /// `dtmf` as the media layer takes it.
+    pub fn dtmf_paths(&self) -> crate::media::DtmfPaths {
+        let on = |p| self.dtmf.contains(&p);
+        crate::media::DtmfPaths {
+            rfc4733: on(DtmfPath::Rfc4733),
+            inband: on(DtmfPath::Inband),
+            info: on(DtmfPath::Info),
+        }
+    }
 }
 
 /// `[media] mode`.
@@ -259,6 +286,7 @@ impl Default for MediaConfig {
             rtp_ip: std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
             rtp_port_min: 20000,
             rtp_port_max: 39999,
+            dtmf: vec![DtmfPath::Rfc4733, DtmfPath::Inband, DtmfPath::Info],
         }
     }
 }

@@ -350,3 +350,23 @@ fn recording_is_refused_in_direct_media_mode_at_its_line() {
         .message
         .contains("surround"));
 }
+
+#[test]
+fn dtmf_paths_default_to_all_three_and_can_be_narrowed() {
+    let all = crate::media::DtmfPaths::default();
+    let cfg = Config::from_toml("", "test.toml").expect("empty file");
+    assert_eq!(cfg.media.dtmf_paths(), all);
+    let cfg = Config::from_toml("[media]\ndtmf = [\"info\"]\n", "test.toml").expect("info only");
+    let only_info = crate::media::DtmfPaths {
+        rfc4733: false,
+        inband: false,
+        info: true,
+    };
+    assert_eq!(cfg.media.dtmf_paths(), only_info);
+}
+
+#[test]
+fn unknown_dtmf_path_is_rejected_at_its_line() {
+    let text = "[media]\ndir = \"media\"\ndtmf = [\"rfc4733\", \"sip-info\"]\n";
+    assert_eq!(one_at(text, "sip-info"), 3);
+}

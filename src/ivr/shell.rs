@@ -116,6 +116,7 @@ pub fn spawn(
         max_calls: cfg.max_calls,
         max_transactions: cfg.max_calls.max(1).saturating_mul(TRANSACTIONS_PER_CALL),
         timers: cfg.timers,
+        info_dtmf: cfg.media.dtmf.info,
     };
     let ms = MediaServer::new(ms_cfg, factory, seed());
     let (opened_tx, opened_rx) = mpsc::channel(EVENT_QUEUE);

@@ -5,13 +5,16 @@
 //!
 //! - [`g711`]: ITU-T G.711 µ-law (PCMU) and A-law (PCMA) codecs.
 //! - [`rtp`]: RFC 3550 §5.1 header parse/write and the [`rtp::RtpSender`] state.
+//! - [`goertzel`] and [`dtmf_inband`]: the in-band DTMF receiver (Q.24).
 //! - [`rfc4733`]: telephone-event payloads, [`rfc4733::DtmfReceiver`] and
 //!   [`rfc4733::DtmfSender`].
 //! - [`sdp`]: RFC 4566 parsing and RFC 3264 offer/answer for the audio leg.
 //! - [`wav`] and [`prompt`]: the project's WAV reader and the cache of
 //!   prompts pre-encoded into 20 ms frames per codec.
 
+pub mod dtmf_inband;
 pub mod g711;
+pub mod goertzel;
 pub mod player;
 pub mod prompt;
 pub mod recording;
@@ -78,6 +81,28 @@ pub const SAMPLE_RATE: u32 = 8000;
 
 /// Samples (and G.711 bytes) in one 20 ms frame, the packetization we send.
 pub const FRAME_SAMPLES: usize = 160;
+
+/// Which DTMF paths are on (`[media] dtmf` in the configuration); all
+/// three feed the same digit stream of an IVR call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DtmfPaths {
+    /// RFC 4733 telephone-events in RTP.
+    pub rfc4733: bool,
+    /// Tones in the G.711 audio ([`dtmf_inband`], ITU-T Q.24).
+    pub inband: bool,
+    /// SIP INFO, application/dtmf-relay and application/dtmf.
+    pub info: bool,
+}
+
+impl Default for DtmfPaths {
+    fn default() -> Self {
+        DtmfPaths {
+            rfc4733: true,
+            inband: true,
+            info: true,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -52,6 +52,8 @@ pub struct MediaRuntimeConfig {
     pub port_min: u16,
     pub port_max: u16,
     pub max_streams: usize,
+    /// DTMF paths the streams listen on (RFC 4733 and in-band; INFO is SIP).
+    pub dtmf: super::DtmfPaths,
 }
 
 /// What the runtime reports to its owner (the IVR).

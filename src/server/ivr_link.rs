@@ -80,6 +80,7 @@ pub fn start(
             port_min: ports.0,
             port_max: ports.1,
             max_streams: MAX_CALLS,
+            dtmf: cfg.media.dtmf_paths(),
         },
         max_calls: MAX_CALLS,
         timers: TimerConfig {

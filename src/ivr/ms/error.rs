@@ -22,6 +22,12 @@ pub enum MsError {
     TooManyCalls(usize),
     #[error("ms: request does not match any call")]
     NoSuchCall,
+    #[error("ms info: bad DTMF body: {0}")]
+    InfoBody(String),
+    #[error("ms info: Content-Type {0:?} is not application/dtmf-relay or application/dtmf")]
+    InfoType(String),
+    #[error("ms info: DTMF by INFO is off ([media] dtmf has no \"info\")")]
+    InfoOff,
 }
 
 impl MsError {
@@ -36,6 +42,8 @@ impl MsError {
             MsError::Sdp(e) => e.sip_status(),
             MsError::TooManyCalls(_) => 503,
             MsError::NoSuchCall => 481,
+            MsError::InfoBody(_) => 400,
+            MsError::InfoType(_) | MsError::InfoOff => 415,
         }
     }
 }

@@ -19,6 +19,7 @@
 mod call;
 mod error;
 mod hold;
+mod info;
 mod invite;
 mod running;
 mod types;
@@ -173,7 +174,8 @@ impl<F: SessionFactory> MediaServer<F> {
             Method::Invite => self.on_invite(now, key, req, peer),
             Method::Cancel => self.on_cancel(now, &key, &req, cancels),
             Method::Bye => self.on_bye(now, &key, &req),
-            Method::Options | Method::Info => {
+            Method::Info => self.on_info(now, &key, &req),
+            Method::Options => {
                 let mut resp = response_to(&req, 200, Some(&self.ids.tag()));
                 resp.headers.push("Allow", ALLOW);
                 self.respond(now, &key, resp);

@@ -25,7 +25,7 @@ pub(super) fn call_deadline<S: CallSession>(c: &Call<S>) -> Option<Instant> {
 }
 
 impl<F: SessionFactory> MediaServer<F> {
-    fn call_of(&self, req: &Request) -> Option<CallRef> {
+    pub(super) fn call_of(&self, req: &Request) -> Option<CallRef> {
         Dialog::id_of_incoming(req).and_then(|id| self.by_dialog.get(&id).copied())
     }
 

@@ -105,6 +105,7 @@ fn rig_with(max_calls: usize, transport: TransportKind) -> Rig {
         max_calls,
         max_transactions: 64,
         timers: TimerConfig::default(),
+        info_dtmf: true,
     };
     Rig {
         ms: MediaServer::new(cfg, Factory(log.clone()), 42),
@@ -713,4 +714,76 @@ m=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\na=sendonly\r\n";
     let outs = r.send(in_dialog("INVITE", &ok, 2, Some(g729)));
     assert_eq!(codes(&outs), [488]);
     assert!(sending_of(&outs).is_empty());
+}
+
+/// An INFO in the call's dialog with `content_type` and `body`.
+fn info(ok: &Response, cseq: u32, content_type: &str, body: &str) -> Request {
+    let to = ok.headers.get("To").expect("To");
+    let call_id = ok.call_id().expect("Call-ID");
+    request(&format!(
+        "INFO sip:ivr@ivr.local:5070 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1:5060;branch=z9hG4bKinfo{cseq}{call_id}\r\n\
+         From: <sip:acd@acd.local>;tag=acd-{call_id}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INFO\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+#[test]
+fn info_dtmf_relay_and_dtmf_bodies_are_digits_of_the_session() {
+    let mut r = rig();
+    let (call, ok, _) = r.running("i1");
+    let outs = r.send(info(
+        &ok,
+        2,
+        "application/dtmf-relay",
+        "Signal=0\r\nDuration=160\r\n",
+    ));
+    assert_eq!(codes(&outs), [200]);
+    assert!(
+        media(&outs).contains(&MsOutput::StopPlayback { call }),
+        "the digit barges in on welcome: {outs:?}"
+    );
+    let outs = r.send(info(&ok, 3, "application/dtmf", "9"));
+    assert_eq!(codes(&outs), [200]);
+    let digits: Vec<_> = r
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, AppEvent::Digit(_)))
+        .collect();
+    assert_eq!(digits, [AppEvent::Digit('0'), AppEvent::Digit('9')]);
+}
+
+#[test]
+fn info_with_a_bad_body_is_400_another_type_415_and_no_dialog_481() {
+    let mut r = rig();
+    let (_, ok, _) = r.running("i2");
+    let outs = r.send(info(&ok, 2, "application/dtmf-relay", "Signal=x"));
+    assert_eq!(codes(&outs), [400]);
+    let outs = r.send(info(&ok, 3, "application/json", "{\"key\":5}"));
+    assert_eq!(codes(&outs), [415]);
+    let accept = responses(&outs)[0]
+        .headers
+        .get("Accept")
+        .map(str::to_string);
+    assert_eq!(accept.as_deref(), Some(info::ACCEPT_INFO));
+    let outs = r.send(info(&ok, 4, "application/dtmf", ""));
+    assert_eq!(codes(&outs), [200], "an empty INFO is a keep-alive");
+    assert!(!r.events().iter().any(|e| matches!(e, AppEvent::Digit(_))));
+
+    let stranger = request(
+        "INFO sip:ivr@ivr.local:5070 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1:5060;branch=z9hG4bKnone\r\n\
+         From: <sip:acd@acd.local>;tag=x\r\nTo: <sip:ivr@ivr.local>;tag=nobody\r\nCall-ID: none\r\n\
+         CSeq: 1 INFO\r\nContent-Type: application/dtmf\r\nContent-Length: 1\r\n\r\n5",
+    );
+    assert_eq!(codes(&r.send(stranger)), [481]);
+}
+
+#[test]
+fn info_dtmf_off_in_the_config_is_415() {
+    let mut r = rig();
+    r.ms.cfg.info_dtmf = false;
+    let (_, ok, _) = r.running("i3");
+    let outs = r.send(info(&ok, 2, "application/dtmf", "5"));
+    assert_eq!(codes(&outs), [415]);
+    assert!(!r.events().iter().any(|e| matches!(e, AppEvent::Digit(_))));
 }

@@ -26,6 +26,9 @@ pub struct MsConfig {
     /// Live SIP transactions at once.
     pub max_transactions: usize,
     pub timers: TimerConfig,
+    /// Whether INFO with a DTMF body is read (`[media] dtmf` has "info");
+    /// when off such an INFO gets 415.
+    pub info_dtmf: bool,
 }
 
 /// The header naming the contact (cti::ContactId) an INVITE is for.

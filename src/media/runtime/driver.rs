@@ -146,7 +146,8 @@ impl Driver {
         let local = socket.local_addr().map_err(socket_err)?;
         let (ssrc, seq, ts) = random_numbering()?;
         let player = Player::new(Codec::Pcmu, Codec::Pcmu.payload_type(), ssrc, seq, ts);
-        self.streams.insert(id, Stream::new(socket, player));
+        self.streams
+            .insert(id, Stream::new(socket, player, self.cfg.dtmf));
         self.count_streams();
         Ok(local)
     }

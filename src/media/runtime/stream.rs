@@ -1,5 +1,6 @@
 //! One media-server RTP stream as the runtime's driver task sees it: its
-//! socket, the symmetric-RTP [`Latch`], the RFC 4733 [`DtmfReceiver`] and
+//! socket, the symmetric-RTP [`Latch`], the RFC 4733 [`DtmfReceiver`],
+//! the in-band [`InbandDetector`] (when `[media] dtmf` has "inband") and
 //! the [`Player`]. Each 20 ms tick the driver first drains what arrived
 //! (so a digit stops an interruptible prompt before the next packet is
 //! due: barge-in, mission step 4), then sends the player's next packet.
@@ -11,10 +12,11 @@ use std::net::SocketAddr;
 
 use tokio::net::UdpSocket;
 
+use crate::media::dtmf_inband::{InbandDetector, InbandDigit};
 use crate::media::player::{Player, TickResult};
 use crate::media::rfc4733::DtmfReceiver;
 use crate::media::rtp;
-use crate::media::Codec;
+use crate::media::{Codec, DtmfPaths};
 
 use super::latch::Latch;
 
@@ -35,7 +37,12 @@ pub struct Stream {
     socket: UdpSocket,
     latch: Latch,
     dtmf_pt: Option<u8>,
-    dtmf: DtmfReceiver,
+    dtmf: Option<DtmfReceiver>,
+    /// The negotiated audio codec and payload type, for in-band DTMF.
+    audio: (Codec, u8),
+    inband: Option<InbandDetector>,
+    /// In-band keys of the packet being handled (reused, no allocation).
+    inband_keys: Vec<InbandDigit>,
     pub player: Player,
     /// False while the peer holds us (RFC 3264 §8.4): no RTP goes out and
     /// the playback pauses.
@@ -43,12 +50,15 @@ pub struct Stream {
 }
 
 impl Stream {
-    pub fn new(socket: UdpSocket, player: Player) -> Stream {
+    pub fn new(socket: UdpSocket, player: Player, paths: DtmfPaths) -> Stream {
         Stream {
             socket,
             latch: Latch::default(),
             dtmf_pt: None,
-            dtmf: DtmfReceiver::new(),
+            dtmf: paths.rfc4733.then(DtmfReceiver::new),
+            audio: (Codec::Pcmu, Codec::Pcmu.payload_type()),
+            inband: paths.inband.then(InbandDetector::new),
+            inband_keys: Vec::with_capacity(4),
             player,
             sending: true,
         }
@@ -60,7 +70,13 @@ impl Stream {
         self.latch.set_remote(remote);
         self.player.set_codec(codec, pt);
         self.dtmf_pt = dtmf_pt;
-        self.dtmf.reset();
+        self.audio = (codec, pt);
+        if let Some(d) = self.dtmf.as_mut() {
+            d.reset();
+        }
+        if let Some(d) = self.inband.as_mut() {
+            d.reset();
+        }
     }
 
     /// Drain arrived datagrams; digits pressed are pushed to `digits`
@@ -92,19 +108,31 @@ impl Stream {
             return;
         }
         let h = pkt.header;
-        if self.dtmf_pt != Some(h.payload_type) {
-            return;
+        if self.audio.1 == h.payload_type {
+            return self.on_audio(pkt.payload, digits);
         }
-        match self
-            .dtmf
-            .on_packet(h.timestamp, h.sequence, h.marker, pkt.payload)
-        {
+        let (Some(dtmf), true) = (self.dtmf.as_mut(), self.dtmf_pt == Some(h.payload_type)) else {
+            return;
+        };
+        match dtmf.on_packet(h.timestamp, h.sequence, h.marker, pkt.payload) {
             Ok(Some(press)) => {
                 self.player.on_digit();
                 digits.push(press.key);
             }
             Ok(None) => {}
             Err(e) => tracing::debug!(error = %e, "media: bad telephone-event"),
+        }
+    }
+
+    /// G.711 audio from the caller: in-band DTMF, when on.
+    fn on_audio(&mut self, payload: &[u8], digits: &mut Vec<char>) {
+        let Some(inband) = self.inband.as_mut() else {
+            return;
+        };
+        inband.push_g711(self.audio.0, payload, &mut self.inband_keys);
+        for found in self.inband_keys.drain(..) {
+            self.player.on_digit();
+            digits.push(found.key);
         }
     }
 
