@@ -340,3 +340,14 @@ fn duplicate_queue_and_service_and_bad_script_name_are_errors_at_their_lines() {
     assert!(d[0].message.contains("duplicate queue"));
     assert!(d[1].message.contains("not a script name"));
 }
+
+#[test]
+fn media_codecs_must_be_known_and_listed_once() {
+    let cfg = Config::from_toml("[media]\ncodecs = [\"opus\", \"PCMA\"]\n", "t.toml").unwrap();
+    assert_eq!(cfg.media.codecs, ["opus", "PCMA"]);
+    let text = "[media]\ncodecs = [\n  \"PCMU\",\n  \"G729\",\n]\n";
+    assert_eq!(one_at(text, "unknown codec `G729`"), 4);
+    let text = "[media]\ncodecs = [\"PCMU\", \"pcmu\"]\n";
+    assert_eq!(one_at(text, "listed twice"), 2);
+    assert_eq!(one_at("[media]\ncodecs = []\n", "media.codecs: empty"), 2);
+}

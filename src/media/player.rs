@@ -9,19 +9,23 @@
 //! - Sequence numbers and timestamps are continuous across prompts; the
 //!   first packet of every talkspurt carries the marker bit and idle ticks
 //!   move the RTP clock without sending (RFC 3550 §5.1, RFC 3551 §4.1).
-//! - `tick` never allocates: the frame is copied from the pre-encoded
-//!   [`Prompt`] into the caller's buffer.
+//! - `tick` never allocates: the frame is a slice of the prompt's
+//!   pre-encoded [`crate::media::frames::FrameCache`] for the stream's codec,
+//!   copied into the caller's buffer. The RTP clock moves by the codec's
+//!   frame step (160 for G.711/G.722, 960 for Opus at 48 kHz, RFC 7587).
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
+use super::codec::MAX_FRAME_BYTES;
 use super::prompt::Prompt;
 use super::rtp::{self, RtpError, RtpSender, FIXED_HEADER_LEN};
-use super::{Codec, FRAME_SAMPLES};
+use super::Codec;
 
-/// Bytes of one packet the player writes: header plus one 20 ms frame.
-pub const PACKET_LEN: usize = FIXED_HEADER_LEN + FRAME_SAMPLES;
+/// Bytes of the longest packet the player writes: header plus one 20 ms
+/// frame of any codec.
+pub const PACKET_LEN: usize = FIXED_HEADER_LEN + MAX_FRAME_BYTES;
 
 /// Most prompts one `play` may queue.
 pub const MAX_QUEUE: usize = 64;
@@ -190,7 +194,7 @@ impl Player {
             Mode::Idle => None,
             Mode::DonePending => {
                 self.mode = Mode::Idle;
-                self.sender.skip(FRAME_SAMPLES as u32);
+                self.sender.skip(self.codec.timestamp_step());
                 return Ok(TickResult::Finished(None));
             }
             Mode::Once { .. } | Mode::Loop => self
@@ -200,10 +204,10 @@ impl Player {
         };
         let Some(frame) = frame else {
             self.stop();
-            self.sender.skip(FRAME_SAMPLES as u32);
+            self.sender.skip(self.codec.timestamp_step());
             return Ok(TickResult::Silence);
         };
-        let header = self.sender.next_audio(FRAME_SAMPLES as u32);
+        let header = self.sender.next_audio(self.codec.timestamp_step());
         let len = rtp::write_packet(&header, frame, out)?;
         Ok(if self.advance() {
             TickResult::Finished(Some(len))
@@ -237,6 +241,7 @@ impl Player {
 mod tests {
     use super::*;
     use crate::media::rtp::parse;
+    use crate::media::FRAME_SAMPLES;
 
     /// A prompt of `frames` frames of one constant level.
     fn prompt(name: &str, frames: usize) -> Arc<Prompt> {
@@ -303,7 +308,7 @@ mod tests {
             } else {
                 b.frame(Codec::Pcmu, i - 3)
             };
-            assert_eq!(payload.as_slice(), expected.unwrap().as_slice());
+            assert_eq!(payload.as_slice(), expected.unwrap());
             let last = i == 4;
             assert_eq!(matches!(r, TickResult::Finished(Some(_))), last);
         }

@@ -13,6 +13,7 @@ use crate::ivr::script::{self, Script};
 use crate::ivr::shell::{self, IvrChannels, IvrShellConfig};
 use crate::media::prompt::PromptCache;
 use crate::media::runtime::MediaRuntimeConfig;
+use crate::media::Codec;
 use crate::sip::ingress::{check_stream_message, Ingress};
 use crate::sip::transaction::TimerConfig;
 use crate::transport::Inbound;
@@ -99,7 +100,21 @@ pub fn start(
         cti_in,
         cti_out,
     };
-    let shell_task = shell::spawn(shell_cfg, assets.scripts, assets.prompts, channels, stop);
+    // Names were checked when the configuration was validated.
+    let codecs: Vec<Codec> = cfg
+        .media
+        .codecs
+        .iter()
+        .filter_map(|n| Codec::from_name(n))
+        .collect();
+    let shell_task = shell::spawn_with_codecs(
+        shell_cfg,
+        &codecs,
+        assets.scripts,
+        assets.prompts,
+        channels,
+        stop,
+    );
     // IVR → SoftACD: through the same ingress checks as any socket.
     let bridge = tokio::spawn(async move {
         while let Some(bytes) = sip_from_ivr.recv().await {
