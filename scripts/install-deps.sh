@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the real peers the test suite drives (SIPp, baresip)
-# and the tools around them (sqlite3, espeak-ng, sox). Idempotent: a package
+# and the tools around them (sqlite3, espeak-ng, sox, lame for MP3 test
+# fixtures, libopus-dev + pkg-config for the opus crate). Idempotent: a package
 # already installed is left alone, and `apt-get update` runs once, only when
 # something is missing. Runs as root (or via sudo) without prompts.
 set -euo pipefail
@@ -12,13 +13,25 @@ declare -A PROVIDES=(
   [sqlite3]=sqlite3
   [espeak-ng]=espeak-ng
   [sox]=sox
+  [lame]=lame
+  [libopus-dev]=opus-pkg-config
+  [pkg-config]=pkg-config
 )
-ORDER=(sip-tester baresip sqlite3 espeak-ng sox)
+ORDER=(sip-tester baresip sqlite3 espeak-ng sox lame pkg-config libopus-dev)
+
+# A library has no command: 'opus-pkg-config' means pkg-config knows opus.
+present() {
+  if [ "$1" = opus-pkg-config ]; then
+    pkg-config --exists opus 2>/dev/null
+  else
+    command -v "$1" >/dev/null 2>&1
+  fi
+}
 
 missing=()
 for pkg in "${ORDER[@]}"; do
   cmd=${PROVIDES[$pkg]}
-  if command -v "$cmd" >/dev/null 2>&1; then
+  if present "$cmd"; then
     echo "install-deps: $pkg present ($(command -v "$cmd"))"
   else
     echo "install-deps: $pkg missing (no '$cmd' on PATH)"
@@ -55,7 +68,7 @@ echo "install-deps: apt-get install ${missing[*]}"
 
 for pkg in "${missing[@]}"; do
   cmd=${PROVIDES[$pkg]}
-  if ! command -v "$cmd" >/dev/null 2>&1; then
+  if ! present "$cmd"; then
     echo "install-deps: error: installed $pkg but '$cmd' is still not on PATH" >&2
     exit 1
   fi

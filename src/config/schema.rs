@@ -240,6 +240,9 @@ pub struct MediaConfig {
     /// Even ports in this range carry the relay's and the IVR's RTP.
     pub rtp_port_min: u16,
     pub rtp_port_max: u16,
+    /// Codecs the IVR accepts, in our order of preference when we offer
+    /// (RFC 3264); names as in `a=rtpmap`: PCMU, PCMA, G722, opus.
+    pub codecs: Vec<String>,
     /// DTMF paths on for every call (the schema has no trunks, so this is
     /// global): any of "rfc4733", "inband", "info"; default all three.
     pub dtmf: Vec<DtmfPath>,
@@ -286,6 +289,7 @@ impl Default for MediaConfig {
             rtp_ip: std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
             rtp_port_min: 20000,
             rtp_port_max: 39999,
+            codecs: ["PCMU", "PCMA", "G722", "opus"].map(String::from).to_vec(),
             dtmf: vec![DtmfPath::Rfc4733, DtmfPath::Inband, DtmfPath::Info],
         }
     }

@@ -370,3 +370,14 @@ fn unknown_dtmf_path_is_rejected_at_its_line() {
     let text = "[media]\ndir = \"media\"\ndtmf = [\"rfc4733\", \"sip-info\"]\n";
     assert_eq!(one_at(text, "sip-info"), 3);
 }
+
+#[test]
+fn media_codecs_must_be_known_and_listed_once() {
+    let cfg = Config::from_toml("[media]\ncodecs = [\"opus\", \"PCMA\"]\n", "t.toml").unwrap();
+    assert_eq!(cfg.media.codecs, ["opus", "PCMA"]);
+    let text = "[media]\ncodecs = [\n  \"PCMU\",\n  \"G729\",\n]\n";
+    assert_eq!(one_at(text, "unknown codec `G729`"), 4);
+    let text = "[media]\ncodecs = [\"PCMU\", \"pcmu\"]\n";
+    assert_eq!(one_at(text, "listed twice"), 2);
+    assert_eq!(one_at("[media]\ncodecs = []\n", "media.codecs: empty"), 2);
+}

@@ -61,6 +61,7 @@ pub(crate) fn semantic(cfg: &Config, loc: &Locator<'_, '_>) -> Vec<Finding> {
     let mut out = Vec::new();
     seats(cfg, loc, &mut out);
     cti(cfg, loc, &mut out);
+    media_codecs(cfg, loc, &mut out);
     registrar(cfg, loc, &mut out);
     sip(cfg, loc, &mut out);
     log(cfg, loc, &mut out);
@@ -101,6 +102,26 @@ fn seats(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             let msg = format!("seat.skills: seat `{}` has an empty skill name", seat.user);
             out.push(Finding::new(loc.near(&path), msg));
         }
+    }
+}
+
+/// `[media] codecs`: at least one, each known, none twice.
+fn media_codecs(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let codecs = &cfg.media.codecs;
+    if codecs.is_empty() {
+        let msg = "media.codecs: empty; list at least one of PCMU, PCMA, G722, opus".to_owned();
+        out.push(Finding::new(loc.near(&[Key("media"), Key("codecs")]), msg));
+    }
+    for (i, name) in codecs.iter().enumerate() {
+        let path = [Key("media"), Key("codecs"), Index(i)];
+        let msg = match crate::media::Codec::from_name(name) {
+            None => format!("media.codecs: unknown codec `{name}` (PCMU, PCMA, G722, opus)"),
+            Some(_) if codecs[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) => {
+                format!("media.codecs: `{name}` listed twice")
+            }
+            Some(_) => continue,
+        };
+        out.push(Finding::new(loc.near(&path), msg));
     }
 }
 

@@ -96,8 +96,13 @@ pub fn run(cmd: IvrCli) -> ExitCode {
 }
 
 /// Whether prompt `name` has a media file in `dir`.
+/// Any format the prompt loader reads counts (`media::decode::EXTENSIONS`).
 pub fn prompt_in(dir: &Path) -> impl Fn(&str) -> bool + '_ {
-    move |name: &str| dir.join(format!("{name}.wav")).is_file()
+    move |name: &str| {
+        crate::media::decode::EXTENSIONS
+            .iter()
+            .any(|ext| dir.join(format!("{name}.{ext}")).is_file())
+    }
 }
 
 /// The files named, or every `*.toml` of `ivr-scripts/`.

@@ -20,6 +20,7 @@ use crate::b2bua::CtiToIvr;
 use crate::cti::ContactId;
 use crate::media::prompt::PromptCache;
 use crate::media::runtime::{MediaEvent, MediaHandle, MediaRuntime, MediaRuntimeConfig, StreamId};
+use crate::media::Codec;
 use crate::sip::ingress::{check_stream_message, Ingress};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::uac::LocalAddr;
@@ -103,6 +104,19 @@ pub fn spawn(
     ch: IvrChannels,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    spawn_with_codecs(cfg, &Codec::SUPPORTED, scripts, prompts, ch, stop)
+}
+
+/// [`spawn`] accepting and offering only `codecs`, in this order of
+/// preference (`[media] codecs`, RFC 3264).
+pub fn spawn_with_codecs(
+    cfg: IvrShellConfig,
+    codecs: &[Codec],
+    scripts: impl Into<LiveFlows>,
+    prompts: Arc<PromptCache>,
+    ch: IvrChannels,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     let (media_tx, media_rx) = mpsc::channel(EVENT_QUEUE);
     let media = MediaRuntime::start(cfg.media.clone(), prompts, media_tx);
     let (factory, reports) = ScriptSessions::with_reports(scripts, cfg.max_calls.max(1) * 2);
@@ -118,7 +132,8 @@ pub fn spawn(
         timers: cfg.timers,
         info_dtmf: cfg.media.dtmf.info,
     };
-    let ms = MediaServer::new(ms_cfg, factory, seed());
+    let mut ms = MediaServer::new(ms_cfg, factory, seed());
+    ms.set_codecs(codecs);
     let (opened_tx, opened_rx) = mpsc::channel(EVENT_QUEUE);
     let shell = Shell {
         ms,

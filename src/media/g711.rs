@@ -113,12 +113,14 @@ static ULAW_TABLE: [i16; 256] = build_table(Law::Mu);
 static ALAW_TABLE: [i16; 256] = build_table(Law::A);
 
 /// Encode `pcm` into `out` with `codec`; encodes `min(pcm.len(), out.len())`
-/// samples and returns that count. Never allocates.
+/// samples and returns that count (0 for a codec that is not G.711: see
+/// [`crate::media::codec`]). Never allocates.
 pub fn encode(codec: Codec, pcm: &[i16], out: &mut [u8]) -> usize {
     let n = pcm.len().min(out.len());
     let enc = match codec {
         Codec::Pcmu => ulaw_encode,
         Codec::Pcma => alaw_encode,
+        Codec::G722 | Codec::Opus => return 0,
     };
     for (o, s) in out.iter_mut().zip(pcm) {
         *o = enc(*s);
@@ -127,12 +129,14 @@ pub fn encode(codec: Codec, pcm: &[i16], out: &mut [u8]) -> usize {
 }
 
 /// Decode `codes` into `out` with `codec`; decodes `min(codes.len(),
-/// out.len())` samples and returns that count. Never allocates.
+/// out.len())` samples and returns that count (0 for a codec that is not
+/// G.711: see [`crate::media::pcm::PcmDecoder`]). Never allocates.
 pub fn decode(codec: Codec, codes: &[u8], out: &mut [i16]) -> usize {
     let n = codes.len().min(out.len());
     let table = match codec {
         Codec::Pcmu => &ULAW_TABLE,
         Codec::Pcma => &ALAW_TABLE,
+        Codec::G722 | Codec::Opus => return 0,
     };
     for (o, c) in out.iter_mut().zip(codes) {
         *o = table[*c as usize];
@@ -140,11 +144,13 @@ pub fn decode(codec: Codec, codes: &[u8], out: &mut [i16]) -> usize {
     n
 }
 
-/// The code for digital silence (linear 0) in `codec`.
+/// The code for digital silence (linear 0) in `codec`; 0 for a codec
+/// that is not G.711 (whose frames have no single silence byte).
 pub const fn silence(codec: Codec) -> u8 {
     match codec {
         Codec::Pcmu => ulaw_encode(0),
         Codec::Pcma => alaw_encode(0),
+        Codec::G722 | Codec::Opus => 0,
     }
 }
 

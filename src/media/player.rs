@@ -9,8 +9,10 @@
 //! - Sequence numbers and timestamps are continuous across prompts; the
 //!   first packet of every talkspurt carries the marker bit and idle ticks
 //!   move the RTP clock without sending (RFC 3550 §5.1, RFC 3551 §4.1).
-//! - `tick` never allocates: the frame is copied from the pre-encoded
-//!   [`Prompt`] into the caller's buffer.
+//! - `tick` never allocates: the frame is a slice of the prompt's
+//!   pre-encoded [`crate::media::frames::FrameCache`] for the stream's codec,
+//!   copied into the caller's buffer. The RTP clock moves by the codec's
+//!   frame step (160 for G.711/G.722, 960 for Opus at 48 kHz, RFC 7587).
 //! - Packet time (`a=ptime`, RFC 4566 §6; [`Player::set_ptime`]): 40 or
 //!   60 ms packets gather two or three 20 ms frames in the player's own
 //!   buffer and go out on the tick of their last frame (the end of a
@@ -20,18 +22,20 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use super::codec::MAX_FRAME_BYTES;
 use super::prompt::Prompt;
 use super::rtp::{self, RtpError, RtpSender, FIXED_HEADER_LEN};
-use super::{Codec, FRAME_SAMPLES};
+use super::Codec;
 
-/// Bytes of one packet the player writes: header plus one 20 ms frame.
-pub const PACKET_LEN: usize = FIXED_HEADER_LEN + FRAME_SAMPLES;
+/// Bytes of the longest packet the player writes: header plus one 20 ms
+/// frame of any codec.
+pub const PACKET_LEN: usize = FIXED_HEADER_LEN + MAX_FRAME_BYTES;
 
 /// Most 20 ms frames in one packet (60 ms).
 pub const MAX_FRAMES_PER_PACKET: usize = 3;
 
 /// Bytes of the largest packet the player writes (60 ms).
-pub const MAX_PACKET_LEN: usize = FIXED_HEADER_LEN + MAX_FRAMES_PER_PACKET * FRAME_SAMPLES;
+pub const MAX_PACKET_LEN: usize = FIXED_HEADER_LEN + MAX_FRAMES_PER_PACKET * MAX_FRAME_BYTES;
 
 /// Most prompts one `play` may queue.
 pub const MAX_QUEUE: usize = 64;
@@ -123,7 +127,7 @@ impl Player {
     pub fn hold_tick(&mut self) {
         self.pending_len = 0;
         self.pending_frames = 0;
-        self.sender.skip(FRAME_SAMPLES as u32);
+        self.sender.skip(self.codec.timestamp_step());
     }
 
     /// Send packets of `ms` (20, 40 or 60; anything else is 20 ms).
@@ -233,7 +237,7 @@ impl Player {
             Mode::Idle => None,
             Mode::DonePending => {
                 self.mode = Mode::Idle;
-                self.sender.skip(FRAME_SAMPLES as u32);
+                self.sender.skip(self.codec.timestamp_step());
                 return Ok(TickResult::Finished(None));
             }
             Mode::Once { .. } | Mode::Loop => self
@@ -243,13 +247,14 @@ impl Player {
         };
         let Some(frame) = frame else {
             self.stop();
-            self.sender.skip(FRAME_SAMPLES as u32);
+            self.sender.skip(self.codec.timestamp_step());
             return Ok(TickResult::Silence);
         };
-        if self.frames_per_packet > 1 {
+        // Opus frames are whole packets (RFC 7587 §4.2): never gathered.
+        if self.frames_per_packet > 1 && self.codec != Codec::Opus {
             return self.gather(out);
         }
-        let header = self.sender.next_audio(FRAME_SAMPLES as u32);
+        let header = self.sender.next_audio(self.codec.timestamp_step());
         let len = rtp::write_packet(&header, frame, out)?;
         Ok(if self.advance() {
             TickResult::Finished(Some(len))
@@ -270,7 +275,9 @@ impl Player {
             return Ok(TickResult::Silence);
         };
         if self.pending_frames == 0 {
-            let header = self.sender.next_audio((frames * FRAME_SAMPLES) as u32);
+            let header = self
+                .sender
+                .next_audio(frames as u32 * self.codec.timestamp_step());
             self.pending_len = rtp::write_header(&header, &mut self.pending)?;
         }
         let end = self.pending_len + frame.len();
@@ -326,6 +333,7 @@ impl Player {
 mod tests {
     use super::*;
     use crate::media::rtp::parse;
+    use crate::media::FRAME_SAMPLES;
 
     /// A prompt of `frames` frames of one constant level.
     fn prompt(name: &str, frames: usize) -> Arc<Prompt> {
@@ -392,7 +400,7 @@ mod tests {
             } else {
                 b.frame(Codec::Pcmu, i - 3)
             };
-            assert_eq!(payload.as_slice(), expected.unwrap().as_slice());
+            assert_eq!(payload.as_slice(), expected.unwrap());
             let last = i == 4;
             assert_eq!(matches!(r, TickResult::Finished(Some(_))), last);
         }
@@ -530,6 +538,7 @@ mod ptime_tests {
     //! `a=ptime` 40/60: frames gathered per packet, one packet per N ticks.
     use super::*;
     use crate::media::rtp::parse;
+    use crate::media::FRAME_SAMPLES;
 
     fn ramp(frames: usize) -> Arc<Prompt> {
         let samples: Vec<i16> = (0..frames * FRAME_SAMPLES)

@@ -1,20 +1,23 @@
-//! Prompts for the IVR (mission step 4; DESIGN.md "prompts are decoded and
-//! encoded once"): a [`Prompt`] is a WAV file pre-encoded into 20 ms frames
-//! of 160 bytes for each codec, so playing it is a slice lookup per tick.
-//! [`PromptCache`] loads every `.wav` in a directory at start-up; every
-//! error names the file. This is start-up code: it reads files with `std::fs`
-//! and is never called on the media hot path.
+//! Prompts for the IVR (mission step 4; issue 4 "Prompts"; DESIGN.md
+//! "prompts are decoded and encoded once"): a [`Prompt`] is an audio file
+//! (WAV in any PCM/µ-law/A-law form, MP3, Ogg Vorbis or FLAC) decoded once
+//! ([`crate::media::decode`]), resampled to 8 kHz for G.711 and 16 kHz for
+//! G.722/Opus, and encoded once per codec into a [`FrameCache`] of 20 ms
+//! frames, so playing it is a slice lookup per tick. [`PromptCache`] loads
+//! every audio file in a directory at start-up; the name is the file stem,
+//! two files with one stem are an error, and every error names the file.
+//! This is start-up code: it reads files with `std::fs` and is never called
+//! on the media hot path.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::wav::{read_pcm16_mono_8k, WavError};
-use super::{g711, Codec, FRAME_SAMPLES};
-
-/// One encoded 20 ms frame.
-pub type Frame = [u8; FRAME_SAMPLES];
+use super::codec::{encode_prompt, CodecError};
+use super::decode::{self, DecodeError, Decoded};
+use super::frames::FrameCache;
+use super::{Codec, SAMPLE_RATE, WIDEBAND_RATE};
 
 /// Largest prompt file we load (about 34 minutes at 8 kHz 16-bit).
 pub const MAX_PROMPT_BYTES: u64 = 32 * 1024 * 1024;
@@ -30,13 +33,21 @@ pub enum PromptError {
         source: std::io::Error,
     },
     #[error("prompt {}: {source}", file.display())]
-    Format { file: PathBuf, source: WavError },
+    Decode { file: PathBuf, source: DecodeError },
+    #[error("prompt {}: {source}", file.display())]
+    Encode { file: PathBuf, source: CodecError },
     #[error("prompt {}: {bytes} bytes exceeds the {MAX_PROMPT_BYTES}-byte limit", file.display())]
     TooLarge { file: PathBuf, bytes: u64 },
     #[error("prompt {}: file name is not valid UTF-8", file.display())]
     BadName { file: PathBuf },
     #[error("prompt directory {}: more than {MAX_PROMPTS} prompts", dir.display())]
     TooMany { dir: PathBuf },
+    #[error("prompt {name:?} exists twice: {} and {} (keep one format per name)", first.display(), second.display())]
+    Duplicate {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
 }
 
 /// A prompt, encoded once per codec into 20 ms frames. The last frame is
@@ -44,63 +55,108 @@ pub enum PromptError {
 #[derive(Debug, Clone)]
 pub struct Prompt {
     pub name: String,
-    frames_pcmu: Vec<Frame>,
-    frames_pcma: Vec<Frame>,
+    /// Indexed by [`codec_index`], in [`Codec::SUPPORTED`] order.
+    frames: [FrameCache; 4],
+}
+
+fn codec_index(codec: Codec) -> usize {
+    match codec {
+        Codec::Pcmu => 0,
+        Codec::Pcma => 1,
+        Codec::G722 => 2,
+        Codec::Opus => 3,
+    }
 }
 
 impl Prompt {
-    /// Encode 8 kHz linear samples.
+    /// Encode 8 kHz linear samples for every codec (G.722 and Opus then
+    /// carry narrowband audio).
     pub fn from_pcm(name: impl Into<String>, samples: &[i16]) -> Prompt {
-        Prompt {
-            name: name.into(),
-            frames_pcmu: encode_frames(Codec::Pcmu, samples),
-            frames_pcma: encode_frames(Codec::Pcma, samples),
+        let name = name.into();
+        match Prompt::from_audio(name.clone(), samples, samples, SAMPLE_RATE) {
+            Ok(p) => p,
+            Err(e) => {
+                // libopus refuses only bad parameters, which these are not;
+                // keep the G.711 frames rather than lose the prompt.
+                tracing::error!(prompt = %name, error = %e, "prompt: wideband encode failed");
+                let mut frames: [FrameCache; 4] = Default::default();
+                for c in [Codec::Pcmu, Codec::Pcma] {
+                    if let Ok(f) = encode_prompt(c, samples, SAMPLE_RATE) {
+                        frames[codec_index(c)] = f;
+                    }
+                }
+                Prompt { name, frames }
+            }
         }
     }
 
-    /// Load and encode one WAV file; the name is the file stem.
+    /// Encode a prompt from 8 kHz samples (for G.711) and `wide_rate`
+    /// samples (8 or 16 kHz, for G.722 and Opus).
+    pub fn from_audio(
+        name: impl Into<String>,
+        narrow: &[i16],
+        wide: &[i16],
+        wide_rate: u32,
+    ) -> Result<Prompt, CodecError> {
+        Ok(Prompt {
+            name: name.into(),
+            frames: [
+                encode_prompt(Codec::Pcmu, narrow, SAMPLE_RATE)?,
+                encode_prompt(Codec::Pcma, narrow, SAMPLE_RATE)?,
+                encode_prompt(Codec::G722, wide, wide_rate)?,
+                encode_prompt(Codec::Opus, wide, wide_rate)?,
+            ],
+        })
+    }
+
+    /// Load, decode, resample and encode one audio file; the name is the
+    /// file stem.
     pub fn load(path: &Path) -> Result<Prompt, PromptError> {
         let file = || path.to_path_buf();
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
             .ok_or_else(|| PromptError::BadName { file: file() })?;
+        let extension = path
+            .extension()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let bytes = read_bounded(path)?;
-        let samples = read_pcm16_mono_8k(&bytes).map_err(|source| PromptError::Format {
+        let decode_err = |source| PromptError::Decode {
             file: file(),
             source,
-        })?;
-        Ok(Prompt::from_pcm(name, &samples))
+        };
+        let audio: Decoded = decode::decode(bytes, &extension).map_err(decode_err)?;
+        let narrow = decode::resample_to_i16(&audio, SAMPLE_RATE).map_err(decode_err)?;
+        let wide = decode::resample_to_i16(&audio, WIDEBAND_RATE).map_err(decode_err)?;
+        Prompt::from_audio(name, &narrow, &wide, WIDEBAND_RATE).map_err(|source| {
+            PromptError::Encode {
+                file: file(),
+                source,
+            }
+        })
     }
 
     /// Frame `i` for `codec`, or `None` past the end.
-    pub fn frame(&self, codec: Codec, i: usize) -> Option<&Frame> {
-        match codec {
-            Codec::Pcmu => self.frames_pcmu.get(i),
-            Codec::Pcma => self.frames_pcma.get(i),
-        }
+    pub fn frame(&self, codec: Codec, i: usize) -> Option<&[u8]> {
+        self.frames[codec_index(codec)].get(i)
+    }
+
+    /// The whole frame cache of one codec.
+    pub fn frames(&self, codec: Codec) -> &FrameCache {
+        &self.frames[codec_index(codec)]
     }
 
     /// Number of 20 ms frames.
     pub fn frame_count(&self) -> usize {
-        self.frames_pcmu.len()
+        self.frames[0].len()
     }
 
     /// Length in milliseconds (whole frames).
     pub fn duration_ms(&self) -> u64 {
         self.frame_count() as u64 * 20
     }
-}
-
-fn encode_frames(codec: Codec, samples: &[i16]) -> Vec<Frame> {
-    samples
-        .chunks(FRAME_SAMPLES)
-        .map(|chunk| {
-            let mut frame = [g711::silence(codec); FRAME_SAMPLES];
-            g711::encode(codec, chunk, &mut frame);
-            frame
-        })
-        .collect()
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, PromptError> {
@@ -118,6 +174,13 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, PromptError> {
     std::fs::read(path).map_err(io)
 }
 
+/// Is this a file name we load as a prompt (by extension, any case)?
+pub fn is_prompt_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| decode::EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
 /// Every prompt of a directory, by name (file stem).
 #[derive(Debug, Clone, Default)]
 pub struct PromptCache {
@@ -125,29 +188,11 @@ pub struct PromptCache {
 }
 
 impl PromptCache {
-    /// Load every `*.wav` (any case) directly inside `dir`. The first bad
-    /// file fails the whole load, naming the file.
+    /// Load every audio file ([`decode::EXTENSIONS`], any case) directly
+    /// inside `dir`. The first bad file fails the whole load, naming the
+    /// file; two files with the same stem fail it naming both.
     pub fn load_dir(dir: &Path) -> Result<PromptCache, PromptError> {
-        let dir_err = |source| PromptError::Io {
-            file: dir.to_path_buf(),
-            source,
-        };
-        let mut paths = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(dir_err)? {
-            let path = entry.map_err(dir_err)?.path();
-            let is_wav = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
-            if is_wav && path.is_file() {
-                if paths.len() == MAX_PROMPTS {
-                    return Err(PromptError::TooMany {
-                        dir: dir.to_path_buf(),
-                    });
-                }
-                paths.push(path);
-            }
-        }
-        paths.sort();
+        let paths = prompt_files(dir)?;
         let mut cache = PromptCache::default();
         for path in paths {
             cache.insert(Prompt::load(&path)?);
@@ -180,9 +225,45 @@ impl PromptCache {
     }
 }
 
+/// The prompt files of `dir`, sorted, refusing two with one stem.
+fn prompt_files(dir: &Path) -> Result<Vec<PathBuf>, PromptError> {
+    let dir_err = |source| PromptError::Io {
+        file: dir.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(dir_err)? {
+        let path = entry.map_err(dir_err)?.path();
+        if is_prompt_file(&path) && path.is_file() {
+            if paths.len() == MAX_PROMPTS {
+                return Err(PromptError::TooMany {
+                    dir: dir.to_path_buf(),
+                });
+            }
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let mut by_stem: HashMap<&std::ffi::OsStr, &PathBuf> = HashMap::new();
+    for path in &paths {
+        let Some(stem) = path.file_stem() else {
+            continue;
+        };
+        if let Some(first) = by_stem.insert(stem, path) {
+            return Err(PromptError::Duplicate {
+                name: stem.to_string_lossy().into_owned(),
+                first: first.clone(),
+                second: path.clone(),
+            });
+        }
+    }
+    Ok(paths)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::g711;
     use crate::media::wav::write_pcm16_mono_8k;
 
     /// The prompts shipped in `media/` (see media/README.md).
@@ -276,10 +357,16 @@ mod tests {
             .iter()
             .all(|b| *b == 0xD5));
         assert!(p.frame(Codec::Pcmu, 3).is_none());
+        for c in Codec::SUPPORTED {
+            assert_eq!(p.frames(c).len(), 3, "{c:?}");
+            assert!(p.frame(c, 2).is_some_and(|f| !f.is_empty()), "{c:?}");
+            assert!(p.frames(c).max_frame_len() <= crate::media::codec::MAX_FRAME_BYTES);
+        }
+        assert!(p.frame(Codec::G722, 0).is_some_and(|f| f.len() == 160));
     }
 
     #[test]
-    fn cache_loads_wavs_and_names_the_bad_file() {
+    fn cache_loads_audio_files_and_names_the_bad_file() {
         let dir = temp_dir("cache");
         std::fs::write(dir.join("hello.wav"), write_pcm16_mono_8k(&[0; 320])).unwrap();
         std::fs::write(dir.join("notes.txt"), b"not a prompt").unwrap();
@@ -287,28 +374,39 @@ mod tests {
         assert_eq!(cache.names(), ["hello"]);
         assert_eq!(cache.get("hello").unwrap().frame_count(), 2);
 
-        let mut stereo = write_pcm16_mono_8k(&[0; 8]);
-        stereo[22] = 2;
-        std::fs::write(dir.join("stereo.wav"), stereo).unwrap();
+        std::fs::write(dir.join("broken.mp3"), b"ID3 this is no mpeg audio at all").unwrap();
         let err = PromptCache::load_dir(&dir).unwrap_err();
-        assert!(matches!(
-            err,
-            PromptError::Format {
-                source: WavError::NotMono(2),
-                ..
-            }
-        ));
-        assert!(err.to_string().contains("stereo.wav"), "{err}");
+        assert!(matches!(err, PromptError::Decode { .. }), "{err:?}");
+        assert!(err.to_string().contains("broken.mp3"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn a_missing_directory_is_an_error_naming_it() {
+    fn two_files_with_one_name_are_an_error_naming_both() {
+        let dir = temp_dir("dup");
+        let wav = write_pcm16_mono_8k(&[0; 320]);
+        std::fs::write(dir.join("menu.wav"), &wav).unwrap();
+        std::fs::write(dir.join("menu.WAV"), &wav).unwrap();
+        let err = PromptCache::load_dir(&dir).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, PromptError::Duplicate { ref name, .. } if name == "menu"));
+        assert!(
+            text.contains("menu.wav") && text.contains("menu.WAV"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_directory_or_file_is_an_error_naming_it() {
         let err = PromptCache::load_dir(Path::new("/nonexistent/softacd-prompts")).unwrap_err();
         assert!(
             err.to_string().contains("/nonexistent/softacd-prompts"),
             "{err}"
         );
+        let err = Prompt::load(Path::new("/nonexistent/welcome.flac")).unwrap_err();
+        assert!(matches!(err, PromptError::Io { .. }));
+        assert!(err.to_string().contains("welcome.flac"), "{err}");
     }
 
     #[test]
@@ -324,6 +422,9 @@ mod tests {
                 .filter_map(|i| p.frame(Codec::Pcmu, i))
                 .any(|f| f.iter().any(|b| *b != 0xFF && *b != 0x7F));
             assert!(audible, "{name} is silent");
+            for c in Codec::SUPPORTED {
+                assert_eq!(p.frames(c).len(), p.frame_count(), "{name} {c:?}");
+            }
         }
         let hold = cache.get("hold").unwrap();
         assert!((9_000..=11_000).contains(&hold.duration_ms()));

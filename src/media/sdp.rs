@@ -9,6 +9,10 @@
 //! (RFC 3264 §6) and [`build_offer`] (our offer, e.g. in the 200 OK to an
 //! INVITE without a body, RFC 3261 §13.2.1). [`SdpError::sip_status`] says
 //! which response to send when an offer is refused (488, or 400 for junk).
+//! The `_with` variants take our codec list (`[media] codecs`, issue 4):
+//! the answer takes the offerer's first codec that is on our list, and the
+//! telephone-event whose clock rate matches it (RFC 4733 §2.1: 8000 for
+//! G.711 and G.722, 48000 for Opus); the plain ones use the G.711 pair.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -60,7 +64,7 @@ pub enum SdpError {
     NoConnection,
     #[error("sdp: connection address {0:?} is not a unicast IP address")]
     BadConnection(String),
-    #[error("sdp: no common codec (we accept PCMU and PCMA)")]
+    #[error("sdp: no common codec with the ones we accept")]
     NoCommonCodec,
 }
 
@@ -159,6 +163,9 @@ pub struct SdpOffer {
     pub ptime: Option<u32>,
     pub direction: Direction,
     pub telephone_event: Option<TelephoneEventFormat>,
+    /// Every telephone-event `(payload type, clock rate)` on the audio
+    /// m-line's rtpmaps (one per clock rate, RFC 4733 §7.1.1).
+    pub telephone_event_rates: Vec<(u8, u32)>,
     /// A video m-line with a non-zero port: a video call (mission step 1).
     pub has_video: bool,
     media_lines: Vec<MediaLine>,
@@ -221,6 +228,11 @@ pub fn parse_offer(body: &[u8]) -> Result<SdpOffer, SdpError> {
         audio_port: audio.port,
         payload_types: payload_types(&audio.fmt)?,
         telephone_event: telephone_event(audio, &rtpmaps),
+        telephone_event_rates: rtpmaps
+            .iter()
+            .filter(|r| r.encoding.eq_ignore_ascii_case("telephone-event"))
+            .map(|r| (r.payload_type, r.clock_rate))
+            .collect(),
         rtpmaps,
         ptime: audio
             .get_first_attribute_value("ptime")
@@ -330,16 +342,27 @@ impl SdpOffer {
     /// Pick the first of PCMU/PCMA in the offerer's order, plus
     /// telephone-event if offered (and listed on the m-line).
     pub fn negotiate(&self) -> Result<Negotiated, SdpError> {
+        self.negotiate_with(&Codec::ALL)
+    }
+
+    /// Pick the offerer's first codec that is in `ours` (RFC 3264 §6.1),
+    /// plus the telephone-event at that codec's RTP clock rate if offered
+    /// (and listed on the m-line).
+    pub fn negotiate_with(&self, ours: &[Codec]) -> Result<Negotiated, SdpError> {
         let (payload_type, codec) = self
             .payload_types
             .iter()
-            .find_map(|pt| self.codec_of(*pt).map(|c| (*pt, c)))
+            .find_map(|pt| {
+                self.codec_of(*pt)
+                    .filter(|c| ours.contains(c))
+                    .map(|c| (*pt, c))
+            })
             .ok_or(SdpError::NoCommonCodec)?;
         let telephone_event_pt = self
-            .telephone_event
-            .as_ref()
-            .map(|t| t.payload_type)
-            .filter(|pt| self.payload_types.contains(pt));
+            .telephone_event_rates
+            .iter()
+            .find(|(pt, rate)| *rate == codec.clock_rate() && self.payload_types.contains(pt))
+            .map(|(pt, _)| *pt);
         Ok(Negotiated {
             codec,
             payload_type,
@@ -360,26 +383,28 @@ fn base_session(local: &LocalMedia) -> Session {
     session
 }
 
+/// Our audio m-line: `formats` as `(payload type, codec)`, then each
+/// telephone-event `(payload type, clock rate)`.
 fn audio_media(
     local: &LocalMedia,
-    formats: &[(u8, &str)],
-    te_pt: Option<u8>,
+    formats: &[(u8, Codec)],
+    events: &[(u8, u32)],
     dir: Direction,
     ptime_ms: u32,
 ) -> Media {
     let mut fmt: Vec<String> = formats.iter().map(|(pt, _)| pt.to_string()).collect();
-    fmt.extend(te_pt.map(|pt| pt.to_string()));
+    fmt.extend(events.iter().map(|(pt, _)| pt.to_string()));
     let mut media = Media::new(
         sdp_types::MediaType::Audio,
         local.port,
         sdp_types::TransportProto::RtpAvp,
         fmt.join(" "),
     );
-    for (pt, name) in formats {
-        media.add_attribute_with_value("rtpmap", format!("{pt} {name}/8000"));
+    for (pt, codec) in formats {
+        media.add_attribute_with_value("rtpmap", format!("{pt} {}", codec.rtpmap()));
     }
-    if let Some(pt) = te_pt {
-        media.add_attribute_with_value("rtpmap", format!("{pt} telephone-event/8000"));
+    for (pt, rate) in events {
+        media.add_attribute_with_value("rtpmap", format!("{pt} telephone-event/{rate}"));
         media.add_attribute_with_value("fmtp", format!("{pt} 0-15"));
     }
     media.add_attribute_with_value("ptime", ptime_ms);
@@ -402,15 +427,30 @@ pub fn build_answer(
     offer: &SdpOffer,
     local: &LocalMedia,
 ) -> Result<(Negotiated, String), SdpError> {
-    let neg = offer.negotiate()?;
+    build_answer_with(offer, local, &Codec::ALL)
+}
+
+/// [`build_answer`] accepting the codecs in `ours` (RFC 3264 §6.1: the
+/// answer keeps the offerer's payload type numbers).
+pub fn build_answer_with(
+    offer: &SdpOffer,
+    local: &LocalMedia,
+    ours: &[Codec],
+) -> Result<(Negotiated, String), SdpError> {
+    let neg = offer.negotiate_with(ours)?;
     let mut session = base_session(local);
     for (i, line) in offer.media_lines.iter().enumerate() {
         if i == offer.audio_index {
-            let codec = [(neg.payload_type, neg.codec.encoding_name())];
+            let codec = [(neg.payload_type, neg.codec)];
+            let events: Vec<(u8, u32)> = neg
+                .telephone_event_pt
+                .map(|pt| (pt, neg.codec.clock_rate()))
+                .into_iter()
+                .collect();
             session.medias.push(audio_media(
                 local,
                 &codec,
-                neg.telephone_event_pt,
+                &events,
                 neg.direction,
                 neg.ptime_ms,
             ));
@@ -441,15 +481,26 @@ fn rejected(line: &MediaLine) -> Media {
 /// goes in our 2xx and the answer comes in the ACK, RFC 3261 §13.2.1) and
 /// when we INVITE a leg ourselves.
 pub fn build_offer(local: &LocalMedia) -> String {
-    let formats: Vec<(u8, &str)> = Codec::ALL
-        .iter()
-        .map(|c| (c.payload_type(), c.encoding_name()))
-        .collect();
+    build_offer_with(local, &Codec::ALL)
+}
+
+/// The payload type of telephone-event at 48000 Hz in our offers (next to
+/// Opus, RFC 7587 §3; RFC 4733 §2.1).
+pub const WIDEBAND_TELEPHONE_EVENT_PT: u8 = 102;
+
+/// Our offer of `codecs`, in that order of preference, with
+/// telephone-event at 8000 Hz and, when Opus is offered, at 48000 Hz.
+pub fn build_offer_with(local: &LocalMedia, codecs: &[Codec]) -> String {
+    let formats: Vec<(u8, Codec)> = codecs.iter().map(|c| (c.payload_type(), *c)).collect();
+    let mut events = vec![(DEFAULT_TELEPHONE_EVENT_PT, crate::media::SAMPLE_RATE)];
+    if codecs.contains(&Codec::Opus) {
+        events.push((WIDEBAND_TELEPHONE_EVENT_PT, Codec::Opus.clock_rate()));
+    }
     let mut session = base_session(local);
     session.medias.push(audio_media(
         local,
         &formats,
-        Some(DEFAULT_TELEPHONE_EVENT_PT),
+        &events,
         Direction::SendRecv,
         PTIME_MS,
     ));

@@ -14,6 +14,7 @@ use crate::ivr::shell::{self, IvrChannels, IvrShellConfig};
 use crate::ivr::store::{FlowStore, Reloader, StorePaths, Trigger};
 use crate::media::prompt::PromptCache;
 use crate::media::runtime::MediaRuntimeConfig;
+use crate::media::Codec;
 use crate::sip::ingress::{check_stream_message, Ingress};
 use crate::sip::transaction::TimerConfig;
 use crate::transport::Inbound;
@@ -95,8 +96,16 @@ pub fn start(
         cti_in,
         cti_out,
     };
-    let shell_task = shell::spawn(
+    // Names were checked when the configuration was validated.
+    let codecs: Vec<Codec> = cfg
+        .media
+        .codecs
+        .iter()
+        .filter_map(|n| Codec::from_name(n))
+        .collect();
+    let shell_task = shell::spawn_with_codecs(
         shell_cfg,
+        &codecs,
         assets.flows.live(),
         assets.prompts,
         channels,

@@ -8,7 +8,7 @@ use super::call::{Call, Phase, Retransmit};
 use super::{CallRef, MediaServer, MsError, MsOutput, SessionFactory};
 use super::{BUSY_RETRY_AFTER_SECS, DEFAULT_SCRIPT, HDR_CONTACT, HDR_SCRIPT};
 use crate::ivr::session_info::SessionInfo;
-use crate::media::sdp::{build_answer, build_offer, parse_offer, LocalMedia, SdpOffer};
+use crate::media::sdp::{build_answer_with, build_offer_with, parse_offer, LocalMedia, SdpOffer};
 use crate::sip::dialog::{Dialog, DialogId};
 use crate::sip::transaction::TxKey;
 use crate::sip::{response_to, Contact, HeaderView, Peer, Request, Response};
@@ -61,7 +61,7 @@ impl<F: SessionFactory> MediaServer<F> {
             true => None,
             false => {
                 let offer = parse_offer(&req.body)?;
-                offer.negotiate()?;
+                offer.negotiate_with(&self.codecs)?;
                 Some(offer)
             }
         };
@@ -153,8 +153,8 @@ impl<F: SessionFactory> MediaServer<F> {
             session_version: 1,
         };
         let (negotiated, sdp) = match &c.offer {
-            None => (None, build_offer(&local)),
-            Some(offer) => match build_answer(offer, &local) {
+            None => (None, build_offer_with(&local, &self.codecs)),
+            Some(offer) => match build_answer_with(offer, &local, &self.codecs) {
                 Ok((neg, sdp)) => (Some(neg), sdp),
                 Err(e) => return self.refuse_call(now, call, &MsError::Sdp(e)),
             },

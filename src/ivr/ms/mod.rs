@@ -30,6 +30,7 @@ mod tests;
 pub use error::MsError;
 pub use types::*;
 
+use crate::media::Codec;
 use crate::sip::dialog::DialogId;
 use crate::sip::transaction::{Output, TransactionLayer, TxKey};
 use crate::sip::uac::IdGen;
@@ -54,6 +55,8 @@ pub struct MediaServer<F: SessionFactory> {
     by_invite: HashMap<TxKey, CallRef>,
     by_contact: HashMap<u64, CallRef>,
     out: VecDeque<MsOutput>,
+    /// Codecs we accept and offer, in our preference (`[media] codecs`).
+    codecs: Vec<Codec>,
 }
 
 impl<F: SessionFactory> MediaServer<F> {
@@ -70,6 +73,15 @@ impl<F: SessionFactory> MediaServer<F> {
             by_invite: HashMap::new(),
             by_contact: HashMap::new(),
             out: VecDeque::new(),
+            codecs: Codec::SUPPORTED.to_vec(),
+        }
+    }
+
+    /// Accept and offer only `codecs`, in this order of preference (every
+    /// codec we support until called). An empty list keeps the current one.
+    pub fn set_codecs(&mut self, codecs: &[Codec]) {
+        if !codecs.is_empty() {
+            self.codecs = codecs.to_vec();
         }
     }
 

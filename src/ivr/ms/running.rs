@@ -47,7 +47,7 @@ impl<F: SessionFactory> MediaServer<F> {
         }
         let neg = match c.negotiated {
             Some(n) => Ok(n),
-            None => parse_offer(&ack.body).and_then(|a| a.negotiate()),
+            None => parse_offer(&ack.body).and_then(|a| a.negotiate_with(&self.codecs)),
         };
         match neg {
             Ok(n) => self.start(now, call, n),

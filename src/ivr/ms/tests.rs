@@ -418,7 +418,9 @@ fn late_offer_puts_our_offer_in_the_200_and_reads_the_answer_from_the_ack() {
     let mut r = rig();
     let (call, ok, _) = r.answered("c8", None);
     let offer = crate::media::sdp::parse_offer(&ok.body).expect("our offer");
-    assert_eq!(offer.payload_types, [0, 8, 101]);
+    // Every codec we support, in `[media] codecs` default order, then
+    // telephone-event at 8000 and (for Opus) 48000 Hz.
+    assert_eq!(offer.payload_types, [0, 8, 9, 111, 101, 102]);
     let answer = "v=0\r\no=- 2 1 IN IP4 10.0.0.6\r\ns=-\r\nc=IN IP4 10.0.0.6\r\nt=0 0\r\n\
                   m=audio 41000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
     let outs = r.send(in_dialog("ACK", &ok, 1, Some(answer)));
@@ -434,6 +436,15 @@ fn late_offer_puts_our_offer_in_the_200_and_reads_the_answer_from_the_ack() {
         }
     );
     assert_eq!(r.events(), [AppEvent::Start]);
+}
+
+#[test]
+fn the_codec_list_limits_the_answer_and_the_late_offer() {
+    let mut r = rig();
+    r.ms.set_codecs(&[Codec::G722, Codec::Pcma]);
+    let (_, ok, _) = r.answered("c9", None);
+    let offer = crate::media::sdp::parse_offer(&ok.body).expect("our offer");
+    assert_eq!(offer.payload_types, [9, 8, 101]);
 }
 
 #[test]

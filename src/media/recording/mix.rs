@@ -124,6 +124,15 @@ impl Mixer {
             self.stats.not_audio += 1;
             return;
         };
+        // Sample-per-byte G.711 only: wideband codecs are not recorded yet.
+        let decode: fn(u8) -> i16 = match codec {
+            Codec::Pcmu => g711::ulaw_decode,
+            Codec::Pcma => g711::alaw_decode,
+            Codec::G722 | Codec::Opus => {
+                self.stats.not_audio += 1;
+                return;
+            }
+        };
         let start = self.position(&f);
         let end = start + f.payload.len() as u64;
         if end <= self.emitted {
@@ -140,11 +149,7 @@ impl Mixer {
             if pos < self.emitted {
                 continue;
             }
-            let sample = match codec {
-                Codec::Pcmu => g711::ulaw_decode(code),
-                Codec::Pcma => g711::alaw_decode(code),
-            };
-            line[(pos % WINDOW as u64) as usize] = sample;
+            line[(pos % WINDOW as u64) as usize] = decode(code);
         }
         self.high = self.high.max(end);
         self.stats.placed += 1;

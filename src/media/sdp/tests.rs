@@ -284,3 +284,83 @@ fn mutated_offers_never_panic() {
         }
     }
 }
+
+const ALL_FOUR: [Codec; 4] = [Codec::Pcmu, Codec::Pcma, Codec::G722, Codec::Opus];
+
+#[test]
+fn opus_first_is_taken_with_the_48khz_telephone_event() {
+    let o = parse_offer(LINPHONE.as_bytes()).unwrap();
+    let (neg, answer) = build_answer_with(&o, &local(), &ALL_FOUR).unwrap();
+    assert_eq!((neg.codec, neg.payload_type), (Codec::Opus, 96));
+    assert_eq!(
+        neg.telephone_event_pt,
+        Some(99),
+        "RFC 4733: clock must match"
+    );
+    assert!(
+        answer.contains("m=audio 30000 RTP/AVP 96 99\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("a=rtpmap:96 opus/48000/2\r\n"), "{answer}");
+    assert!(
+        answer.contains("a=rtpmap:99 telephone-event/48000\r\n"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn g722_first_is_taken_with_the_8khz_telephone_event() {
+    let o = audio_only(
+        "m=audio 4000 RTP/AVP 9 0 101 102",
+        "a=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
+         a=rtpmap:102 telephone-event/48000\r\n",
+    );
+    let o = parse_offer(o.as_bytes()).unwrap();
+    let (neg, answer) = build_answer_with(&o, &local(), &ALL_FOUR).unwrap();
+    assert_eq!((neg.codec, neg.payload_type), (Codec::G722, 9));
+    assert_eq!(neg.telephone_event_pt, Some(101));
+    assert!(
+        answer.contains("m=audio 30000 RTP/AVP 9 101\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("a=rtpmap:9 G722/8000\r\n"), "{answer}");
+    // A static 9 without rtpmap is G.722 too (RFC 3551 table 4).
+    let bare = parse_offer(audio_only("m=audio 4000 RTP/AVP 9", "").as_bytes()).unwrap();
+    assert_eq!(bare.negotiate_with(&ALL_FOUR).unwrap().codec, Codec::G722);
+}
+
+#[test]
+fn our_codec_list_limits_the_answer_and_the_default_stays_g711() {
+    let o = parse_offer(LINPHONE.as_bytes()).unwrap();
+    assert_eq!(o.negotiate().unwrap().codec, Codec::Pcmu);
+    let only_g722 = o.negotiate_with(&[Codec::G722]).unwrap_err();
+    assert_eq!(only_g722, SdpError::NoCommonCodec);
+    let pcma = o.negotiate_with(&[Codec::Pcma, Codec::Opus]).unwrap();
+    assert_eq!(pcma.codec, Codec::Opus, "the offerer's order decides");
+    // opus at a wrong clock rate is not Opus (RFC 7587 §7).
+    let wrong = audio_only("m=audio 4000 RTP/AVP 96", "a=rtpmap:96 opus/16000\r\n");
+    let wrong = parse_offer(wrong.as_bytes()).unwrap();
+    assert_eq!(
+        wrong.negotiate_with(&ALL_FOUR).unwrap_err(),
+        SdpError::NoCommonCodec
+    );
+}
+
+#[test]
+fn our_offer_lists_our_codecs_in_order_with_both_telephone_events() {
+    let offer = build_offer_with(&local(), &[Codec::G722, Codec::Opus, Codec::Pcmu]);
+    assert!(
+        offer.contains("m=audio 30000 RTP/AVP 9 111 0 101 102\r\n"),
+        "{offer}"
+    );
+    assert!(offer.contains("a=rtpmap:111 opus/48000/2\r\n"), "{offer}");
+    assert!(offer.contains("a=rtpmap:102 telephone-event/48000\r\n"));
+    let back = parse_offer(offer.as_bytes()).unwrap();
+    let neg = back.negotiate_with(&ALL_FOUR).unwrap();
+    assert_eq!(
+        (neg.codec, neg.telephone_event_pt),
+        (Codec::G722, Some(101))
+    );
+    let g711 = build_offer_with(&local(), &Codec::ALL);
+    assert!(!g711.contains("telephone-event/48000"), "{g711}");
+}
