@@ -76,6 +76,7 @@ fn start(scripts: BTreeMap<String, Arc<Script>>, port_min: u16) -> SoftAcd {
             port_min,
             port_max: port_min + 4999,
             max_streams: 8,
+            rtp_threads: 2,
         },
         max_calls: 8,
         timers: TimerConfig::default(),

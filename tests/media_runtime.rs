@@ -43,6 +43,7 @@ fn start(max_streams: usize) -> (MediaHandle, mpsc::Receiver<MediaEvent>, Arc<Pr
         port_min: PORT_MIN,
         port_max: PORT_MAX,
         max_streams,
+        rtp_threads: 2,
     };
     (MediaRuntime::start(cfg, cache.clone(), tx), rx, cache)
 }

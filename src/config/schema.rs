@@ -219,6 +219,8 @@ pub struct MediaConfig {
     /// Even ports in this range carry the relay's and the IVR's RTP.
     pub rtp_port_min: u16,
     pub rtp_port_max: u16,
+    /// Media OS threads for the IVR's RTP (issue 4); 0 = one per core.
+    pub rtp_threads: usize,
 }
 
 /// `[media] mode`.
@@ -238,6 +240,7 @@ impl Default for MediaConfig {
             rtp_ip: std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
             rtp_port_min: 20000,
             rtp_port_max: 39999,
+            rtp_threads: 0,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod player;
 pub mod prompt;
 pub mod relay;
 pub mod rfc4733;
+pub mod rtcp;
 pub mod rtp;
 pub mod runtime;
 pub mod sdp;

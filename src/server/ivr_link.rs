@@ -85,6 +85,7 @@ pub fn start(
             port_min: ports.0,
             port_max: ports.1,
             max_streams: MAX_CALLS,
+            rtp_threads: cfg.media.rtp_threads,
         },
         max_calls: MAX_CALLS,
         timers: TimerConfig {
