@@ -150,6 +150,8 @@ pub struct SdpOffer {
     pub telephone_event: Option<TelephoneEventFormat>,
     /// A video m-line with a non-zero port: a video call (mission step 1).
     pub has_video: bool,
+    /// The audio m-line carries `a=rtcp-mux` (RFC 5761 §5.1.1).
+    pub rtcp_mux: bool,
     media_lines: Vec<MediaLine>,
     audio_index: usize,
 }
@@ -218,6 +220,7 @@ pub fn parse_offer(body: &[u8]) -> Result<SdpOffer, SdpError> {
         direction: direction(audio)
             .or_else(|| session_direction(&session))
             .unwrap_or_default(),
+        rtcp_mux: audio.attributes.iter().any(|a| a.attribute == "rtcp-mux"),
         has_video: session
             .medias
             .iter()
@@ -395,12 +398,12 @@ pub fn build_answer(
     for (i, line) in offer.media_lines.iter().enumerate() {
         if i == offer.audio_index {
             let codec = [(neg.payload_type, neg.codec.encoding_name())];
-            session.medias.push(audio_media(
-                local,
-                &codec,
-                neg.telephone_event_pt,
-                neg.direction,
-            ));
+            let mut audio = audio_media(local, &codec, neg.telephone_event_pt, neg.direction);
+            if offer.rtcp_mux {
+                // RFC 5761 §5.1.1: accept multiplexing by echoing it.
+                audio.attributes.push(Attribute::new("rtcp-mux"));
+            }
+            session.medias.push(audio);
         } else {
             session.medias.push(rejected(line));
         }
