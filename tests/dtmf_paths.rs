@@ -54,6 +54,7 @@ fn start(dtmf: DtmfPaths, ports: (u16, u16)) -> (MediaHandle, mpsc::Receiver<Med
         port_max: ports.1,
         max_streams: 4,
         dtmf,
+        rtp_threads: 1,
     };
     (MediaRuntime::start(cfg, cache, tx), rx)
 }

@@ -108,6 +108,7 @@ fn start(assets: &Assets, port_min: u16) -> SoftAcd {
             port_max: port_min + 999,
             max_streams: 4,
             dtmf: softacd::media::DtmfPaths::default(),
+            rtp_threads: 1,
         },
         max_calls: 4,
         timers: TimerConfig::default(),

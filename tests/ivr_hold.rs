@@ -63,6 +63,7 @@ fn start() -> SoftAcd {
             port_max: 48999,
             max_streams: 4,
             dtmf: softacd::media::DtmfPaths::default(),
+            rtp_threads: 1,
         },
         max_calls: 4,
         timers: TimerConfig::default(),

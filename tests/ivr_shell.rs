@@ -77,6 +77,7 @@ fn start(scripts: BTreeMap<String, Arc<Script>>, port_min: u16) -> SoftAcd {
             port_max: port_min + 4999,
             max_streams: 8,
             dtmf: softacd::media::DtmfPaths::default(),
+            rtp_threads: 2,
         },
         max_calls: 8,
         timers: TimerConfig::default(),

@@ -44,6 +44,7 @@ fn start(max_streams: usize) -> (MediaHandle, mpsc::Receiver<MediaEvent>, Arc<Pr
         port_max: PORT_MAX,
         max_streams,
         dtmf: softacd::media::DtmfPaths::default(),
+        rtp_threads: 2,
     };
     (MediaRuntime::start(cfg, cache.clone(), tx), rx, cache)
 }

@@ -240,6 +240,8 @@ pub struct MediaConfig {
     /// Even ports in this range carry the relay's and the IVR's RTP.
     pub rtp_port_min: u16,
     pub rtp_port_max: u16,
+    /// Media OS threads for the IVR's RTP (issue 4); 0 = one per core.
+    pub rtp_threads: usize,
     /// Codecs the IVR accepts, in our order of preference when we offer
     /// (RFC 3264); names as in `a=rtpmap`: PCMU, PCMA, G722, opus.
     pub codecs: Vec<String>,
@@ -291,6 +293,7 @@ impl Default for MediaConfig {
             rtp_port_max: 39999,
             codecs: ["PCMU", "PCMA", "G722", "opus"].map(String::from).to_vec(),
             dtmf: vec![DtmfPath::Rfc4733, DtmfPath::Inband, DtmfPath::Info],
+            rtp_threads: 0,
         }
     }
 }

@@ -19,7 +19,9 @@ use super::store::LiveFlows;
 use crate::b2bua::CtiToIvr;
 use crate::cti::ContactId;
 use crate::media::prompt::PromptCache;
-use crate::media::runtime::{MediaEvent, MediaHandle, MediaRuntime, MediaRuntimeConfig, StreamId};
+use crate::media::runtime::{
+    MediaEvent, MediaHandle, MediaRuntime, MediaRuntimeConfig, RtcpMode, StreamId,
+};
 use crate::media::Codec;
 use crate::sip::ingress::{check_stream_message, Ingress};
 use crate::sip::transaction::TimerConfig;
@@ -303,7 +305,7 @@ impl Shell {
     fn perform(&mut self, out: MsOutput) {
         match out {
             MsOutput::Transmit { msg, .. } => self.send_sip(&msg),
-            MsOutput::OpenStream { call, .. } => self.open_stream(call),
+            MsOutput::OpenStream { call, rtcp_mux, .. } => self.open_stream(call, rtcp_mux),
             MsOutput::ConfigureStream {
                 call,
                 remote,
@@ -360,11 +362,15 @@ impl Shell {
     }
 
     /// Bind the port off the task (the runtime answers asynchronously).
-    fn open_stream(&self, call: CallRef) {
+    fn open_stream(&self, call: CallRef, rtcp_mux: bool) {
         let media = self.media.clone();
         let tx = self.opened_tx.clone();
+        let rtcp = match rtcp_mux {
+            true => RtcpMode::Mux,
+            false => RtcpMode::Separate,
+        };
         tokio::spawn(async move {
-            let res = media.open_stream(stream(call)).await;
+            let res = media.open_stream_with(stream(call), rtcp).await;
             if tx.send((call, res)).await.is_err() {
                 tracing::debug!(call = call.0, "ivr: stream opened after the shell stopped");
             }

@@ -28,6 +28,7 @@ pub mod prompt;
 pub mod recording;
 pub mod relay;
 pub mod rfc4733;
+pub mod rtcp;
 pub mod rtp;
 pub mod runtime;
 pub mod sdp;

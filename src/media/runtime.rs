@@ -1,16 +1,23 @@
-//! The media runtime: the tokio shell that moves RTP for the IP-IVR / media
-//! server (mission step 4; docs/design/call-flow.md "media: player per
-//! call"). One driver task owns every stream; a 20 ms
-//! `tokio::time::interval` (missed ticks burst, so pacing catches up)
-//! drains each stream's socket — symmetric-RTP latching, RFC 4733 digits,
-//! barge-in — then sends each stream's next packet. The pure pieces
-//! ([`crate::media::player`], [`latch`], `rtp`, `rfc4733`) do the work.
+//! The media runtime: the shell that moves RTP and RTCP for the IP-IVR /
+//! media server (mission step 4; docs/design/call-flow.md "media: player
+//! per call"; issue 4 "media threads are separate from signalling; one
+//! tick drives all streams; no lock per packet on the hot path").
+//!
+//! `rtp_threads` plain OS threads (named `media-N`, no tokio) each own a
+//! shard of the streams (stream id modulo the thread count). Each thread
+//! runs one 20 ms tick over all its streams (late ticks run back to back
+//! so pacing catches up): it drains each stream's socket — symmetric-RTP
+//! latching, RFC 4733 digits, barge-in, RTCP — then sends each stream's
+//! next packet, and every ~5 s an RTCP SR/RR (RFC 3550 §6, [`crate::media::rtcp`]).
+//! Counters are summed per tick, not per packet; nothing on the packet
+//! path takes a lock.
 //!
 //! Callers hold a [`MediaHandle`]: `open_stream` is async (it waits for the
-//! port); the other requests are non-blocking sends on a bounded queue that
-//! fail with [`MediaError::Busy`] when it is full. Prompt names are
-//! resolved in the handle, so an unknown name is an error to the caller.
-//! Requests for unknown stream ids are ignored.
+//! port); the other requests are non-blocking sends on the shard's bounded
+//! queue that fail with [`MediaError::Busy`] when it is full. Events come
+//! back on the owner's bounded tokio queue (`try_send`, never blocking the
+//! tick). Prompt names are resolved in the handle, so an unknown name is
+//! an error to the caller. Requests for unknown stream ids are ignored.
 
 mod driver;
 pub mod error;
@@ -24,6 +31,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use std::sync::mpsc as std_mpsc;
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::player::{PlayerError, MAX_QUEUE};
@@ -32,7 +41,7 @@ use super::Codec;
 
 pub use error::MediaError;
 
-/// Requests the command queue holds before `Busy`.
+/// Requests each media thread's command queue holds before `Busy`.
 pub const COMMAND_QUEUE: usize = 1024;
 
 /// Names one stream; chosen by the caller (e.g. per IVR call leg).
@@ -52,8 +61,46 @@ pub struct MediaRuntimeConfig {
     pub port_min: u16,
     pub port_max: u16,
     pub max_streams: usize,
+    /// Media OS threads; 0 means one per available core.
+    pub rtp_threads: usize,
     /// DTMF paths the streams listen on (RFC 4733 and in-band; INFO is SIP).
     pub dtmf: super::DtmfPaths,
+}
+
+impl MediaRuntimeConfig {
+    /// The thread count to start: `rtp_threads`, or the core count when 0.
+    pub fn threads(&self) -> usize {
+        match self.rtp_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// How a stream carries RTCP (RFC 5761).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RtcpMode {
+    /// RTCP on its own socket, the RTP port + 1 (RFC 3550 §11).
+    Separate,
+    /// RTCP multiplexed on the RTP port (RFC 5761 `a=rtcp-mux`).
+    Mux,
+}
+
+/// One stream's RTP/RTCP figures (answer to [`MediaHandle::stream_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub rtcp_sent: u64,
+    pub rtcp_received: u64,
+    /// Our reception of the peer: interarrival jitter (RTP timestamp
+    /// units) and packets lost (RFC 3550 §6.4.1).
+    pub local_jitter: u32,
+    pub local_lost: i32,
+    /// The peer's last report about our stream (from its SR/RR).
+    pub remote_jitter: Option<u32>,
+    pub remote_fraction_lost: Option<u8>,
+    pub remote_cumulative_lost: Option<i32>,
 }
 
 /// What the runtime reports to its owner (the IVR).
@@ -90,7 +137,12 @@ struct Counters {
 enum Command {
     Open {
         id: StreamId,
+        rtcp: RtcpMode,
         reply: oneshot::Sender<Result<SocketAddr, MediaError>>,
+    },
+    Stats {
+        id: StreamId,
+        reply: oneshot::Sender<Option<StreamStats>>,
     },
     Configure {
         id: StreamId,
@@ -124,27 +176,49 @@ enum Command {
     },
 }
 
-/// Starts the driver task.
+impl Command {
+    /// The stream the command is for (which picks its thread).
+    fn stream(&self) -> StreamId {
+        match self {
+            Command::Open { id, .. }
+            | Command::Stats { id, .. }
+            | Command::Configure { id, .. }
+            | Command::Play { id, .. }
+            | Command::Loop { id, .. }
+            | Command::Stop { id }
+            | Command::Close { id }
+            | Command::SetSending { id, .. }
+            | Command::SetPtime { id, .. } => *id,
+        }
+    }
+}
+
+/// Starts the media threads.
 pub struct MediaRuntime;
 
 impl MediaRuntime {
-    /// Spawn the driver on the current tokio runtime (call from inside
-    /// one). Every prompt of `prompts` is shared with the driver once, at
-    /// start. The driver stops when the last handle is dropped.
-    ///
-    /// # Panics
-    /// Outside a tokio runtime (as `tokio::spawn` does): a programming
-    /// error, never caused by a peer.
+    /// Start `cfg.threads()` media threads. Every prompt of `prompts` is
+    /// shared with them once, at start. A thread stops when the last
+    /// handle is dropped. Needs no tokio runtime. If the OS refuses a
+    /// thread, the runtime runs on those it got (at least the error is
+    /// logged; with none, every request answers `Stopped`).
     pub fn start(
         cfg: MediaRuntimeConfig,
         prompts: Arc<PromptCache>,
         events: mpsc::Sender<MediaEvent>,
     ) -> MediaHandle {
-        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(driver::Driver::new(cfg, events, counters.clone()).run(rx));
+        let mut shards = Vec::new();
+        for n in 0..cfg.threads() {
+            let (tx, rx) = std_mpsc::sync_channel(COMMAND_QUEUE);
+            let driver = driver::Driver::new(cfg.clone(), n, events.clone(), counters.clone());
+            match driver.spawn(rx) {
+                Ok(()) => shards.push(tx),
+                Err(e) => tracing::error!(thread = n, error = %e, "media: thread not started"),
+            }
+        }
         MediaHandle {
-            commands: tx,
+            shards: shards.into(),
             prompts: Arc::new(prompt_table(&prompts)),
             counters,
         }
@@ -163,21 +237,37 @@ fn prompt_table(cache: &PromptCache) -> HashMap<String, Arc<Prompt>> {
 /// The owner's side of the runtime. Cheap to clone.
 #[derive(Clone)]
 pub struct MediaHandle {
-    commands: mpsc::Sender<Command>,
+    shards: Arc<[std_mpsc::SyncSender<Command>]>,
     prompts: Arc<HashMap<String, Arc<Prompt>>>,
     counters: Arc<Counters>,
 }
 
 impl MediaHandle {
-    /// Bind an even port in the configured range for stream `id`; returns
-    /// the local address to put in the SDP.
+    /// Bind an even port in the configured range for stream `id`, and the
+    /// next odd one for its RTCP; returns the local RTP address to put in
+    /// the SDP.
     pub async fn open_stream(&self, id: StreamId) -> Result<SocketAddr, MediaError> {
+        self.open_stream_with(id, RtcpMode::Separate).await
+    }
+
+    /// As [`Self::open_stream`], choosing where RTCP goes: with
+    /// [`RtcpMode::Mux`] (the offer had `a=rtcp-mux`, RFC 5761) only the
+    /// RTP port is bound.
+    pub async fn open_stream_with(
+        &self,
+        id: StreamId,
+        rtcp: RtcpMode,
+    ) -> Result<SocketAddr, MediaError> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Open { id, reply })
-            .await
-            .map_err(|_| MediaError::Stopped)?;
+        self.send(Command::Open { id, rtcp, reply })?;
         answer.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// The stream's RTP/RTCP figures, `None` for an unknown stream.
+    pub async fn stream_stats(&self, id: StreamId) -> Result<Option<StreamStats>, MediaError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Stats { id, reply })?;
+        answer.await.map_err(|_| MediaError::Stopped)
     }
 
     /// Apply the negotiated SDP: the remote RTP address (latching starts
@@ -269,10 +359,21 @@ impl MediaHandle {
             .ok_or_else(|| MediaError::UnknownPrompt(name.to_string()))
     }
 
+    /// The media threads running (fewer than configured if the OS refused).
+    pub fn threads(&self) -> usize {
+        self.shards.len()
+    }
+
     fn send(&self, cmd: Command) -> Result<(), MediaError> {
-        self.commands.try_send(cmd).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => MediaError::Busy,
-            mpsc::error::TrySendError::Closed(_) => MediaError::Stopped,
+        let n = self.shards.len() as u64;
+        let shard = match n {
+            0 => return Err(MediaError::Stopped),
+            n => (cmd.stream().0 % n) as usize,
+        };
+        let queue = self.shards.get(shard).ok_or(MediaError::Stopped)?;
+        queue.try_send(cmd).map_err(|e| match e {
+            std_mpsc::TrySendError::Full(_) => MediaError::Busy,
+            std_mpsc::TrySendError::Disconnected(_) => MediaError::Stopped,
         })
     }
 }

@@ -168,6 +168,8 @@ pub struct SdpOffer {
     pub telephone_event_rates: Vec<(u8, u32)>,
     /// A video m-line with a non-zero port: a video call (mission step 1).
     pub has_video: bool,
+    /// The audio m-line carries `a=rtcp-mux` (RFC 5761 §5.1.1).
+    pub rtcp_mux: bool,
     media_lines: Vec<MediaLine>,
     audio_index: usize,
 }
@@ -241,6 +243,7 @@ pub fn parse_offer(body: &[u8]) -> Result<SdpOffer, SdpError> {
         direction: direction(audio)
             .or_else(|| session_direction(&session))
             .unwrap_or_default(),
+        rtcp_mux: audio.attributes.iter().any(|a| a.attribute == "rtcp-mux"),
         has_video: session
             .medias
             .iter()
@@ -447,13 +450,12 @@ pub fn build_answer_with(
                 .map(|pt| (pt, neg.codec.clock_rate()))
                 .into_iter()
                 .collect();
-            session.medias.push(audio_media(
-                local,
-                &codec,
-                &events,
-                neg.direction,
-                neg.ptime_ms,
-            ));
+            let mut audio = audio_media(local, &codec, &events, neg.direction, neg.ptime_ms);
+            if offer.rtcp_mux {
+                // RFC 5761 §5.1.1: accept multiplexing by echoing it.
+                audio.attributes.push(Attribute::new("rtcp-mux"));
+            }
+            session.medias.push(audio);
         } else {
             session.medias.push(rejected(line));
         }

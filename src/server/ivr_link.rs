@@ -82,6 +82,7 @@ pub fn start(
             port_max: ports.1,
             max_streams: MAX_CALLS,
             dtmf: cfg.media.dtmf_paths(),
+            rtp_threads: cfg.media.rtp_threads,
         },
         max_calls: MAX_CALLS,
         timers: TimerConfig {

@@ -109,6 +109,7 @@ impl<F: SessionFactory> MediaServer<F> {
         self.by_dialog.insert(a.dialog_id.clone(), call);
         self.by_invite.insert(key.clone(), call);
         self.by_contact.insert(a.contact, call);
+        let rtcp_mux = a.offer.as_ref().is_some_and(|o| o.rtcp_mux);
         self.calls.insert(
             call,
             Call {
@@ -130,6 +131,7 @@ impl<F: SessionFactory> MediaServer<F> {
         self.out.push_back(MsOutput::OpenStream {
             call,
             contact: a.contact,
+            rtcp_mux,
         });
     }
 

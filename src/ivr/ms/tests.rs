@@ -261,7 +261,8 @@ fn invite_gets_100_open_stream_then_180_and_200_with_sdp_answer() {
         media(&outs),
         [MsOutput::OpenStream {
             call: CallRef(1),
-            contact: 77
+            contact: 77,
+            rtcp_mux: false
         }]
     );
     r.ms.stream_opened(r.now, CallRef(1), RTP.parse().expect("rtp"));

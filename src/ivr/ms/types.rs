@@ -68,10 +68,12 @@ pub enum MsOutput {
         peer: Peer,
         msg: Message,
     },
-    /// Open an RTP socket for `call`, then call `stream_opened`.
+    /// Open an RTP socket for `call`, then call `stream_opened`. With
+    /// `rtcp_mux` (offered, and answered, RFC 5761) RTCP shares it.
     OpenStream {
         call: CallRef,
         contact: u64,
+        rtcp_mux: bool,
     },
     /// Offer/answer is done: send RTP to `remote` with this codec.
     ConfigureStream {

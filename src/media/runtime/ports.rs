@@ -18,6 +18,40 @@ fn even_ports(min: u16, max: u16) -> Result<(u32, u32), MediaError> {
 }
 
 /// Bind a non-blocking UDP socket on the first free even port of
+/// `min..=max`, trying `start` (any number; taken modulo the range) first,
+/// and with `with_rtcp` its RTCP socket on the next odd port (RFC 3550
+/// §11); an even port whose odd neighbour is busy is skipped.
+pub fn bind_rtp_port(
+    ip: IpAddr,
+    min: u16,
+    max: u16,
+    start: u32,
+    with_rtcp: bool,
+) -> Result<(UdpSocket, Option<UdpSocket>), MediaError> {
+    let (_, count) = even_ports(min, max)?;
+    let socket_err = |source| MediaError::Socket { ip, source };
+    for k in 0..count {
+        let rtp = bind_even_port(ip, min, max, start.wrapping_add(k))?;
+        if !with_rtcp {
+            return Ok((rtp, None));
+        }
+        let port = rtp.local_addr().map_err(socket_err)?.port();
+        let Some(odd) = port.checked_add(1) else {
+            continue;
+        };
+        match UdpSocket::bind(SocketAddr::new(ip, odd)) {
+            Ok(rtcp) => {
+                rtcp.set_nonblocking(true).map_err(socket_err)?;
+                return Ok((rtp, Some(rtcp)));
+            }
+            Err(e) if e.kind() == ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(socket_err(e)),
+        }
+    }
+    Err(MediaError::NoFreePort { ip, min, max })
+}
+
+/// Bind a non-blocking UDP socket on the first free even port of
 /// `min..=max`, trying `start` (any number; taken modulo the range) first.
 pub fn bind_even_port(ip: IpAddr, min: u16, max: u16, start: u32) -> Result<UdpSocket, MediaError> {
     let (first, count) = even_ports(min, max)?;
@@ -85,6 +119,28 @@ mod tests {
         assert_eq!(s.local_addr().unwrap().port(), p + 2, "7 mod 2 ports = 2nd");
         let t = bind_even_port(LO, p, p + 2, 7).unwrap();
         assert_eq!(t.local_addr().unwrap().port(), p, "wraps to the 1st");
+    }
+
+    #[test]
+    fn rtcp_takes_the_odd_neighbour_and_busy_neighbours_are_skipped() {
+        let p = free_pair();
+        let Ok(_odd_busy) = UdpSocket::bind((LO, p + 1)) else {
+            return; // someone else holds p + 1: nothing to learn this run
+        };
+        let (rtp, rtcp) = bind_rtp_port(LO, p, p + 3, 0, true).unwrap();
+        assert_eq!(
+            rtp.local_addr().unwrap().port(),
+            p + 2,
+            "p + 1 busy: skip p"
+        );
+        assert_eq!(rtcp.unwrap().local_addr().unwrap().port(), p + 3);
+        let (muxed, none) = bind_rtp_port(LO, p, p + 3, 0, false).unwrap();
+        assert_eq!(
+            muxed.local_addr().unwrap().port(),
+            p,
+            "rtcp-mux needs no odd port"
+        );
+        assert!(none.is_none());
     }
 
     #[test]

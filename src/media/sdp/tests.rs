@@ -364,3 +364,16 @@ fn our_offer_lists_our_codecs_in_order_with_both_telephone_events() {
     let g711 = build_offer_with(&local(), &Codec::ALL);
     assert!(!g711.contains("telephone-event/48000"), "{g711}");
 }
+
+#[test]
+fn rtcp_mux_is_answered_only_when_offered() {
+    let muxed =
+        parse_offer(audio_only("m=audio 4000 RTP/AVP 0", "a=rtcp-mux\r\n").as_bytes()).unwrap();
+    assert!(muxed.rtcp_mux);
+    let (_, answer) = build_answer(&muxed, &local()).unwrap();
+    assert!(answer.contains("a=rtcp-mux\r\n"), "{answer}");
+    let plain = parse_offer(audio_only("m=audio 4000 RTP/AVP 0", "").as_bytes()).unwrap();
+    assert!(!plain.rtcp_mux);
+    let (_, answer) = build_answer(&plain, &local()).unwrap();
+    assert!(!answer.contains("rtcp-mux"), "{answer}");
+}
