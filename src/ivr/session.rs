@@ -1,7 +1,9 @@
 //! The IVR session: the pure interpreter of one call's flow (MISSION.md
 //! IP-IVR steps: prompts, DTMF menus, queueing with hold music until the CTI
-//! finds an agent). `handle(now, event) -> commands`; the only timer, the
-//! menu's no-input timeout, is a deadline returned by `poll_timeout`. The
+//! finds an agent). `handle(now, event) -> commands`; the timers (a menu's
+//! or collect's no-input timeout, an http node's answer timeout) are a
+//! deadline returned by `poll_timeout`. The http node (interface D) asks
+//! the shell with `HttpRequest` and waits for `HttpResponse`/`HttpFailed`. The
 //! shell owns the media player (RFC 4733 digits in, prompts out) and the
 //! CTI channel (interface B, docs/design/call-flow.md).
 //!
