@@ -112,6 +112,7 @@ fn start(assets: &Assets, port_min: u16) -> SoftAcd {
         },
         max_calls: 4,
         timers: TimerConfig::default(),
+        http_allow: Vec::new(),
     };
     let ch = IvrChannels {
         sip_in,

@@ -67,6 +67,7 @@ fn start() -> SoftAcd {
         },
         max_calls: 4,
         timers: TimerConfig::default(),
+        http_allow: Vec::new(),
     };
     let ch = IvrChannels {
         sip_in,

@@ -81,6 +81,7 @@ fn start(scripts: BTreeMap<String, Arc<Script>>, port_min: u16) -> SoftAcd {
         },
         max_calls: 8,
         timers: TimerConfig::default(),
+        http_allow: Vec::new(),
     };
     let ch = IvrChannels {
         sip_in,

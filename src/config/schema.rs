@@ -303,12 +303,15 @@ impl Default for MediaConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct IvrConfig {
     pub scripts_dir: PathBuf,
+    /// Non-loopback `host:port`s the http node may call (loopback always may).
+    pub http_allow: Vec<String>,
 }
 
 impl Default for IvrConfig {
     fn default() -> Self {
         IvrConfig {
             scripts_dir: PathBuf::from("ivr-scripts"),
+            http_allow: Vec::new(),
         }
     }
 }

@@ -322,9 +322,13 @@ fn embedded_default_has_the_demo_service_and_queue() {
         .iter()
         .map(|s| (s.number.as_str(), s.script.as_str()))
         .collect();
-    assert_eq!(services, [("100", "main"), ("101", "after-hours")]);
-    assert_eq!(cfg.queue.len(), 1);
-    assert_eq!(cfg.queue[0].name, "support");
+    assert_eq!(
+        services,
+        [("100", "main"), ("101", "after-hours"), ("102", "vip")]
+    );
+    let queues: Vec<&str> = cfg.queue.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(queues, ["support", "vip"]);
+    assert!(cfg.ivr.http_allow.is_empty(), "only loopback by default");
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //!   IVR columns), sent once when the session ends (it is dropped when the
 //!   core forgets the call) through a bounded, non-blocking sink.
 
-use super::ms::{AppCommand, AppEvent, CallSession, SessionFactory};
+use super::ms::{AppCommand, AppEvent, CallSession, HttpResult, SessionFactory};
 use super::session::{self, IvrCommand, IvrEvent, IvrSession};
 use super::session_info::SessionInfo;
 use super::store::LiveFlows;
@@ -42,6 +42,10 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
         AppEvent::NoAgents => IvrEvent::NoAgents,
         AppEvent::AgentFound => IvrEvent::AgentFound,
         AppEvent::Hangup => IvrEvent::Hangup,
+        AppEvent::Http(HttpResult::Response { id, status, body }) => {
+            IvrEvent::HttpResponse { id, status, body }
+        }
+        AppEvent::Http(HttpResult::Failed { id, reason }) => IvrEvent::HttpFailed { id, reason },
     }
 }
 
@@ -71,6 +75,7 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
             priority,
         },
         IvrCommand::Hangup { cause } => AppCommand::Hangup { cause },
+        IvrCommand::HttpRequest(req) => AppCommand::HttpRequest(req),
     }
 }
 

@@ -49,6 +49,10 @@ pub enum IvrCli {
         /// An INVITE header, `Name: value` (repeatable).
         #[arg(long = "header")]
         headers: Vec<String>,
+        /// A canned answer for http nodes, `URL=JSON` (repeatable); a
+        /// request to any other URL fails (its `on_error` is taken).
+        #[arg(long = "http")]
+        http: Vec<String>,
         #[arg(long, default_value = "media")]
         media: PathBuf,
     },
@@ -78,6 +82,7 @@ pub fn run(cmd: IvrCli) -> ExitCode {
             caller,
             dnis,
             headers,
+            http,
             media,
         } => {
             let args = SimArgs {
@@ -87,6 +92,7 @@ pub fn run(cmd: IvrCli) -> ExitCode {
                 caller,
                 dnis,
                 headers,
+                http,
             };
             simulate(&file, &media, args)
         }
@@ -170,6 +176,18 @@ struct SimArgs {
     caller: String,
     dnis: String,
     headers: Vec<String>,
+    http: Vec<String>,
+}
+
+/// `URL=JSON` pairs: the URL ends at the `=` before the JSON's `{` or `[`.
+fn canned(list: &[String]) -> Result<BTreeMap<String, String>, String> {
+    list.iter()
+        .map(|kv| {
+            let at = kv.find("={").or_else(|| kv.find("=["));
+            at.map(|i| (kv[..i].trim().to_owned(), kv[i + 1..].trim().to_owned()))
+                .ok_or_else(|| format!("--http `{kv}` must look like URL={{json}}"))
+        })
+        .collect()
 }
 
 fn load(file: &Path, media: &Path) -> Result<Arc<Script>, ExitCode> {
@@ -199,6 +217,7 @@ fn sim_input(args: SimArgs) -> Result<SimInput, String> {
     Ok(SimInput {
         keys: args.keys,
         vars: pairs(&args.vars, '=', "--var")?,
+        http: canned(&args.http)?,
         info: SessionInfo {
             caller: args.caller,
             dnis: args.dnis,

@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod cli;
+pub mod http_client;
 pub mod ms;
 pub mod rollback_cli;
 pub mod say;

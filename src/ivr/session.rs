@@ -1,7 +1,9 @@
 //! The IVR session: the pure interpreter of one call's flow (MISSION.md
 //! IP-IVR steps: prompts, DTMF menus, queueing with hold music until the CTI
-//! finds an agent). `handle(now, event) -> commands`; the only timer, the
-//! menu's no-input timeout, is a deadline returned by `poll_timeout`. The
+//! finds an agent). `handle(now, event) -> commands`; the timers (a menu's
+//! or collect's no-input timeout, an http node's answer timeout) are a
+//! deadline returned by `poll_timeout`. The http node (interface D) asks
+//! the shell with `HttpRequest` and waits for `HttpResponse`/`HttpFailed`. The
 //! shell owns the media player (RFC 4733 digits in, prompts out) and the
 //! CTI channel (interface B, docs/design/call-flow.md).
 //!
@@ -11,7 +13,10 @@
 //! once, and an interruptible prompt entered while digits are kept is
 //! skipped (it would be interrupted at once anyway).
 
+mod http;
 mod nodes;
+
+pub use http::{json_path, url_encode, HttpRequest, MAX_HTTP_BODY};
 
 use super::script::{is_dtmf, Node, Script};
 use std::collections::{BTreeMap, VecDeque};
@@ -49,7 +54,7 @@ pub struct SessionInfo {
 }
 
 /// What the shell reports to the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IvrEvent {
     /// The call is answered: run the flow from `start`.
     Start,
@@ -67,6 +72,10 @@ pub enum IvrEvent {
     AgentFound,
     /// The caller hung up.
     Hangup,
+    /// The answer to `HttpRequest` `id`: status and body (bounded by the shell).
+    HttpResponse { id: u64, status: u16, body: String },
+    /// `HttpRequest` `id` failed (connect, timeout, too large, refused host).
+    HttpFailed { id: u64, reason: String },
 }
 
 /// What the session asks the shell to do, in order.
@@ -92,6 +101,10 @@ pub enum IvrCommand {
     },
     /// Release the call with this cause.
     Hangup { cause: String },
+    /// Interface D: perform this HTTP request, then report `HttpResponse`
+    /// or `HttpFailed` with the same `id` (the session fails over on its
+    /// own after `timeout_ms` if nothing comes back).
+    HttpRequest(HttpRequest),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +138,12 @@ enum State {
         buf: String,
         failures: u32,
     },
+    /// An http node waits for the answer to request `id`.
+    Http {
+        node: String,
+        id: u64,
+        deadline: Instant,
+    },
     Finished,
 }
 
@@ -149,6 +168,8 @@ pub struct IvrSession {
     notes: Vec<String>,
     /// Where each open `subflow` returns to.
     returns: Vec<String>,
+    /// The id of the latest `HttpRequest`.
+    http_seq: u64,
 }
 
 impl IvrSession {
@@ -170,6 +191,7 @@ impl IvrSession {
             started: None,
             notes: Vec::new(),
             returns: Vec::new(),
+            http_seq: 0,
         }
     }
 
@@ -211,7 +233,8 @@ impl IvrSession {
             | State::Collect {
                 phase: MenuPhase::Waiting { deadline },
                 ..
-            } => Some(*deadline),
+            }
+            | State::Http { deadline, .. } => Some(*deadline),
             _ => None,
         }
     }
@@ -287,6 +310,7 @@ impl IvrSession {
                 buf,
                 failures,
             } => self.step_collect(now, &node, phase, buf, failures, ev, out),
+            State::Http { node, id, deadline } => self.step_http(now, &node, id, deadline, ev),
             _ => Flow::Wait,
         }
     }
@@ -873,7 +897,7 @@ cause = "done"
             let mut steps = 0;
             while !s.is_finished() {
                 prop_assert!(steps < 100, "session did not finish");
-                let ev = drive[steps % drive.len()];
+                let ev = drive[steps % drive.len()].clone();
                 if ev == Timeout {
                     now = s.poll_timeout().unwrap_or(now);
                 }

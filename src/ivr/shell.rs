@@ -14,7 +14,9 @@
 //! peer input; failures are logged with the call reference.
 
 use super::adapter::{IvrReport, ScriptSessions};
-use super::ms::{self, CallRef, MediaServer, MsConfig, MsOutput};
+use super::http_client;
+use super::ms::{self, CallRef, HttpResult, MediaServer, MsConfig, MsOutput};
+use super::session::HttpRequest;
 use super::store::LiveFlows;
 use crate::b2bua::CtiToIvr;
 use crate::cti::ContactId;
@@ -36,6 +38,8 @@ use tokio::task::JoinHandle;
 
 /// Media events and stream-open answers queued for the shell task.
 pub const EVENT_QUEUE: usize = 1024;
+/// Most http-node requests in flight at once; more fail over at once.
+pub const MAX_HTTP_IN_FLIGHT: usize = 64;
 /// Live SIP transactions per call held.
 const TRANSACTIONS_PER_CALL: usize = 4;
 /// The SIP port written in our Via and Contact (the link has no port).
@@ -92,6 +96,8 @@ pub struct IvrShellConfig {
     pub media: MediaRuntimeConfig,
     pub max_calls: usize,
     pub timers: TimerConfig,
+    /// Non-loopback `host:port`s the http node may call (`[ivr] http_allow`).
+    pub http_allow: Vec<String>,
 }
 
 /// Start the IVR/MS task on the current tokio runtime. It runs until
@@ -137,7 +143,13 @@ pub fn spawn_with_codecs(
     let mut ms = MediaServer::new(ms_cfg, factory, seed());
     ms.set_codecs(codecs);
     let (opened_tx, opened_rx) = mpsc::channel(EVENT_QUEUE);
+    let (http_tx, http_rx) = mpsc::channel(MAX_HTTP_IN_FLIGHT);
     let shell = Shell {
+        http: HttpLink {
+            allow: Arc::new(cfg.http_allow.clone()),
+            tx: http_tx,
+            in_flight: 0,
+        },
         ms,
         media,
         peer: Peer {
@@ -156,6 +168,7 @@ pub fn spawn_with_codecs(
         cti_in: ch.cti_in,
         media_rx,
         opened_rx,
+        http_rx,
         stop,
     };
     tokio::spawn(shell.run(inputs))
@@ -181,7 +194,16 @@ struct Inputs {
     cti_in: mpsc::Receiver<CtiToIvr>,
     media_rx: mpsc::Receiver<MediaEvent>,
     opened_rx: mpsc::Receiver<Opened>,
+    http_rx: mpsc::Receiver<(CallRef, HttpResult)>,
     stop: watch::Receiver<bool>,
+}
+
+/// The http node's requests: each runs on its own task, at most
+/// [`MAX_HTTP_IN_FLIGHT`] at once, answering on `tx`.
+struct HttpLink {
+    allow: Arc<Vec<String>>,
+    tx: mpsc::Sender<(CallRef, HttpResult)>,
+    in_flight: usize,
 }
 
 struct Shell {
@@ -194,6 +216,7 @@ struct Shell {
     opened_tx: mpsc::Sender<Opened>,
     /// Calls whose announce is playing: the music to loop after it.
     hold_pending: HashMap<CallRef, String>,
+    http: HttpLink,
 }
 
 fn stream(call: CallRef) -> StreamId {
@@ -225,6 +248,10 @@ impl Shell {
                 },
                 Some(ev) = inp.media_rx.recv() => self.on_media(ev),
                 Some((call, res)) = inp.opened_rx.recv() => self.on_opened(call, res),
+                Some((call, res)) = inp.http_rx.recv() => {
+                    self.http.in_flight = self.http.in_flight.saturating_sub(1);
+                    self.ms.http_result(Instant::now(), call, res);
+                }
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.ms.handle_timeout(Instant::now());
                 }
@@ -358,7 +385,41 @@ impl Shell {
                 self.hold_pending.remove(&call);
                 log_media(call, "close", self.media.close(stream(call)));
             }
+            MsOutput::HttpRequest { call, req } => self.http_request(call, req),
         }
+    }
+
+    /// Interface D off the task; the answer comes back on `http_rx`.
+    fn http_request(&mut self, call: CallRef, req: HttpRequest) {
+        if self.http.in_flight >= MAX_HTTP_IN_FLIGHT {
+            tracing::warn!(call = call.0, "ivr: too many http requests in flight");
+            let reason = format!("more than {MAX_HTTP_IN_FLIGHT} requests in flight");
+            let res = HttpResult::Failed { id: req.id, reason };
+            self.ms.http_result(Instant::now(), call, res);
+            return;
+        }
+        self.http.in_flight += 1;
+        let allow = Arc::clone(&self.http.allow);
+        let tx = self.http.tx.clone();
+        tokio::spawn(async move {
+            let res = match http_client::fetch(&req, &allow).await {
+                Ok((status, body)) => HttpResult::Response {
+                    id: req.id,
+                    status,
+                    body,
+                },
+                Err(e) => {
+                    tracing::info!(call = call.0, url = %req.url, error = %e, "ivr: http request failed");
+                    HttpResult::Failed {
+                        id: req.id,
+                        reason: e.to_string(),
+                    }
+                }
+            };
+            if tx.send((call, res)).await.is_err() {
+                tracing::debug!(call = call.0, "ivr: http answer after the shell stopped");
+            }
+        });
     }
 
     /// Bind the port off the task (the runtime answers asynchronously).

@@ -11,7 +11,7 @@
 //! waiting. A queue ends the run with an agent answering.
 
 use super::script::{FlowTest, Script};
-use super::session::{IvrCommand, IvrEvent, IvrSession, SessionInfo};
+use super::session::{HttpRequest, IvrCommand, IvrEvent, IvrSession, SessionInfo};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +26,8 @@ pub struct SimInput {
     pub keys: String,
     pub vars: BTreeMap<String, String>,
     pub info: SessionInfo,
+    /// URL → canned JSON answer for http nodes (`--http`, `[[test]] http`).
+    pub http: BTreeMap<String, String>,
 }
 
 impl SimInput {
@@ -38,6 +40,7 @@ impl SimInput {
         Ok(SimInput {
             keys: t.keys.clone(),
             vars: t.vars.clone(),
+            http: t.http.clone(),
             info: SessionInfo {
                 caller: t.caller.clone(),
                 dnis: t.dnis.clone(),
@@ -54,6 +57,10 @@ struct Run {
     playing: bool,
     queued: bool,
     now: Instant,
+    /// The http node's request waiting for its canned answer.
+    http: Option<HttpRequest>,
+    /// URL → canned JSON answer (status 200); other URLs fail.
+    canned: BTreeMap<String, String>,
 }
 
 impl Run {
@@ -90,6 +97,30 @@ impl Run {
                     .push(format!("queue {queue} skills={skills} priority={priority}"));
             }
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
+            IvrCommand::HttpRequest(req) => self.http = Some(req),
+        }
+    }
+
+    /// The application server's turn: the canned answer for the URL, or
+    /// a failure when there is none.
+    fn answer_http(&mut self, req: HttpRequest) {
+        match self.canned.get(&req.url).cloned() {
+            Some(body) => {
+                self.trace.push("http answer 200 (canned)".to_owned());
+                self.feed(IvrEvent::HttpResponse {
+                    id: req.id,
+                    status: 200,
+                    body,
+                });
+            }
+            None => {
+                self.trace
+                    .push("http no answer (nothing canned for this URL)".to_owned());
+                self.feed(IvrEvent::HttpFailed {
+                    id: req.id,
+                    reason: "no canned answer".to_owned(),
+                });
+            }
         }
     }
 
@@ -127,6 +158,8 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         playing: false,
         queued: false,
         now: t0,
+        http: None,
+        canned: input.http.clone(),
     };
     let mut keys: VecDeque<String> = input.keys.split_whitespace().map(str::to_owned).collect();
     run.feed(IvrEvent::Start);
@@ -134,7 +167,9 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         if run.session.is_finished() {
             return run.trace;
         }
-        if run.queued {
+        if let Some(req) = run.http.take() {
+            run.answer_http(req);
+        } else if run.queued {
             run.queued = false;
             run.trace.push("agent answers".to_owned());
             run.feed(IvrEvent::AgentFound);
@@ -254,9 +289,10 @@ mod random_callers {
     use crate::ivr::script::load_str;
     use proptest::prelude::*;
 
-    const FLOWS: [&str; 2] = [
+    const FLOWS: [&str; 3] = [
         include_str!("../../ivr-scripts/main.toml"),
         include_str!("../../ivr-scripts/after-hours.toml"),
+        include_str!("../../ivr-scripts/vip.toml"),
     ];
 
     proptest! {
@@ -265,7 +301,7 @@ mod random_callers {
         /// an agent, never stuck and never panicking.
         #[test]
         fn every_caller_run_ends(
-            which in 0usize..2,
+            which in 0usize..3,
             keys in "[0-9*#A-D -]{0,40}",
             secs in 1_700_000_000i64..1_900_000_000,
         ) {
@@ -274,6 +310,7 @@ mod random_callers {
             let input = SimInput {
                 keys,
                 vars: BTreeMap::new(),
+                http: BTreeMap::new(),
                 info: SessionInfo {
                     wall: jiff::Timestamp::from_second(secs).unwrap_or_default(),
                     ..SessionInfo::default()

@@ -90,6 +90,7 @@ pub fn start(
             t2: cfg.sip.timers.t2(),
             t4: cfg.sip.timers.t4(),
         },
+        http_allow: cfg.ivr.http_allow.clone(),
     };
     let channels = IvrChannels {
         sip_in,

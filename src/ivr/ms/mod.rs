@@ -139,6 +139,12 @@ impl<F: SessionFactory> MediaServer<F> {
         self.pump(now);
     }
 
+    /// Interface D: the outcome of an `HttpRequest` of `call`.
+    pub fn http_result(&mut self, now: Instant, call: CallRef, res: HttpResult) {
+        self.feed_session(now, call, AppEvent::Http(res));
+        self.pump(now);
+    }
+
     /// The transport to `peer` failed: its transactions end (§17.1.4).
     pub fn transport_error(&mut self, now: Instant, peer: &Peer) {
         self.layer.transport_error(now, peer);

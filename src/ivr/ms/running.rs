@@ -114,6 +114,7 @@ impl<F: SessionFactory> MediaServer<F> {
                     priority,
                 },
                 AppCommand::Hangup { cause } => return self.hang_up(now, call, &cause),
+                AppCommand::HttpRequest(req) => MsOutput::HttpRequest { call, req },
             };
             self.out.push_back(out);
         }

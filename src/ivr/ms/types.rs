@@ -115,6 +115,18 @@ pub enum MsOutput {
     CloseStream {
         call: CallRef,
     },
+    /// Interface D: perform `req` for `call`, then call `http_result`.
+    HttpRequest {
+        call: CallRef,
+        req: crate::ivr::session::HttpRequest,
+    },
+}
+
+/// What came of an `HttpRequest` (interface D).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpResult {
+    Response { id: u64, status: u16, body: String },
+    Failed { id: u64, reason: String },
 }
 
 /// An event for a call's script session (mirrors `ivr::session::IvrEvent`).
@@ -128,6 +140,7 @@ pub enum AppEvent {
     NoAgents,
     AgentFound,
     Hangup,
+    Http(HttpResult),
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).
@@ -150,6 +163,7 @@ pub enum AppCommand {
     Hangup {
         cause: String,
     },
+    HttpRequest(crate::ivr::session::HttpRequest),
 }
 
 /// One call's script interpreter, driven with injected time.

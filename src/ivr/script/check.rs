@@ -116,6 +116,11 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
             target(&c.next, "next", nodes, d);
         }
         RawNode::Return(_) => {}
+        RawNode::Http(h) => {
+            super::http::check_http(h, &var_name, d);
+            target(&h.on_error, "on_error", nodes, d);
+            target(&h.next, "next", nodes, d);
+        }
     }
 }
 
@@ -423,6 +428,7 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
         RawNode::Goto(g) => vec![&g.next],
         RawNode::Subflow(c) => vec![&c.call, &c.next],
         RawNode::Return(_) => Vec::new(),
+        RawNode::Http(h) => h.targets(),
         RawNode::Branch(b) => b
             .cases
             .get_ref()

@@ -10,6 +10,7 @@
 
 mod check;
 mod cond;
+mod http;
 mod raw;
 
 #[cfg(test)]
@@ -17,6 +18,7 @@ mod tests;
 
 pub use check::{is_dtmf, parse_at};
 pub use cond::{parse_zone, Case, Hours, OpenState, Pattern, Test, Zone};
+pub use http::{check_url, HttpMethod, HttpNode};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -64,6 +66,8 @@ pub struct FlowTest {
     pub headers: BTreeMap<String, String>,
     /// `2026-12-25T10:00[Europe/Paris]`, or a UTC time without a zone.
     pub at: Option<String>,
+    /// URL → canned JSON answer for http nodes; other URLs fail.
+    pub http: BTreeMap<String, String>,
     pub expect: Vec<String>,
 }
 
@@ -143,6 +147,8 @@ pub enum Node {
     Subflow { call: String, next: String },
     /// Go back to the `next` of the latest `subflow`.
     Return,
+    /// Ask an application server over HTTP; save response fields.
+    Http(HttpNode),
 }
 
 impl Node {
@@ -155,6 +161,7 @@ impl Node {
             | Node::Goto { next } => vec![next],
             Node::Subflow { call, next } => vec![call, next],
             Node::Return => Vec::new(),
+            Node::Http(h) => vec![&h.next, &h.on_error],
             Node::Menu {
                 on_fail, choices, ..
             } => std::iter::once(on_fail.as_str())

@@ -149,6 +149,7 @@ pub(super) struct RawTest {
     pub dnis: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
     pub at: Option<Sp<String>>,
+    pub http: Option<BTreeMap<String, String>>,
     pub expect: Vec<String>,
 }
 
@@ -165,6 +166,7 @@ pub(super) enum RawNode {
     Goto(RawGoto),
     Subflow(RawSubflow),
     Return(RawReturn),
+    Http(super::http::RawHttp),
 }
 
 /// A flow after the shape pass; the key spans point at each node's name.
@@ -306,6 +308,7 @@ fn one_node(
         "goto" => typed(body).map(RawNode::Goto),
         "subflow" => typed(body).map(RawNode::Subflow),
         "return" => typed(body).map(RawNode::Return),
+        "http" => typed(body).map(RawNode::Http),
         other => {
             let msg = format!("unknown node type `{other}` (expected one of: {NODE_TYPES})");
             diags.at(kind.span(), msg);
@@ -319,7 +322,7 @@ fn one_node(
 
 /// Every node type, for messages and the reference.
 pub(super) const NODE_TYPES: &str =
-    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup";
+    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http";
 
 fn typed<'de, T: Deserialize<'de>>(body: Sp<DeValue<'de>>) -> Result<T, toml::de::Error> {
     T::deserialize(ValueDeserializer::from(body))
@@ -424,6 +427,7 @@ impl RawNode {
                 next: c.next.into_inner(),
             },
             RawNode::Return(_) => Node::Return,
+            RawNode::Http(h) => Node::Http(h.into_node()),
         }
     }
 }
@@ -549,6 +553,7 @@ fn test_case(t: RawTest, text: &str) -> FlowTest {
         dnis: t.dnis.unwrap_or_default(),
         headers: t.headers.unwrap_or_default(),
         at: t.at.map(Spanned::into_inner),
+        http: t.http.unwrap_or_default(),
         expect: t.expect,
     }
 }

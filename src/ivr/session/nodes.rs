@@ -59,7 +59,7 @@ impl IvrSession {
     }
 
     /// `${name}` replaced by the variable's value (empty when unset).
-    fn expand(&self, template: &str) -> String {
+    pub(super) fn expand(&self, template: &str) -> String {
         let mut out = String::new();
         let mut rest = template;
         while let Some(at) = rest.find("${") {
@@ -144,6 +144,7 @@ impl IvrSession {
                     Flow::Goto(String::new())
                 }
             },
+            Node::Http(h) => self.http_enter(now, name, h, out),
             Node::Play { .. } | Node::Menu { .. } | Node::Queue { .. } | Node::Hangup { .. } => {
                 Flow::Goto(String::new())
             }
