@@ -567,6 +567,9 @@ impl Engine {
                     priority,
                 },
             ),
+            IvrToCti::LeaveQueue { contact } => {
+                self.feed(now, wall_ms, contact, CallInput::IvrLeavesQueue)
+            }
             IvrToCti::Report {
                 contact,
                 script,

@@ -102,6 +102,8 @@ pub enum CallInput {
     /// A CTI output about this contact.
     Cti(cti::Output),
     /// Interface B: the IVR asks for a human (step 7).
+    /// Interface B: the IVR took the contact out of its queue.
+    IvrLeavesQueue,
     IvrRequestsAgent {
         queue: String,
         skills: Vec<String>,

@@ -203,6 +203,7 @@ impl Call {
                 skills,
                 priority,
             } => self.on_ivr_requests_agent(queue, skills, priority, out),
+            I::IvrLeavesQueue => self.on_ivr_leaves_queue(out),
             I::IvrHungUp => self.on_ivr_bye(out),
             I::ServerShutdown => {
                 self.hang_up_caller(503, "Service Unavailable", out);

@@ -176,9 +176,13 @@ impl Call {
         if !ready || self.cleared {
             return;
         }
+        // `name:level` asks for an agent level of at least `level`; the
+        // script loader rejects bad forms, so one here is passed as a name.
         let skills: BTreeMap<Skill, u8> = skills
             .into_iter()
-            .map(|s| (Skill(s), IVR_SKILL_LEVEL))
+            .map(|s| {
+                Skill::parse_with_level(&s, IVR_SKILL_LEVEL).unwrap_or((Skill(s), IVR_SKILL_LEVEL))
+            })
             .collect();
         out.push(CallAction::Cdr(CdrUpdate::Queued {
             queue: queue.clone(),
@@ -189,6 +193,22 @@ impl Call {
             queue: QueueName(queue),
             skills,
             priority,
+        }));
+    }
+}
+
+impl Call {
+    /// Interface B: the IVR's flow left the queue (its max wait or the
+    /// caller's callback key); the call is in the IVR again and may ask
+    /// for an agent again. Ignored unless the call is still queued (an
+    /// agent already ringing keeps the call).
+    pub(super) fn on_ivr_leaves_queue(&mut self, out: &mut Vec<CallAction>) {
+        if self.state != CallState::Queued || self.cleared {
+            return;
+        }
+        self.state = CallState::InIvr;
+        out.push(CallAction::Cti(cti::Input::LeaveQueue {
+            contact: self.contact,
         }));
     }
 }

@@ -158,6 +158,7 @@ impl Cti {
                 skills,
                 priority,
             } => self.request_agent(now, contact, queue, skills, priority, out),
+            Input::LeaveQueue { contact } => self.leave_queue(contact),
             Input::AgentRinging { contact } => self.agent_ringing(contact, out),
             Input::AgentAnswered { contact } => self.agent_answered(contact, out),
             Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {

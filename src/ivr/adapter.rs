@@ -70,6 +70,7 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
             skills,
             priority,
         },
+        IvrCommand::LeaveQueue => AppCommand::LeaveQueue,
         IvrCommand::Hangup { cause } => AppCommand::Hangup { cause },
     }
 }

@@ -12,6 +12,8 @@
 //! skipped (it would be interrupted at once anyway).
 
 mod nodes;
+#[cfg(test)]
+mod queue_tests;
 
 use super::script::{is_dtmf, Node, Script};
 use std::collections::{BTreeMap, VecDeque};
@@ -90,6 +92,8 @@ pub enum IvrCommand {
         skills: Vec<String>,
         priority: u8,
     },
+    /// Take this contact out of its CTI queue (max wait or callback key).
+    LeaveQueue,
     /// Release the call with this cause.
     Hangup { cause: String },
 }
@@ -118,6 +122,8 @@ enum State {
     },
     Queued {
         node: String,
+        /// The node's `max_wait_s` deadline, if it has one.
+        deadline: Option<Instant>,
     },
     Collect {
         node: String,
@@ -212,6 +218,7 @@ impl IvrSession {
                 phase: MenuPhase::Waiting { deadline },
                 ..
             } => Some(*deadline),
+            State::Queued { deadline, .. } => *deadline,
             _ => None,
         }
     }
@@ -280,7 +287,7 @@ impl IvrSession {
                 phase,
                 failures,
             } => self.step_menu(now, &node, phase, failures, ev, out),
-            State::Queued { node } => self.step_queue(&node, ev, out),
+            State::Queued { node, deadline } => self.step_queue(now, &node, deadline, ev, out),
             State::Collect {
                 node,
                 phase,
@@ -444,7 +451,34 @@ impl IvrSession {
         Flow::Wait
     }
 
-    fn step_queue(&mut self, node: &str, ev: IvrEvent, out: &mut Vec<IvrCommand>) -> Flow {
+    fn step_queue(
+        &mut self,
+        now: Instant,
+        node: &str,
+        deadline: Option<Instant>,
+        ev: IvrEvent,
+        out: &mut Vec<IvrCommand>,
+    ) -> Flow {
+        let Some(Node::Queue {
+            on_overflow,
+            callback_key,
+            on_callback,
+            ..
+        }) = self.script.nodes.get(node)
+        else {
+            return Flow::Goto(String::new());
+        };
+        let leave_to = match ev {
+            IvrEvent::Timeout if deadline.is_some_and(|d| now >= d) => on_overflow.clone(),
+            IvrEvent::Digit(d) if Some(d) == *callback_key => on_callback.clone(),
+            _ => None,
+        };
+        if let Some(target) = leave_to {
+            self.note(format!("queue {node}: leave -> {target}"));
+            out.push(IvrCommand::StopPlayback);
+            out.push(IvrCommand::LeaveQueue);
+            return Flow::Goto(target);
+        }
         match ev {
             IvrEvent::QueueTimeout | IvrEvent::NoAgents => {
                 out.push(IvrCommand::StopPlayback);
@@ -506,9 +540,11 @@ impl IvrSession {
                 priority,
                 hold_music,
                 announce,
+                max_wait_s,
                 ..
             }) => {
                 self.typeahead.clear();
+                let wait = max_wait_s.map(|s| Duration::from_secs(u64::from(s)));
                 out.push(IvrCommand::PlayHold {
                     music: hold_music.clone(),
                     announce: announce.clone(),
@@ -520,6 +556,7 @@ impl IvrSession {
                 });
                 self.state = State::Queued {
                     node: name.to_owned(),
+                    deadline: wait.map(|w| now.checked_add(w).unwrap_or(now)),
                 };
                 Flow::Wait
             }

@@ -51,6 +51,8 @@ pub enum IvrToCti {
         skills: Vec<String>,
         priority: u8,
     },
+    /// Take this contact out of its queue (the flow's max wait or callback key).
+    LeaveQueue { contact: ContactId },
     /// The contact left the IVR: what the CDR records of its IVR part.
     Report {
         contact: ContactId,
@@ -349,6 +351,9 @@ impl Shell {
                 queue,
                 skills,
                 priority,
+            }),
+            MsOutput::LeaveQueue { contact } => self.send_cti(IvrToCti::LeaveQueue {
+                contact: ContactId(contact),
             }),
             MsOutput::SetSending { call, sending } => {
                 let r = self.media.set_sending(stream(call), sending);

@@ -8,7 +8,9 @@
 //! input, the caller types the next key group (`"1"`, `"1234#"`), or stays
 //! silent for `-` or when no keys are left. After a group, if the flow still
 //! waits (a collect without terminator), the caller pauses until it gives up
-//! waiting. A queue ends the run with an agent answering.
+//! waiting. In a queue the next group is pressed during the hold music; `-`
+//! means no agent comes before the node's `max_wait_s`; with no group left
+//! (or no `max_wait_s`) an agent answers and the run ends.
 
 use super::script::{FlowTest, Script};
 use super::session::{IvrCommand, IvrEvent, IvrSession, SessionInfo};
@@ -89,7 +91,32 @@ impl Run {
                 self.trace
                     .push(format!("queue {queue} skills={skills} priority={priority}"));
             }
+            IvrCommand::LeaveQueue => self.queued = false,
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
+        }
+    }
+
+    /// The caller's turn on hold: no group left, an agent answers; `-`
+    /// waits out the queue's `max_wait_s` (an agent answers when it has
+    /// none); a key group is pressed during the hold music.
+    fn on_hold(&mut self, group: Option<String>) {
+        match (group.as_deref(), self.session.poll_timeout()) {
+            (None, _) | (Some("-"), None) => {
+                self.queued = false;
+                self.trace.push("agent answers".to_owned());
+                self.feed(IvrEvent::AgentFound);
+            }
+            (Some("-"), Some(at)) => {
+                self.trace.push("no agent".to_owned());
+                self.now = self.now.max(at);
+                self.feed(IvrEvent::Timeout);
+            }
+            (Some(keys), _) => {
+                self.trace.push(format!("press {keys}"));
+                for d in keys.chars() {
+                    self.feed(IvrEvent::Digit(d));
+                }
+            }
         }
     }
 
@@ -135,9 +162,7 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
             return run.trace;
         }
         if run.queued {
-            run.queued = false;
-            run.trace.push("agent answers".to_owned());
-            run.feed(IvrEvent::AgentFound);
+            run.on_hold(keys.pop_front());
         } else if run.playing {
             run.playing = false;
             run.feed(IvrEvent::PromptDone);

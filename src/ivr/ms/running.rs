@@ -113,6 +113,7 @@ impl<F: SessionFactory> MediaServer<F> {
                     skills,
                     priority,
                 },
+                AppCommand::LeaveQueue => MsOutput::LeaveQueue { contact },
                 AppCommand::Hangup { cause } => return self.hang_up(now, call, &cause),
             };
             self.out.push_back(out);

@@ -105,6 +105,10 @@ pub enum MsOutput {
         skills: Vec<String>,
         priority: u8,
     },
+    /// Interface B: take this contact out of its queue.
+    LeaveQueue {
+        contact: u64,
+    },
     /// Hold (RFC 3264 §8.4): stop (`false`) or resume (`true`) sending
     /// RTP on `call`'s stream; the playback pauses meanwhile.
     SetSending {
@@ -147,6 +151,7 @@ pub enum AppCommand {
         skills: Vec<String>,
         priority: u8,
     },
+    LeaveQueue,
     Hangup {
         cause: String,
     },

@@ -10,6 +10,7 @@
 
 mod check;
 mod cond;
+mod queue;
 mod raw;
 
 #[cfg(test)]
@@ -94,6 +95,12 @@ pub enum Node {
         hold_music: String,
         announce: Vec<String>,
         on_timeout: String,
+        /// IVR-side longest wait; then the contact leaves the queue for `on_overflow`.
+        max_wait_s: Option<u32>,
+        on_overflow: Option<String>,
+        /// A key that leaves the queue for `on_callback` (a callback offer).
+        callback_key: Option<char>,
+        on_callback: Option<String>,
     },
     /// Release the call.
     Hangup { cause: String },
@@ -161,7 +168,15 @@ impl Node {
                 .chain(choices.values().map(String::as_str))
                 .collect(),
             Node::Collect { on_fail, next, .. } => vec![on_fail, next],
-            Node::Queue { on_timeout, .. } => vec![on_timeout],
+            Node::Queue {
+                on_timeout,
+                on_overflow,
+                on_callback,
+                ..
+            } => std::iter::once(on_timeout.as_str())
+                .chain(on_overflow.as_deref())
+                .chain(on_callback.as_deref())
+                .collect(),
             Node::Hangup { .. } => Vec::new(),
             Node::Branch { cases, default } => cases
                 .iter()
