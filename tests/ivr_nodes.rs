@@ -6,6 +6,8 @@
 //! asking for `support:5`, and the agent's phone rings. Pressing the
 //! callback key during the hold instead leaves the queue for `on_callback`:
 //! the caller hears the thank-you and is released, and no agent rings.
+//! With `announce_every_s` the IVR asks the CTI for the caller's place in
+//! line (`QueryPosition`) and speaks the answer (`QueuePosition`).
 
 mod common;
 mod ua;
@@ -60,11 +62,11 @@ cause = "normal"
 
 /// The call-flow config with service 100 running [`FLOW`] from a scripts
 /// directory of its own (seats hold `support` at the default level 5).
-fn start() -> TestServer {
+fn start(flow: &str) -> TestServer {
     TestServer::start_with_config(|data| {
         let scripts = data.join("scripts");
         std::fs::create_dir_all(&scripts).expect("scripts dir");
-        std::fs::write(scripts.join("main.toml"), FLOW).expect("flow written");
+        std::fs::write(scripts.join("main.toml"), flow).expect("flow written");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let repo = format!("scripts_dir = \"{}\"", root.join("ivr-scripts").display());
         let mine = format!("scripts_dir = \"{}\"", scripts.display());
@@ -118,7 +120,7 @@ fn call_and_hear_hold(server: &TestServer) -> (Caller, Instant) {
 
 #[test]
 fn no_senior_agent_within_max_wait_overflows_to_a_level_5_agent() {
-    let server = start();
+    let server = start(FLOW);
     let mut agent = registered(&server);
     let (mut caller, answered) = call_and_hear_hold(&server);
     // Only the overflow's request (support:5) can reach seat 1001.
@@ -143,7 +145,7 @@ fn no_senior_agent_within_max_wait_overflows_to_a_level_5_agent() {
 
 #[test]
 fn callback_key_during_the_hold_leaves_the_queue_without_an_agent() {
-    let server = start();
+    let server = start(FLOW);
     let mut agent = registered(&server);
     let (mut caller, _) = call_and_hear_hold(&server);
     caller.send_dtmf('1').expect("DTMF 1");
@@ -161,4 +163,41 @@ fn callback_key_during_the_hold_leaves_the_queue_without_an_agent() {
             .is_err(),
         "the agent was offered a call that left the queue"
     );
+}
+
+#[test]
+fn place_in_line_comes_from_the_cti_and_is_announced() {
+    let flow = FLOW.replacen(
+        "max_wait_s = 2\n",
+        "max_wait_s = 60\nannounce_every_s = 10\n",
+        1,
+    );
+    assert_ne!(flow, FLOW);
+    let server = start(&flow);
+    // Seat 1001 (support level 5) is signed in but below the senior level 9.
+    let _agent = registered(&server);
+    let (mut caller, _) = call_and_hear_hold(&server);
+    // Nobody else waits: the caller is first in line at the 10 s mark.
+    let said = poll_until(STEP + STEP, Duration::from_millis(200), || {
+        let log = server.stderr_tail(200_000);
+        log.contains("queue senior: caller number 1").then_some(())
+    });
+    assert!(
+        said.is_some(),
+        "no position announcement in the log: {}",
+        server
+            .stderr_tail(200_000)
+            .lines()
+            .filter(|l| l.contains("ivr") && !l.contains("sqlx"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The announcement is audio, then the hold music again.
+    let after = caller.recv_rtp(STEP, 25);
+    assert!(
+        after.count() >= 25,
+        "media after the announcement: {}",
+        after.count()
+    );
+    caller.bye().expect("caller BYE");
 }

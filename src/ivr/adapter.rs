@@ -42,6 +42,7 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
         AppEvent::NoAgents => IvrEvent::NoAgents,
         AppEvent::AgentFound => IvrEvent::AgentFound,
         AppEvent::Hangup => IvrEvent::Hangup,
+        AppEvent::QueuePosition { position } => IvrEvent::QueuePosition { position },
     }
 }
 
@@ -71,6 +72,7 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
             priority,
         },
         IvrCommand::LeaveQueue => AppCommand::LeaveQueue,
+        IvrCommand::QueryPosition => AppCommand::QueryPosition,
         IvrCommand::Hangup { cause } => AppCommand::Hangup { cause },
     }
 }

@@ -12,6 +12,7 @@
 //! skipped (it would be interrupted at once anyway).
 
 mod nodes;
+mod queue;
 #[cfg(test)]
 mod queue_tests;
 
@@ -69,6 +70,8 @@ pub enum IvrEvent {
     AgentFound,
     /// The caller hung up.
     Hangup,
+    /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not queued).
+    QueuePosition { position: u32 },
 }
 
 /// What the session asks the shell to do, in order.
@@ -94,6 +97,8 @@ pub enum IvrCommand {
     },
     /// Take this contact out of its CTI queue (max wait or callback key).
     LeaveQueue,
+    /// Ask the CTI for this contact's place in line (answered by `QueuePosition`).
+    QueryPosition,
     /// Release the call with this cause.
     Hangup { cause: String },
 }
@@ -124,6 +129,10 @@ enum State {
         node: String,
         /// The node's `max_wait_s` deadline, if it has one.
         deadline: Option<Instant>,
+        /// When to ask the position for the next periodic announcement.
+        announce_at: Option<Instant>,
+        /// A position announcement is playing instead of the hold music.
+        announcing: bool,
     },
     Collect {
         node: String,
@@ -218,7 +227,14 @@ impl IvrSession {
                 phase: MenuPhase::Waiting { deadline },
                 ..
             } => Some(*deadline),
-            State::Queued { deadline, .. } => *deadline,
+            State::Queued {
+                deadline,
+                announce_at,
+                ..
+            } => match (deadline, announce_at) {
+                (Some(d), Some(a)) => Some((*d).min(*a)),
+                (d, a) => d.or(*a),
+            },
             _ => None,
         }
     }
@@ -287,7 +303,7 @@ impl IvrSession {
                 phase,
                 failures,
             } => self.step_menu(now, &node, phase, failures, ev, out),
-            State::Queued { node, deadline } => self.step_queue(now, &node, deadline, ev, out),
+            State::Queued { node, deadline, .. } => self.step_queue(now, &node, deadline, ev, out),
             State::Collect {
                 node,
                 phase,
@@ -479,6 +495,9 @@ impl IvrSession {
             out.push(IvrCommand::LeaveQueue);
             return Flow::Goto(target);
         }
+        if let Some(flow) = self.queue_announce(now, node, ev, out) {
+            return flow;
+        }
         match ev {
             IvrEvent::QueueTimeout | IvrEvent::NoAgents => {
                 out.push(IvrCommand::StopPlayback);
@@ -541,6 +560,7 @@ impl IvrSession {
                 hold_music,
                 announce,
                 max_wait_s,
+                announce_every_s,
                 ..
             }) => {
                 self.typeahead.clear();
@@ -557,6 +577,8 @@ impl IvrSession {
                 self.state = State::Queued {
                     node: name.to_owned(),
                     deadline: wait.map(|w| now.checked_add(w).unwrap_or(now)),
+                    announce_at: queue::every(now, *announce_every_s),
+                    announcing: false,
                 };
                 Flow::Wait
             }

@@ -9,14 +9,18 @@
 //! silent for `-` or when no keys are left. After a group, if the flow still
 //! waits (a collect without terminator), the caller pauses until it gives up
 //! waiting. In a queue the next group is pressed during the hold music; `-`
-//! means no agent comes before the node's `max_wait_s`; with no group left
-//! (or no `max_wait_s`) an agent answers and the run ends.
+//! lets time run to the node's next timer (a position announcement, where
+//! the caller is always first in line, or `max_wait_s`); with no group left
+//! (or no timer) an agent answers and the run ends.
 
 use super::script::{FlowTest, Script};
 use super::session::{IvrCommand, IvrEvent, IvrSession, SessionInfo};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The simulated caller's place in line, told to position announcements.
+pub const SIM_POSITION: u32 = 1;
 
 /// Most events fed in one run; a flow still running then is reported.
 pub const MAX_SIM_STEPS: usize = 1000;
@@ -55,6 +59,8 @@ struct Run {
     trace: Vec<String>,
     playing: bool,
     queued: bool,
+    /// The flow asked the CTI for its place in line.
+    asked: bool,
     now: Instant,
 }
 
@@ -92,13 +98,15 @@ impl Run {
                     .push(format!("queue {queue} skills={skills} priority={priority}"));
             }
             IvrCommand::LeaveQueue => self.queued = false,
+            IvrCommand::QueryPosition => self.asked = true,
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
         }
     }
 
     /// The caller's turn on hold: no group left, an agent answers; `-`
-    /// waits out the queue's `max_wait_s` (an agent answers when it has
-    /// none); a key group is pressed during the hold music.
+    /// lets time run to the queue's next timer (a position announcement,
+    /// answered with [`SIM_POSITION`], or `max_wait_s`; an agent answers
+    /// when it has none); a key group is pressed during the hold music.
     fn on_hold(&mut self, group: Option<String>) {
         match (group.as_deref(), self.session.poll_timeout()) {
             (None, _) | (Some("-"), None) => {
@@ -107,9 +115,14 @@ impl Run {
                 self.feed(IvrEvent::AgentFound);
             }
             (Some("-"), Some(at)) => {
-                self.trace.push("no agent".to_owned());
+                self.trace.push("wait".to_owned());
                 self.now = self.now.max(at);
                 self.feed(IvrEvent::Timeout);
+                if std::mem::take(&mut self.asked) {
+                    self.feed(IvrEvent::QueuePosition {
+                        position: SIM_POSITION,
+                    });
+                }
             }
             (Some(keys), _) => {
                 self.trace.push(format!("press {keys}"));
@@ -153,6 +166,7 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         trace: Vec::new(),
         playing: false,
         queued: false,
+        asked: false,
         now: t0,
     };
     let mut keys: VecDeque<String> = input.keys.split_whitespace().map(str::to_owned).collect();
@@ -161,11 +175,11 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         if run.session.is_finished() {
             return run.trace;
         }
-        if run.queued {
-            run.on_hold(keys.pop_front());
-        } else if run.playing {
+        if run.playing {
             run.playing = false;
             run.feed(IvrEvent::PromptDone);
+        } else if run.queued {
+            run.on_hold(keys.pop_front());
         } else if let Some(deadline) = run.session.poll_timeout() {
             run.answer(keys.pop_front(), deadline);
         } else {

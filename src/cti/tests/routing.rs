@@ -330,6 +330,24 @@ fn leave_queue_takes_the_contact_out_and_it_may_ask_again() {
 }
 
 #[test]
+fn queue_position_counts_places_in_line_of_waiting_contacts_only() {
+    let t0 = Instant::now();
+    let mut cti = Cti::new(cfg());
+    queue_call(&mut cti, t0, 1, 0);
+    queue_call(&mut cti, t0, 2, 0);
+    queue_call(&mut cti, t0, 3, 9);
+    let place = |cti: &Cti, id| cti.queue_position(ContactId(id));
+    assert_eq!(
+        (place(&cti, 3), place(&cti, 1), place(&cti, 2)),
+        (Some(1), Some(2), Some(3))
+    );
+    sign_in(&mut cti, secs(t0, 1), "a", &[("sales", 1)]);
+    assert_eq!(place(&cti, 3), None, "diverted, not waiting");
+    assert_eq!((place(&cti, 1), place(&cti, 2)), (Some(1), Some(2)));
+    assert_eq!(place(&cti, 77), None);
+}
+
+#[test]
 fn leave_queue_is_refused_unless_queued() {
     let t0 = Instant::now();
     let mut cti = Cti::new(cfg());

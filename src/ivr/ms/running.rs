@@ -114,6 +114,7 @@ impl<F: SessionFactory> MediaServer<F> {
                     priority,
                 },
                 AppCommand::LeaveQueue => MsOutput::LeaveQueue { contact },
+                AppCommand::QueryPosition => MsOutput::QueryPosition { contact },
                 AppCommand::Hangup { cause } => return self.hang_up(now, call, &cause),
             };
             self.out.push_back(out);

@@ -52,9 +52,20 @@ pub enum MediaEvent {
 /// Interface B: what the CTI tells the IVR about a contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CtiToIvr {
-    QueueTimeout { contact: u64 },
-    NoAgents { contact: u64 },
-    AgentFound { contact: u64 },
+    QueueTimeout {
+        contact: u64,
+    },
+    NoAgents {
+        contact: u64,
+    },
+    AgentFound {
+        contact: u64,
+    },
+    /// The answer to `QueryPosition`: 1-based place in line, 0 when not waiting.
+    QueuePosition {
+        contact: u64,
+        position: u32,
+    },
 }
 
 /// What the media server asks of the shell (SIP transport, RTP, CTI).
@@ -109,6 +120,10 @@ pub enum MsOutput {
     LeaveQueue {
         contact: u64,
     },
+    /// Interface B: ask this contact's place in line.
+    QueryPosition {
+        contact: u64,
+    },
     /// Hold (RFC 3264 §8.4): stop (`false`) or resume (`true`) sending
     /// RTP on `call`'s stream; the playback pauses meanwhile.
     SetSending {
@@ -132,6 +147,7 @@ pub enum AppEvent {
     NoAgents,
     AgentFound,
     Hangup,
+    QueuePosition { position: u32 },
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).
@@ -152,6 +168,7 @@ pub enum AppCommand {
         priority: u8,
     },
     LeaveQueue,
+    QueryPosition,
     Hangup {
         cause: String,
     },

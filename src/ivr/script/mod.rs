@@ -101,6 +101,8 @@ pub enum Node {
         /// A key that leaves the queue for `on_callback` (a callback offer).
         callback_key: Option<char>,
         on_callback: Option<String>,
+        /// Every this many seconds, announce the caller's place in line.
+        announce_every_s: Option<u32>,
     },
     /// Release the call.
     Hangup { cause: String },

@@ -12,6 +12,9 @@ use crate::cti::Skill;
 /// Longest `max_wait_s` a queue node may ask for (4 hours).
 pub const MAX_QUEUE_WAIT_S: u32 = 14_400;
 
+/// Shortest `announce_every_s` (announcements need time to play).
+pub const MIN_ANNOUNCE_EVERY_S: u32 = 10;
+
 /// A target rule (the node exists), supplied by the main rule pass.
 pub(super) type TargetRule<'r> = &'r dyn Fn(&Sp<String>, &str, &mut Diags<'_>);
 
@@ -40,6 +43,15 @@ pub(super) fn check_queue(q: &RawQueue, target: TargetRule<'_>, d: &mut Diags<'_
                 w.get_ref()
             );
             d.at(w.span(), msg);
+        }
+    }
+    if let Some(e) = &q.announce_every_s {
+        if !(MIN_ANNOUNCE_EVERY_S..=MAX_QUEUE_WAIT_S).contains(e.get_ref()) {
+            let msg = format!(
+                "`announce_every_s` must be {MIN_ANNOUNCE_EVERY_S}..={MAX_QUEUE_WAIT_S}, not {}",
+                e.get_ref()
+            );
+            d.at(e.span(), msg);
         }
     }
     paired(

@@ -48,6 +48,7 @@ pub(super) struct RawQueue {
     pub on_overflow: Option<Sp<String>>,
     pub callback_key: Option<Sp<String>>,
     pub on_callback: Option<Sp<String>>,
+    pub announce_every_s: Option<Sp<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -385,6 +386,7 @@ impl RawNode {
                 on_overflow: q.on_overflow.map(Spanned::into_inner),
                 callback_key: q.callback_key.and_then(|k| single_char(k.get_ref())),
                 on_callback: q.on_callback.map(Spanned::into_inner),
+                announce_every_s: q.announce_every_s.map(Spanned::into_inner),
             },
             RawNode::Hangup(h) => Node::Hangup {
                 cause: h

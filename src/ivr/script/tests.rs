@@ -423,7 +423,7 @@ fn with_queue(keys: &str) -> String {
 #[test]
 fn queue_extensions_load() {
     let text = with_queue(
-        "skills = [\"support:5\", \"fr\"]\nmax_wait_s = 90\non_overflow = \"bye\"\ncallback_key = \"#\"\non_callback = \"hello\"\n",
+        "skills = [\"support:5\", \"fr\"]\nannounce_every_s = 30\nmax_wait_s = 90\non_overflow = \"bye\"\ncallback_key = \"#\"\non_callback = \"hello\"\n",
     );
     let script = load_str(&text, "t.toml", &known).unwrap_or_else(|e| panic!("{e}"));
     match script.nodes.get("q") {
@@ -433,8 +433,10 @@ fn queue_extensions_load() {
             on_overflow,
             callback_key,
             on_callback,
+            announce_every_s,
             ..
         }) => {
+            assert_eq!(*announce_every_s, Some(30));
             assert_eq!(skills, &["support:5", "fr"]);
             assert_eq!(*max_wait_s, Some(90));
             assert_eq!(on_overflow.as_deref(), Some("bye"));
@@ -487,6 +489,11 @@ fn queue_extension_rules_at_their_values() {
         &with_queue("callback_key = \"1\"\n"),
         line,
         "needs `on_callback`",
+    );
+    one_error(
+        &with_queue("announce_every_s = 5\n"),
+        line,
+        "`announce_every_s` must be 10..=14400",
     );
     one_error(
         &with_queue("callback_key = \"1\"\non_callback = \"gone\"\n"),
