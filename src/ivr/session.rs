@@ -13,6 +13,7 @@
 
 mod nodes;
 mod queue;
+pub use queue::POSITION_PROMPT;
 #[cfg(test)]
 mod queue_tests;
 

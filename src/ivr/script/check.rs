@@ -99,7 +99,7 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
             }
             target(&q.on_timeout, "on_timeout", nodes, d);
             let rule = |t: &Sp<String>, k: &str, d: &mut Diags<'_>| target(t, k, nodes, d);
-            super::queue::check_queue(q, &rule, d);
+            super::queue::check_queue(q, &rule, exists, d);
         }
         RawNode::Hangup(_) => {}
         RawNode::Collect(c) => check_collect(c, nodes, exists, d),

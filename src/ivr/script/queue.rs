@@ -18,7 +18,12 @@ pub const MIN_ANNOUNCE_EVERY_S: u32 = 10;
 /// A target rule (the node exists), supplied by the main rule pass.
 pub(super) type TargetRule<'r> = &'r dyn Fn(&Sp<String>, &str, &mut Diags<'_>);
 
-pub(super) fn check_queue(q: &RawQueue, target: TargetRule<'_>, d: &mut Diags<'_>) {
+pub(super) fn check_queue(
+    q: &RawQueue,
+    target: TargetRule<'_>,
+    exists: &dyn Fn(&str) -> bool,
+    d: &mut Diags<'_>,
+) {
     for skill in q.skills.iter().flatten() {
         if Skill::parse_with_level(skill.get_ref(), 1).is_none() {
             let msg = format!(
@@ -51,6 +56,11 @@ pub(super) fn check_queue(q: &RawQueue, target: TargetRule<'_>, d: &mut Diags<'_
                 "`announce_every_s` must be {MIN_ANNOUNCE_EVERY_S}..={MAX_QUEUE_WAIT_S}, not {}",
                 e.get_ref()
             );
+            d.at(e.span(), msg);
+        }
+        let prompt = crate::ivr::session::POSITION_PROMPT;
+        if !exists(prompt) {
+            let msg = format!("`announce_every_s` needs the prompt `{prompt}` (no media file)");
             d.at(e.span(), msg);
         }
     }
