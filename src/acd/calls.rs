@@ -9,7 +9,9 @@
 mod info;
 
 use super::engine::{Action, Engine, IvrToCti};
-use crate::b2bua::{Call, CallAction, CallInput, CallSetup, CdrUpdate, LegId, LegKind, MediaMode};
+use crate::b2bua::{
+    Call, CallAction, CallInput, CallSetup, CdrUpdate, CtiToIvr, LegId, LegKind, MediaMode,
+};
 use crate::cdr::Cdr;
 use crate::cti::{self, ContactId, Output as CtiOutput};
 use crate::sip::dialog::{Dialog, DialogId};
@@ -567,6 +569,15 @@ impl Engine {
                     priority,
                 },
             ),
+            IvrToCti::QueryPosition { contact } => {
+                let place = self.cti.queue_position(contact).unwrap_or(0);
+                let position = u32::try_from(place).unwrap_or(u32::MAX);
+                let answer = CtiToIvr::QueuePosition { contact, position };
+                self.actions.push_back(Action::ToIvr(answer));
+            }
+            IvrToCti::LeaveQueue { contact } => {
+                self.feed(now, wall_ms, contact, CallInput::IvrLeavesQueue)
+            }
             IvrToCti::Report {
                 contact,
                 script,

@@ -102,6 +102,8 @@ pub enum CallInput {
     /// A CTI output about this contact.
     Cti(cti::Output),
     /// Interface B: the IVR asks for a human (step 7).
+    /// Interface B: the IVR took the contact out of its queue.
+    IvrLeavesQueue,
     IvrRequestsAgent {
         queue: String,
         skills: Vec<String>,
@@ -124,6 +126,8 @@ pub enum CtiToIvr {
     QueueFull { contact: ContactId },
     /// An agent was chosen; the IVR leg is about to be released (step 8).
     AgentFound { contact: ContactId },
+    /// The answer to the IVR's position question: 1-based, 0 when not waiting.
+    QueuePosition { contact: ContactId, position: u32 },
 }
 
 /// One CDR fact as it becomes known; the engine stamps the time and writes

@@ -48,6 +48,8 @@ pub struct Call {
     pub(super) agent: Option<AgentOffer>,
     pub(super) attempts: u32,
     pub(super) cleared: bool,
+    /// Interface B's RequestAgent received before the caller's ACK.
+    pub(super) pending_request: Option<super::ivr::PendingRequest>,
     a_version: u64,
     b_version: u64,
 }
@@ -75,6 +77,7 @@ impl Call {
             agent: None,
             attempts: 0,
             cleared: false,
+            pending_request: None,
             a_version: 0,
             b_version: 0,
         };
@@ -167,7 +170,12 @@ impl Call {
     fn dispatch(&mut self, input: CallInput, out: &mut Vec<CallAction>) {
         use CallInput as I;
         match input {
-            I::CallerAck { sdp } => self.on_caller_ack(sdp, out),
+            I::CallerAck { sdp } => {
+                self.on_caller_ack(sdp, out);
+                if let Some(r) = self.pending_request.take() {
+                    self.on_ivr_requests_agent(r.queue, r.skills, r.priority, out);
+                }
+            }
             I::CallerCancel => self.on_caller_cancel(out),
             I::CallerBye => self.on_caller_bye(out),
             I::Provisional { leg, code, sdp } => match leg.kind {
@@ -203,6 +211,7 @@ impl Call {
                 skills,
                 priority,
             } => self.on_ivr_requests_agent(queue, skills, priority, out),
+            I::IvrLeavesQueue => self.on_ivr_leaves_queue(out),
             I::IvrHungUp => self.on_ivr_bye(out),
             I::ServerShutdown => {
                 self.hang_up_caller(503, "Service Unavailable", out);

@@ -162,7 +162,8 @@ impl Call {
     }
 
     /// Step 7: interface B asks for an agent. Accepted once the caller has
-    /// ACKed and the IVR leg is up; ignored otherwise.
+    /// ACKed and the IVR leg is up; a request that comes between our 200 to
+    /// the caller and its ACK waits for the ACK; ignored otherwise.
     pub(super) fn on_ivr_requests_agent(
         &mut self,
         queue: String,
@@ -170,15 +171,32 @@ impl Call {
         priority: u8,
         out: &mut Vec<CallAction>,
     ) {
-        let ready = self.state == CallState::InIvr
-            && self.caller == CallerPhase::Confirmed
-            && self.legs.phase(LegId::IVR) == Some(LegPhase::Up);
-        if !ready || self.cleared {
+        if self.cleared || self.state != CallState::InIvr {
             return;
         }
+        let ivr_leg = self.legs.phase(LegId::IVR);
+        if self.caller == CallerPhase::Answered
+            && matches!(ivr_leg, Some(LegPhase::AwaitingAck | LegPhase::Up))
+        {
+            // The IVR's flow may queue before the caller's ACK reaches us
+            // (a flow that queues at once): keep the request for the ACK.
+            self.pending_request = Some(PendingRequest {
+                queue,
+                skills,
+                priority,
+            });
+            return;
+        }
+        if self.caller != CallerPhase::Confirmed || ivr_leg != Some(LegPhase::Up) {
+            return;
+        }
+        // `name:level` asks for an agent level of at least `level`; the
+        // script loader rejects bad forms, so one here is passed as a name.
         let skills: BTreeMap<Skill, u8> = skills
             .into_iter()
-            .map(|s| (Skill(s), IVR_SKILL_LEVEL))
+            .map(|s| {
+                Skill::parse_with_level(&s, IVR_SKILL_LEVEL).unwrap_or((Skill(s), IVR_SKILL_LEVEL))
+            })
             .collect();
         out.push(CallAction::Cdr(CdrUpdate::Queued {
             queue: queue.clone(),
@@ -189,6 +207,22 @@ impl Call {
             queue: QueueName(queue),
             skills,
             priority,
+        }));
+    }
+}
+
+impl Call {
+    /// Interface B: the IVR's flow left the queue (its max wait or the
+    /// caller's callback key); the call is in the IVR again and may ask
+    /// for an agent again. Ignored unless the call is still queued (an
+    /// agent already ringing keeps the call).
+    pub(super) fn on_ivr_leaves_queue(&mut self, out: &mut Vec<CallAction>) {
+        if self.state != CallState::Queued || self.cleared {
+            return;
+        }
+        self.state = CallState::InIvr;
+        out.push(CallAction::Cti(cti::Input::LeaveQueue {
+            contact: self.contact,
         }));
     }
 }
@@ -211,4 +245,12 @@ pub fn cause_of(code: u16) -> ClearCause {
         487 => ClearCause::CallCancelled,
         _ => ClearCause::NetworkFailure,
     }
+}
+
+/// An IVR RequestAgent that came before the caller's ACK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PendingRequest {
+    pub queue: String,
+    pub skills: Vec<String>,
+    pub priority: u8,
 }

@@ -171,6 +171,22 @@ impl Cti {
         }
     }
 
+    /// The IVR took the contact out of its queue: back to Routing with no
+    /// request, so it may ask again (an overflow queue). A contact already
+    /// being diverted is refused: its agent is ringing and the call goes on.
+    pub(super) fn leave_queue(&mut self, contact: ContactId) -> Result<(), CtiError> {
+        const IN: &str = "LeaveQueue";
+        self.contact_in(IN, contact, "Queued", |p| {
+            matches!(p, ContactPhase::Queued(_))
+        })?;
+        self.dequeue(contact);
+        if let Some(c) = self.contacts.get_mut(&contact) {
+            c.phase = ContactPhase::Routing;
+            c.request = None;
+        }
+        Ok(())
+    }
+
     /// The queue timer fired: the contact leaves the queue (the IVR says
     /// goodbye and the SoftACD clears the call).
     pub(super) fn queue_timeout(&mut self, contact: ContactId, out: &mut Vec<Output>) {

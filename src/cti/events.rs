@@ -133,6 +133,12 @@ pub enum Input {
         skills: BTreeMap<Skill, u8>,
         priority: u8,
     },
+    /// Step 7 undone: the IVR takes a queued contact out of its queue (its
+    /// own longest wait, or the caller's callback key); the contact is back
+    /// in Routing and may ask again.
+    LeaveQueue {
+        contact: ContactId,
+    },
     /// Step 8: the SoftACD acted on DivertCall.
     CallDiverted {
         contact: ContactId,
@@ -220,6 +226,7 @@ impl Input {
             Input::RouteRequest { .. } => "RouteRequest",
             Input::RouteEnd { .. } => "RouteEnd",
             Input::RequestAgent { .. } => "RequestAgent",
+            Input::LeaveQueue { .. } => "LeaveQueue",
             Input::CallDiverted { .. } => "CallDiverted",
             Input::AgentRinging { .. } => "AgentRinging",
             Input::AgentAnswered { .. } => "AgentAnswered",

@@ -114,6 +114,17 @@ impl Cti {
         self.contacts.get(&id)
     }
 
+    /// A waiting contact's 1-based place in its queue (for the IVR's
+    /// position announcements); `None` unless it is waiting.
+    pub fn queue_position(&self, id: ContactId) -> Option<usize> {
+        let c = self.contacts.get(&id)?;
+        let req = c.request.as_ref()?;
+        if !matches!(c.phase, ContactPhase::Queued(_)) {
+            return None;
+        }
+        self.queues.get(&req.queue)?.position(id)
+    }
+
     /// Every live contact.
     pub fn contacts(&self) -> impl Iterator<Item = &Contact> {
         self.contacts.values()
@@ -158,6 +169,7 @@ impl Cti {
                 skills,
                 priority,
             } => self.request_agent(now, contact, queue, skills, priority, out),
+            Input::LeaveQueue { contact } => self.leave_queue(contact),
             Input::AgentRinging { contact } => self.agent_ringing(contact, out),
             Input::AgentAnswered { contact } => self.agent_answered(contact, out),
             Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {

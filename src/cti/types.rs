@@ -91,8 +91,50 @@ impl From<&str> for QueueName {
     }
 }
 
+impl Skill {
+    /// Parses a requested skill, `name` or `name:level` (level 1..=255,
+    /// the least an agent must hold); a bare name asks for `default_level`.
+    /// `None` when the level is not a number in range or the name is empty.
+    pub fn parse_with_level(text: &str, default_level: u8) -> Option<(Skill, u8)> {
+        let (name, level) = match text.split_once(':') {
+            None => (text, default_level),
+            Some((name, lvl)) => (name, lvl.parse::<u8>().ok().filter(|l| *l >= 1)?),
+        };
+        (!name.is_empty()).then(|| (Skill(name.to_owned()), level))
+    }
+}
+
 impl From<&str> for Skill {
     fn from(s: &str) -> Self {
         Skill(s.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Skill;
+
+    #[test]
+    fn skill_with_level_parses_name_and_minimum() {
+        let sk = |s: &str| Skill(s.to_owned());
+        assert_eq!(
+            Skill::parse_with_level("support", 1),
+            Some((sk("support"), 1))
+        );
+        assert_eq!(
+            Skill::parse_with_level("support:5", 1),
+            Some((sk("support"), 5))
+        );
+        assert_eq!(Skill::parse_with_level("fr:255", 1), Some((sk("fr"), 255)));
+        for bad in [
+            "support:0",
+            "support:256",
+            "support:x",
+            "support:",
+            ":3",
+            "",
+        ] {
+            assert_eq!(Skill::parse_with_level(bad, 1), None, "{bad}");
+        }
     }
 }

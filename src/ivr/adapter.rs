@@ -46,6 +46,7 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
             IvrEvent::HttpResponse { id, status, body }
         }
         AppEvent::Http(HttpResult::Failed { id, reason }) => IvrEvent::HttpFailed { id, reason },
+        AppEvent::QueuePosition { position } => IvrEvent::QueuePosition { position },
     }
 }
 
@@ -74,6 +75,8 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
             skills,
             priority,
         },
+        IvrCommand::LeaveQueue => AppCommand::LeaveQueue,
+        IvrCommand::QueryPosition => AppCommand::QueryPosition,
         IvrCommand::Hangup { cause } => AppCommand::Hangup { cause },
         IvrCommand::HttpRequest(req) => AppCommand::HttpRequest(req),
     }

@@ -15,6 +15,10 @@
 
 mod http;
 mod nodes;
+mod queue;
+pub use queue::POSITION_PROMPT;
+#[cfg(test)]
+mod queue_tests;
 
 pub use http::{json_path, url_encode, HttpRequest, MAX_HTTP_BODY};
 
@@ -76,6 +80,8 @@ pub enum IvrEvent {
     HttpResponse { id: u64, status: u16, body: String },
     /// `HttpRequest` `id` failed (connect, timeout, too large, refused host).
     HttpFailed { id: u64, reason: String },
+    /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not queued).
+    QueuePosition { position: u32 },
 }
 
 /// What the session asks the shell to do, in order.
@@ -99,6 +105,10 @@ pub enum IvrCommand {
         skills: Vec<String>,
         priority: u8,
     },
+    /// Take this contact out of its CTI queue (max wait or callback key).
+    LeaveQueue,
+    /// Ask the CTI for this contact's place in line (answered by `QueuePosition`).
+    QueryPosition,
     /// Release the call with this cause.
     Hangup { cause: String },
     /// Interface D: perform this HTTP request, then report `HttpResponse`
@@ -131,6 +141,12 @@ enum State {
     },
     Queued {
         node: String,
+        /// The node's `max_wait_s` deadline, if it has one.
+        deadline: Option<Instant>,
+        /// When to ask the position for the next periodic announcement.
+        announce_at: Option<Instant>,
+        /// A position announcement is playing instead of the hold music.
+        announcing: bool,
     },
     Collect {
         node: String,
@@ -235,6 +251,14 @@ impl IvrSession {
                 ..
             }
             | State::Http { deadline, .. } => Some(*deadline),
+            State::Queued {
+                deadline,
+                announce_at,
+                ..
+            } => match (deadline, announce_at) {
+                (Some(d), Some(a)) => Some((*d).min(*a)),
+                (d, a) => d.or(*a),
+            },
             _ => None,
         }
     }
@@ -303,7 +327,7 @@ impl IvrSession {
                 phase,
                 failures,
             } => self.step_menu(now, &node, phase, failures, ev, out),
-            State::Queued { node } => self.step_queue(&node, ev, out),
+            State::Queued { node, deadline, .. } => self.step_queue(now, &node, deadline, ev, out),
             State::Collect {
                 node,
                 phase,
@@ -468,7 +492,37 @@ impl IvrSession {
         Flow::Wait
     }
 
-    fn step_queue(&mut self, node: &str, ev: IvrEvent, out: &mut Vec<IvrCommand>) -> Flow {
+    fn step_queue(
+        &mut self,
+        now: Instant,
+        node: &str,
+        deadline: Option<Instant>,
+        ev: IvrEvent,
+        out: &mut Vec<IvrCommand>,
+    ) -> Flow {
+        let Some(Node::Queue {
+            on_overflow,
+            callback_key,
+            on_callback,
+            ..
+        }) = self.script.nodes.get(node)
+        else {
+            return Flow::Goto(String::new());
+        };
+        let leave_to = match ev {
+            IvrEvent::Timeout if deadline.is_some_and(|d| now >= d) => on_overflow.clone(),
+            IvrEvent::Digit(d) if Some(d) == *callback_key => on_callback.clone(),
+            _ => None,
+        };
+        if let Some(target) = leave_to {
+            self.note(format!("queue {node}: leave -> {target}"));
+            out.push(IvrCommand::StopPlayback);
+            out.push(IvrCommand::LeaveQueue);
+            return Flow::Goto(target);
+        }
+        if let Some(flow) = self.queue_announce(now, node, &ev, out) {
+            return flow;
+        }
         match ev {
             IvrEvent::QueueTimeout | IvrEvent::NoAgents => {
                 out.push(IvrCommand::StopPlayback);
@@ -530,9 +584,12 @@ impl IvrSession {
                 priority,
                 hold_music,
                 announce,
+                max_wait_s,
+                announce_every_s,
                 ..
             }) => {
                 self.typeahead.clear();
+                let wait = max_wait_s.map(|s| Duration::from_secs(u64::from(s)));
                 out.push(IvrCommand::PlayHold {
                     music: hold_music.clone(),
                     announce: announce.clone(),
@@ -544,6 +601,9 @@ impl IvrSession {
                 });
                 self.state = State::Queued {
                     node: name.to_owned(),
+                    deadline: wait.map(|w| now.checked_add(w).unwrap_or(now)),
+                    announce_at: queue::every(now, *announce_every_s),
+                    announcing: false,
                 };
                 Flow::Wait
             }

@@ -55,6 +55,10 @@ pub enum IvrToCti {
         skills: Vec<String>,
         priority: u8,
     },
+    /// Take this contact out of its queue (the flow's max wait or callback key).
+    LeaveQueue { contact: ContactId },
+    /// Ask this contact's place in line (answered with `QueuePosition`).
+    QueryPosition { contact: ContactId },
     /// The contact left the IVR: what the CDR records of its IVR part.
     Report {
         contact: ContactId,
@@ -377,6 +381,12 @@ impl Shell {
                 skills,
                 priority,
             }),
+            MsOutput::LeaveQueue { contact } => self.send_cti(IvrToCti::LeaveQueue {
+                contact: ContactId(contact),
+            }),
+            MsOutput::QueryPosition { contact } => self.send_cti(IvrToCti::QueryPosition {
+                contact: ContactId(contact),
+            }),
             MsOutput::SetSending { call, sending } => {
                 let r = self.media.set_sending(stream(call), sending);
                 log_media(call, "set sending", r);
@@ -486,6 +496,10 @@ fn cti_input(m: CtiToIvr) -> ms::CtiToIvr {
             ms::CtiToIvr::NoAgents { contact: contact.0 }
         }
         CtiToIvr::AgentFound { contact } => ms::CtiToIvr::AgentFound { contact: contact.0 },
+        CtiToIvr::QueuePosition { contact, position } => ms::CtiToIvr::QueuePosition {
+            contact: contact.0,
+            position,
+        },
     }
 }
 

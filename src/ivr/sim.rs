@@ -8,13 +8,19 @@
 //! input, the caller types the next key group (`"1"`, `"1234#"`), or stays
 //! silent for `-` or when no keys are left. After a group, if the flow still
 //! waits (a collect without terminator), the caller pauses until it gives up
-//! waiting. A queue ends the run with an agent answering.
+//! waiting. In a queue the next group is pressed during the hold music; `-`
+//! lets time run to the node's next timer (a position announcement, where
+//! the caller is always first in line, or `max_wait_s`); with no group left
+//! (or no timer) an agent answers and the run ends.
 
 use super::script::{FlowTest, Script};
 use super::session::{HttpRequest, IvrCommand, IvrEvent, IvrSession, SessionInfo};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The simulated caller's place in line, told to position announcements.
+pub const SIM_POSITION: u32 = 1;
 
 /// Most events fed in one run; a flow still running then is reported.
 pub const MAX_SIM_STEPS: usize = 1000;
@@ -56,6 +62,8 @@ struct Run {
     trace: Vec<String>,
     playing: bool,
     queued: bool,
+    /// The flow asked the CTI for its place in line.
+    asked: bool,
     now: Instant,
     /// The http node's request waiting for its canned answer.
     http: Option<HttpRequest>,
@@ -96,6 +104,8 @@ impl Run {
                 self.trace
                     .push(format!("queue {queue} skills={skills} priority={priority}"));
             }
+            IvrCommand::LeaveQueue => self.queued = false,
+            IvrCommand::QueryPosition => self.asked = true,
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
             IvrCommand::HttpRequest(req) => self.http = Some(req),
         }
@@ -120,6 +130,36 @@ impl Run {
                     id: req.id,
                     reason: "no canned answer".to_owned(),
                 });
+            }
+        }
+    }
+
+    /// The caller's turn on hold: no group left, an agent answers; `-`
+    /// lets time run to the queue's next timer (a position announcement,
+    /// answered with [`SIM_POSITION`], or `max_wait_s`; an agent answers
+    /// when it has none); a key group is pressed during the hold music.
+    fn on_hold(&mut self, group: Option<String>) {
+        match (group.as_deref(), self.session.poll_timeout()) {
+            (None, _) | (Some("-"), None) => {
+                self.queued = false;
+                self.trace.push("agent answers".to_owned());
+                self.feed(IvrEvent::AgentFound);
+            }
+            (Some("-"), Some(at)) => {
+                self.trace.push("wait".to_owned());
+                self.now = self.now.max(at);
+                self.feed(IvrEvent::Timeout);
+                if std::mem::take(&mut self.asked) {
+                    self.feed(IvrEvent::QueuePosition {
+                        position: SIM_POSITION,
+                    });
+                }
+            }
+            (Some(keys), _) => {
+                self.trace.push(format!("press {keys}"));
+                for d in keys.chars() {
+                    self.feed(IvrEvent::Digit(d));
+                }
             }
         }
     }
@@ -157,6 +197,7 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         trace: Vec::new(),
         playing: false,
         queued: false,
+        asked: false,
         now: t0,
         http: None,
         canned: input.http.clone(),
@@ -169,13 +210,11 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         }
         if let Some(req) = run.http.take() {
             run.answer_http(req);
-        } else if run.queued {
-            run.queued = false;
-            run.trace.push("agent answers".to_owned());
-            run.feed(IvrEvent::AgentFound);
         } else if run.playing {
             run.playing = false;
             run.feed(IvrEvent::PromptDone);
+        } else if run.queued {
+            run.on_hold(keys.pop_front());
         } else if let Some(deadline) = run.session.poll_timeout() {
             run.answer(keys.pop_front(), deadline);
         } else {

@@ -280,3 +280,69 @@ fn ivr_failure_codes_map_for_the_caller_and_the_cdr() {
     assert_eq!(cause_of(408), ClearCause::NoAnswer);
     assert_eq!(cause_of(503), ClearCause::NetworkFailure);
 }
+
+#[test]
+fn ivr_leaving_the_queue_dequeues_and_a_new_request_may_follow() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    w.in_ivr();
+    let phase = |w: &World| w.cti.contact(CONTACT).map(|c| c.phase.clone());
+    // alice holds sales at level 5: a request for level 9 waits
+    w.feed(CallInput::IvrRequestsAgent {
+        queue: "sales".into(),
+        skills: vec!["sales:9".into()],
+        priority: 0,
+    });
+    assert_eq!(w.call.state(), CallState::Queued);
+    assert!(matches!(
+        phase(&w),
+        Some(crate::cti::ContactPhase::Queued(_))
+    ));
+    let left = w.feed(CallInput::IvrLeavesQueue);
+    assert!(has(
+        &left,
+        &CallAction::Cti(cti::Input::LeaveQueue { contact: CONTACT })
+    ));
+    assert_eq!(w.call.state(), CallState::InIvr);
+    assert_eq!(phase(&w), Some(crate::cti::ContactPhase::Routing));
+    assert_eq!(
+        w.feed(CallInput::IvrLeavesQueue),
+        vec![],
+        "not queued any more"
+    );
+    // the overflow asks for level 5: alice gets the call
+    w.feed(CallInput::IvrRequestsAgent {
+        queue: "sales".into(),
+        skills: vec!["sales:5".into()],
+        priority: 0,
+    });
+    assert_eq!(
+        phase(&w),
+        Some(crate::cti::ContactPhase::Diverting(AgentId::from("alice")))
+    );
+}
+
+#[test]
+fn a_request_before_the_callers_ack_waits_for_the_ack() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    w.feed(CallInput::Answered {
+        leg: LegId::IVR,
+        sdp: Some(ivr_sdp()),
+    });
+    // the flow queues at once, before the caller's ACK
+    let early = w.request_agent("sales");
+    assert!(
+        !early
+            .iter()
+            .any(|a| matches!(a, CallAction::Cti(cti::Input::RequestAgent { .. }))),
+        "no request before the ACK: {early:?}"
+    );
+    assert_eq!(w.call.state(), CallState::InIvr);
+    let acked = w.feed(CallInput::CallerAck { sdp: None });
+    assert!(
+        acked
+            .iter()
+            .any(|a| matches!(a, CallAction::Cti(cti::Input::RequestAgent { .. }))),
+        "the request goes once the caller ACKs: {acked:?}"
+    );
+    assert_ne!(w.call.state(), CallState::InIvr);
+}

@@ -296,3 +296,91 @@ fn not_ready_agent_gets_nothing_and_ready_routes_at_once() {
     );
     assert_eq!(diverts(&out), vec![(1, "a".to_owned())]);
 }
+
+#[test]
+fn leave_queue_takes_the_contact_out_and_it_may_ask_again() {
+    let t0 = Instant::now();
+    let mut cti = Cti::new(cfg());
+    queue_call(&mut cti, t0, 1, 0);
+    queue_call(&mut cti, t0, 2, 0);
+    let out = step(
+        &mut cti,
+        secs(t0, 5),
+        Input::LeaveQueue {
+            contact: ContactId(1),
+        },
+    );
+    assert_eq!(refused(&out), None);
+    assert_eq!(queued(&cti, "sales"), vec![2]);
+    assert_eq!(phase_of(&cti, 1), Some(ContactPhase::Routing));
+    // its queue timer is gone: at 60 s only contact 2 times out
+    let out = tick(&mut cti, secs(t0, 61));
+    let timeouts: Vec<u64> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::QueueTimeout { contact, .. } => Some(contact.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timeouts, vec![2]);
+    // the overflow: it asks again, in another queue, and an agent takes it
+    sign_in(&mut cti, secs(t0, 62), "v", &[("vip", 1)]);
+    let out = request(&mut cti, secs(t0, 62), 1, "vip", &[("vip", 1)], 0);
+    assert_eq!(diverts(&out), vec![(1, "v".to_owned())]);
+}
+
+#[test]
+fn queue_position_counts_places_in_line_of_waiting_contacts_only() {
+    let t0 = Instant::now();
+    let mut cti = Cti::new(cfg());
+    queue_call(&mut cti, t0, 1, 0);
+    queue_call(&mut cti, t0, 2, 0);
+    queue_call(&mut cti, t0, 3, 9);
+    let place = |cti: &Cti, id| cti.queue_position(ContactId(id));
+    assert_eq!(
+        (place(&cti, 3), place(&cti, 1), place(&cti, 2)),
+        (Some(1), Some(2), Some(3))
+    );
+    sign_in(&mut cti, secs(t0, 1), "a", &[("sales", 1)]);
+    assert_eq!(place(&cti, 3), None, "diverted, not waiting");
+    assert_eq!((place(&cti, 1), place(&cti, 2)), (Some(1), Some(2)));
+    assert_eq!(place(&cti, 77), None);
+}
+
+#[test]
+fn leave_queue_is_refused_unless_queued() {
+    let t0 = Instant::now();
+    let mut cti = Cti::new(cfg());
+    arrive(&mut cti, t0, 1);
+    let out = step(
+        &mut cti,
+        t0,
+        Input::LeaveQueue {
+            contact: ContactId(1),
+        },
+    );
+    assert!(matches!(refused(&out), Some(CtiError::WrongPhase { .. })));
+    let out = step(
+        &mut cti,
+        t0,
+        Input::LeaveQueue {
+            contact: ContactId(9),
+        },
+    );
+    assert!(matches!(
+        refused(&out),
+        Some(CtiError::UnknownContact { .. })
+    ));
+}
+
+#[test]
+fn skill_levels_route_only_to_agents_at_or_above_the_level() {
+    let t0 = Instant::now();
+    let mut cti = Cti::new(cfg());
+    sign_in(&mut cti, t0, "junior", &[("sales", 2)]);
+    arrive(&mut cti, t0, 1);
+    let out = request(&mut cti, t0, 1, "sales", &[("sales", 5)], 0);
+    assert!(diverts(&out).is_empty());
+    let out = sign_in(&mut cti, secs(t0, 1), "senior", &[("sales", 5)]);
+    assert_eq!(diverts(&out), vec![(1, "senior".to_owned())]);
+}

@@ -132,6 +132,9 @@ impl<F: SessionFactory> MediaServer<F> {
             CtiToIvr::QueueTimeout { contact } => (contact, AppEvent::QueueTimeout),
             CtiToIvr::NoAgents { contact } => (contact, AppEvent::NoAgents),
             CtiToIvr::AgentFound { contact } => (contact, AppEvent::AgentFound),
+            CtiToIvr::QueuePosition { contact, position } => {
+                (contact, AppEvent::QueuePosition { position })
+            }
         };
         if let Some(call) = self.by_contact.get(&contact).copied() {
             self.feed_session(now, call, ev);

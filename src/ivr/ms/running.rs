@@ -113,6 +113,8 @@ impl<F: SessionFactory> MediaServer<F> {
                     skills,
                     priority,
                 },
+                AppCommand::LeaveQueue => MsOutput::LeaveQueue { contact },
+                AppCommand::QueryPosition => MsOutput::QueryPosition { contact },
                 AppCommand::Hangup { cause } => return self.hang_up(now, call, &cause),
                 AppCommand::HttpRequest(req) => MsOutput::HttpRequest { call, req },
             };

@@ -52,9 +52,20 @@ pub enum MediaEvent {
 /// Interface B: what the CTI tells the IVR about a contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CtiToIvr {
-    QueueTimeout { contact: u64 },
-    NoAgents { contact: u64 },
-    AgentFound { contact: u64 },
+    QueueTimeout {
+        contact: u64,
+    },
+    NoAgents {
+        contact: u64,
+    },
+    AgentFound {
+        contact: u64,
+    },
+    /// The answer to `QueryPosition`: 1-based place in line, 0 when not waiting.
+    QueuePosition {
+        contact: u64,
+        position: u32,
+    },
 }
 
 /// What the media server asks of the shell (SIP transport, RTP, CTI).
@@ -105,6 +116,14 @@ pub enum MsOutput {
         skills: Vec<String>,
         priority: u8,
     },
+    /// Interface B: take this contact out of its queue.
+    LeaveQueue {
+        contact: u64,
+    },
+    /// Interface B: ask this contact's place in line.
+    QueryPosition {
+        contact: u64,
+    },
     /// Hold (RFC 3264 §8.4): stop (`false`) or resume (`true`) sending
     /// RTP on `call`'s stream; the playback pauses meanwhile.
     SetSending {
@@ -141,6 +160,7 @@ pub enum AppEvent {
     AgentFound,
     Hangup,
     Http(HttpResult),
+    QueuePosition { position: u32 },
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).
@@ -160,6 +180,8 @@ pub enum AppCommand {
         skills: Vec<String>,
         priority: u8,
     },
+    LeaveQueue,
+    QueryPosition,
     Hangup {
         cause: String,
     },

@@ -98,6 +98,8 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
                 prompts(list, "announce", false, exists, d);
             }
             target(&q.on_timeout, "on_timeout", nodes, d);
+            let rule = |t: &Sp<String>, k: &str, d: &mut Diags<'_>| target(t, k, nodes, d);
+            super::queue::check_queue(q, &rule, exists, d);
         }
         RawNode::Hangup(_) => {}
         RawNode::Collect(c) => check_collect(c, nodes, exists, d),
@@ -420,7 +422,10 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
             out.extend(m.choices.get_ref().values());
             out
         }
-        RawNode::Queue(q) => vec![&q.on_timeout],
+        RawNode::Queue(q) => std::iter::once(&q.on_timeout)
+            .chain(q.on_overflow.as_ref())
+            .chain(q.on_callback.as_ref())
+            .collect(),
         RawNode::Hangup(_) => Vec::new(),
         RawNode::Collect(c) => vec![&c.on_fail, &c.next],
         RawNode::Say(s) => vec![&s.next],

@@ -11,6 +11,7 @@
 mod check;
 mod cond;
 mod http;
+mod queue;
 mod raw;
 
 #[cfg(test)]
@@ -98,6 +99,14 @@ pub enum Node {
         hold_music: String,
         announce: Vec<String>,
         on_timeout: String,
+        /// IVR-side longest wait; then the contact leaves the queue for `on_overflow`.
+        max_wait_s: Option<u32>,
+        on_overflow: Option<String>,
+        /// A key that leaves the queue for `on_callback` (a callback offer).
+        callback_key: Option<char>,
+        on_callback: Option<String>,
+        /// Every this many seconds, announce the caller's place in line.
+        announce_every_s: Option<u32>,
     },
     /// Release the call.
     Hangup { cause: String },
@@ -168,7 +177,15 @@ impl Node {
                 .chain(choices.values().map(String::as_str))
                 .collect(),
             Node::Collect { on_fail, next, .. } => vec![on_fail, next],
-            Node::Queue { on_timeout, .. } => vec![on_timeout],
+            Node::Queue {
+                on_timeout,
+                on_overflow,
+                on_callback,
+                ..
+            } => std::iter::once(on_timeout.as_str())
+                .chain(on_overflow.as_deref())
+                .chain(on_callback.as_deref())
+                .collect(),
             Node::Hangup { .. } => Vec::new(),
             Node::Branch { cases, default } => cases
                 .iter()

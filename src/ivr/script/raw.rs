@@ -44,6 +44,11 @@ pub(super) struct RawQueue {
     pub hold_music: Sp<String>,
     pub announce: Option<Prompts>,
     pub on_timeout: Sp<String>,
+    pub max_wait_s: Option<Sp<u32>>,
+    pub on_overflow: Option<Sp<String>>,
+    pub callback_key: Option<Sp<String>>,
+    pub on_callback: Option<Sp<String>>,
+    pub announce_every_s: Option<Sp<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -380,6 +385,11 @@ impl RawNode {
                 hold_music: q.hold_music.into_inner(),
                 announce: strip_opt(&q.announce),
                 on_timeout: q.on_timeout.into_inner(),
+                max_wait_s: q.max_wait_s.map(Spanned::into_inner),
+                on_overflow: q.on_overflow.map(Spanned::into_inner),
+                callback_key: q.callback_key.and_then(|k| single_char(k.get_ref())),
+                on_callback: q.on_callback.map(Spanned::into_inner),
+                announce_every_s: q.announce_every_s.map(Spanned::into_inner),
             },
             RawNode::Hangup(h) => Node::Hangup {
                 cause: h

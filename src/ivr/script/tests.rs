@@ -409,3 +409,97 @@ mod never_panics {
         }
     }
 }
+
+/// A queue node at line 15 (its keys from line 16), reached from `ask`.
+fn with_queue(keys: &str) -> String {
+    let q = format!(
+        "[nodes.q]\ntype = \"queue\"\nqueue = \"support\"\nhold_music = \"hold\"\non_timeout = \"bye\"\n{keys}"
+    );
+    let mut text = base_with("\"1\" = \"bye\"", "\"1\" = \"bye\"\n\"0\" = \"q\"");
+    text.push_str(&q);
+    text
+}
+
+#[test]
+fn queue_extensions_load() {
+    let text = with_queue(
+        "skills = [\"support:5\", \"fr\"]\nannounce_every_s = 30\nmax_wait_s = 90\non_overflow = \"bye\"\ncallback_key = \"#\"\non_callback = \"hello\"\n",
+    );
+    let script = load_str(&text, "t.toml", &|_| true).unwrap_or_else(|e| panic!("{e}"));
+    match script.nodes.get("q") {
+        Some(Node::Queue {
+            skills,
+            max_wait_s,
+            on_overflow,
+            callback_key,
+            on_callback,
+            announce_every_s,
+            ..
+        }) => {
+            assert_eq!(*announce_every_s, Some(30));
+            assert_eq!(skills, &["support:5", "fr"]);
+            assert_eq!(*max_wait_s, Some(90));
+            assert_eq!(on_overflow.as_deref(), Some("bye"));
+            assert_eq!(*callback_key, Some('#'));
+            assert_eq!(on_callback.as_deref(), Some("hello"));
+        }
+        other => panic!("not a queue: {other:?}"),
+    }
+}
+
+#[test]
+fn queue_extension_rules_at_their_values() {
+    let line = BASE.lines().count() + 1 + 6;
+    one_error(
+        &with_queue("skills = [\"support:0\"]\n"),
+        line,
+        "level 1..=255",
+    );
+    one_error(
+        &with_queue("skills = [\"support:x\"]\n"),
+        line,
+        "`name:level`",
+    );
+    one_error(
+        &with_queue("max_wait_s = 30\n"),
+        line,
+        "`max_wait_s` needs `on_overflow`",
+    );
+    one_error(
+        &with_queue("on_overflow = \"bye\"\n"),
+        line,
+        "needs `max_wait_s`",
+    );
+    one_error(
+        &with_queue("max_wait_s = 0\non_overflow = \"bye\"\n"),
+        line,
+        "`max_wait_s` must be 1..=14400",
+    );
+    one_error(
+        &with_queue("max_wait_s = 5\non_overflow = \"nowhere\"\n"),
+        line + 1,
+        "`on_overflow` names missing node `nowhere`",
+    );
+    one_error(
+        &with_queue("callback_key = \"12\"\non_callback = \"bye\"\n"),
+        line,
+        "one DTMF key",
+    );
+    one_error(
+        &with_queue("callback_key = \"1\"\n"),
+        line,
+        "needs `on_callback`",
+    );
+    let all = errors(&with_queue("announce_every_s = 5\n"));
+    let want = format!("{line}:20: `announce_every_s` must be 10..=14400, not 5");
+    assert!(all.contains(&want), "{all:#?}");
+    // the loader's known prompts lack you-are-caller-number
+    let text = with_queue("announce_every_s = 20\n");
+    assert!(load_str(&text, "t.toml", &|_| true).is_ok());
+    one_error(&text, line, "needs the prompt `you-are-caller-number`");
+    one_error(
+        &with_queue("callback_key = \"1\"\non_callback = \"gone\"\n"),
+        line + 1,
+        "`on_callback` names missing node `gone`",
+    );
+}
