@@ -216,21 +216,14 @@ fn the_server_refuses_to_start_with_an_invalid_flow() {
         );
     let cfg = dir.path().join("softacd.toml");
     std::fs::write(&cfg, config).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_softacd"))
+    let child = Command::new(env!("CARGO_BIN_EXE_softacd"))
         .args(["run", "--config", &cfg.to_string_lossy()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("softacd starts");
-    let deadline = Instant::now() + std::time::Duration::from_secs(20);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server started with an invalid flow");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().expect("output");
+    let out = common::wait_output(child, std::time::Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("the server started with an invalid flow"));
     assert!(!out.status.success());
     let text =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);

@@ -619,7 +619,8 @@ pub fn sipp(scenario: &str, transport: &str, target: SocketAddr, extra_args: &[&
 }
 
 /// `wait_with_output` with a watchdog: `None` (after SIGKILL) past `timeout`.
-fn wait_output(child: Child, timeout: Duration) -> Option<Output> {
+/// Waits for `child` to exit and collects its output; kills it after `timeout` (then `None`).
+pub fn wait_output(child: Child, timeout: Duration) -> Option<Output> {
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
