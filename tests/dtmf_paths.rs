@@ -16,13 +16,13 @@
 
 mod common;
 
-use common::{free_port, poll_until, sip_tests_path, sipp, TestServer, SEATS};
+use common::{free_port, poll_until, sipp, spawn_seat_phone, TestServer};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use softacd::media::dtmf_inband::key_frequencies;
@@ -216,31 +216,7 @@ fn seat_ready(server: &TestServer, user: &str) -> bool {
 /// `uas`) in the background, ready when returned.
 fn phone(server: &TestServer, uas: &str, transport: &'static str) -> JoinHandle<Output> {
     let user = "1001";
-    let password = SEATS
-        .iter()
-        .find(|(u, _)| *u == user)
-        .map(|(_, p)| *p)
-        .expect("seat 1001 in the test config");
-    let oocsf = sip_tests_path(&format!("call/{uas}"));
-    let target = server.sip_addr(transport);
-    let args: Vec<String> = vec![
-        "-oocsf".into(),
-        oocsf.to_string_lossy().into_owned(),
-        "-s".into(),
-        user.into(),
-        "-au".into(),
-        user.into(),
-        "-ap".into(),
-        password.into(),
-        "-mp".into(),
-        free_port().to_string(),
-        "-timeout".into(),
-        "90s".into(),
-    ];
-    let run = thread::spawn(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        sipp("call/agent_register.xml", transport, target, &args)
-    });
+    let run = spawn_seat_phone(server, user, uas, transport);
     let ready = poll_until(Duration::from_secs(10), POLL_EVERY, || {
         (run.is_finished() || seat_ready(server, user)).then_some(())
     });

@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{free_port, poll_until, sip_tests_path, sipp, TestServer, SEATS};
+use common::{free_port, poll_until, sipp, spawn_seat_phone, TestServer};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -141,31 +141,7 @@ fn assert_cdr(server: &TestServer, queue: &str, digits: &str) {
 /// Seat 1001's phone in the background, signed in and ready when returned.
 fn start_phone(server: &TestServer) -> JoinHandle<std::process::Output> {
     let user = "1001";
-    let password = SEATS
-        .iter()
-        .find(|(u, _)| *u == user)
-        .map(|(_, p)| *p)
-        .unwrap_or_else(|| panic!("no seat {user}"));
-    let oocsf = sip_tests_path("call/agent_uas.xml");
-    let target = server.sip_addr("u1");
-    let args: Vec<String> = vec![
-        "-oocsf".into(),
-        oocsf.to_string_lossy().into_owned(),
-        "-s".into(),
-        user.into(),
-        "-au".into(),
-        user.into(),
-        "-ap".into(),
-        password.into(),
-        "-mp".into(),
-        free_port().to_string(),
-        "-timeout".into(),
-        "90s".into(),
-    ];
-    let run = thread::spawn(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        sipp("call/agent_register.xml", "u1", target, &args)
-    });
+    let run = spawn_seat_phone(server, user, "agent_uas.xml", "u1");
     let ready = poll_until(Duration::from_secs(10), POLL_EVERY, || {
         if run.is_finished() {
             return Some(false);

@@ -20,7 +20,7 @@
 
 mod common;
 
-use common::{free_port, poll_until, sip_tests_path, sipp, TestServer, SEATS};
+use common::{free_port, poll_until, sipp, spawn_seat_phone, TestServer};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
@@ -195,32 +195,7 @@ impl Phone {
         phone: &str,
         transport: &'static str,
     ) -> Phone {
-        let password = SEATS
-            .iter()
-            .find(|(u, _)| *u == user)
-            .map(|(_, p)| *p)
-            .unwrap_or_else(|| panic!("{user} is not a seat of the test config"));
-        let oocsf = sip_tests_path(&format!("call/{phone}"));
-        assert!(oocsf.is_file(), "no scenario file {}", oocsf.display());
-        let target = server.sip_addr(transport);
-        let args: Vec<String> = vec![
-            "-oocsf".into(),
-            oocsf.to_string_lossy().into_owned(),
-            "-s".into(),
-            user.into(),
-            "-au".into(),
-            user.into(),
-            "-ap".into(),
-            password.into(),
-            "-mp".into(),
-            free_port().to_string(),
-            "-timeout".into(),
-            "90s".into(),
-        ];
-        let run = thread::spawn(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            sipp("call/agent_register.xml", transport, target, &args)
-        });
+        let run = spawn_seat_phone(server, user, phone, transport);
         let phone = Phone { user, run };
         if !phone.wait_ready(server) {
             phone.finish();

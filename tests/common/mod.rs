@@ -554,6 +554,45 @@ fn decode_chunked(mut rest: &[u8]) -> io::Result<Vec<u8>> {
 // SIPp
 // ---------------------------------------------------------------------------
 
+/// A seat's phone as SIPp in the background: `agent_register.xml` registers
+/// `user` (its test-config password) over `transport`, then the out-of-call
+/// scenario `uas` (under `sip-tests/call/`) answers; it un-registers once
+/// its one call is done. Not yet ready when returned: callers wait for the
+/// seat in `/api/agents`.
+pub fn spawn_seat_phone(
+    server: &TestServer,
+    user: &str,
+    uas: &str,
+    transport: &'static str,
+) -> thread::JoinHandle<Output> {
+    let password = SEATS
+        .iter()
+        .find(|(u, _)| *u == user)
+        .map(|(_, p)| *p)
+        .unwrap_or_else(|| panic!("{user} is not a seat of the test config"));
+    let oocsf = sip_tests_path(&format!("call/{uas}"));
+    assert!(oocsf.is_file(), "no scenario file {}", oocsf.display());
+    let target = server.sip_addr(transport);
+    let args: Vec<String> = vec![
+        "-oocsf".into(),
+        oocsf.to_string_lossy().into_owned(),
+        "-s".into(),
+        user.into(),
+        "-au".into(),
+        user.into(),
+        "-ap".into(),
+        password.into(),
+        "-mp".into(),
+        free_port().to_string(),
+        "-timeout".into(),
+        "90s".into(),
+    ];
+    thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sipp("call/agent_register.xml", transport, target, &args)
+    })
+}
+
 /// Runs `sipp -sf sip-tests/<scenario>` once (`-m 1`, overridable through
 /// `extra_args`) with transport `"u1"` (UDP) or `"t1"` (TCP) against `target`,
 /// and asserts it exits 0. On failure the panic message carries SIPp's error
