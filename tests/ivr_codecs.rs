@@ -9,6 +9,8 @@
 //! the payloads decode (media::pcm::PcmDecoder) to the 1 kHz tone at its
 //! level. Every wait is a receive with a timeout; nothing sleeps.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -17,14 +19,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use softacd::ivr::script;
-use softacd::ivr::shell::{self, IvrChannels, IvrShellConfig};
+use softacd::ivr::shell::{self, IvrChannels};
 use softacd::media::pcm::{rms, tone_share, PcmDecoder};
 use softacd::media::prompt::PromptCache;
 use softacd::media::rtp;
-use softacd::media::runtime::MediaRuntimeConfig;
 use softacd::media::sdp::parse_offer;
 use softacd::media::Codec;
-use softacd::sip::transaction::TimerConfig;
 use softacd::sip::{parse_message, response_to, HeaderView, Message, Response};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -99,21 +99,7 @@ fn start(assets: &Assets, port_min: u16) -> SoftAcd {
     let (cti_in_tx, cti_in) = mpsc::channel(64);
     let (cti_out, cti_out_rx) = mpsc::channel(64);
     let (stop_tx, stop) = watch::channel(false);
-    let cfg = IvrShellConfig {
-        sip_host: "ivr.local".into(),
-        softacd_peer: "127.0.0.1:5060".parse().unwrap(),
-        media: MediaRuntimeConfig {
-            bind_ip: LO,
-            port_min,
-            port_max: port_min + 999,
-            max_streams: 4,
-            dtmf: softacd::media::DtmfPaths::default(),
-            rtp_threads: 1,
-        },
-        max_calls: 4,
-        timers: TimerConfig::default(),
-        http_allow: Vec::new(),
-    };
+    let cfg = common::ivr_shell_config((port_min, port_min + 999), 4, 1);
     let ch = IvrChannels {
         sip_in,
         sip_out,

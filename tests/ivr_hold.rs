@@ -9,6 +9,8 @@
 //! `a=ptime:30` (not a multiple of the 20 ms tick) gets 20. Every wait is a
 //! receive with a timeout.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -16,12 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use softacd::ivr::script;
-use softacd::ivr::shell::{self, IvrChannels, IvrShellConfig};
+use softacd::ivr::shell::{self, IvrChannels};
 use softacd::media::prompt::PromptCache;
 use softacd::media::rtp;
-use softacd::media::runtime::MediaRuntimeConfig;
 use softacd::media::sdp::{parse_offer, Direction};
-use softacd::sip::transaction::TimerConfig;
 use softacd::sip::{parse_message, HeaderView, Message, Response};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -54,21 +54,7 @@ fn start() -> SoftAcd {
     let (cti_in_tx, cti_in) = mpsc::channel(64);
     let (cti_out, cti_out_rx) = mpsc::channel(64);
     let (stop_tx, stop) = watch::channel(false);
-    let cfg = IvrShellConfig {
-        sip_host: "ivr.local".into(),
-        softacd_peer: "127.0.0.1:5060".parse().expect("addr"),
-        media: MediaRuntimeConfig {
-            bind_ip: LO,
-            port_min: 46000,
-            port_max: 48999,
-            max_streams: 4,
-            dtmf: softacd::media::DtmfPaths::default(),
-            rtp_threads: 1,
-        },
-        max_calls: 4,
-        timers: TimerConfig::default(),
-        http_allow: Vec::new(),
-    };
+    let cfg = common::ivr_shell_config((46000, 48999), 4, 1);
     let ch = IvrChannels {
         sip_in,
         sip_out,

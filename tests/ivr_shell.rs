@@ -7,6 +7,8 @@
 //! IVR report with the digits; then a silent caller hung up after three
 //! menu timeouts. Every wait is a receive with a timeout; nothing sleeps.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -16,14 +18,12 @@ use std::time::{Duration, Instant};
 use softacd::b2bua::CtiToIvr;
 use softacd::cti::ContactId;
 use softacd::ivr::script::{self, Script};
-use softacd::ivr::shell::{self, IvrChannels, IvrShellConfig, IvrToCti};
+use softacd::ivr::shell::{self, IvrChannels, IvrToCti};
 use softacd::media::prompt::PromptCache;
 use softacd::media::rfc4733::DtmfSender;
 use softacd::media::rtp::{self, RtpHeader, RtpSender};
-use softacd::media::runtime::MediaRuntimeConfig;
 use softacd::media::sdp::parse_offer;
 use softacd::media::Codec;
-use softacd::sip::transaction::TimerConfig;
 use softacd::sip::{parse_message, response_to, HeaderView, Message, Request, Response};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -68,21 +68,7 @@ fn start(scripts: BTreeMap<String, Arc<Script>>, port_min: u16) -> SoftAcd {
     let (cti_in_tx, cti_in) = mpsc::channel(64);
     let (cti_out, cti_out_rx) = mpsc::channel(64);
     let (stop_tx, stop) = watch::channel(false);
-    let cfg = IvrShellConfig {
-        sip_host: "ivr.local".into(),
-        softacd_peer: "127.0.0.1:5060".parse().unwrap(),
-        media: MediaRuntimeConfig {
-            bind_ip: LO,
-            port_min,
-            port_max: port_min + 4999,
-            max_streams: 8,
-            dtmf: softacd::media::DtmfPaths::default(),
-            rtp_threads: 2,
-        },
-        max_calls: 8,
-        timers: TimerConfig::default(),
-        http_allow: Vec::new(),
-    };
+    let cfg = common::ivr_shell_config((port_min, port_min + 4999), 8, 2);
     let ch = IvrChannels {
         sip_in,
         sip_out,

@@ -681,6 +681,31 @@ pub fn tail_str(bytes: &[u8], max: usize) -> String {
     String::from_utf8_lossy(bytes.get(start..).unwrap_or_default()).into_owned()
 }
 
+/// The embedded IVR shell's config for tests that drive it directly: SIP
+/// host `ivr.local`, RTP on 127.0.0.1 in `ports`, `max` calls and streams,
+/// every DTMF path on, `threads` media threads, no HTTP hosts beyond loopback.
+pub fn ivr_shell_config(
+    ports: (u16, u16),
+    max: usize,
+    threads: usize,
+) -> softacd::ivr::shell::IvrShellConfig {
+    softacd::ivr::shell::IvrShellConfig {
+        sip_host: "ivr.local".into(),
+        softacd_peer: SocketAddr::from(([127, 0, 0, 1], 5060)),
+        media: softacd::media::runtime::MediaRuntimeConfig {
+            bind_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            port_min: ports.0,
+            port_max: ports.1,
+            max_streams: max,
+            dtmf: softacd::media::DtmfPaths::default(),
+            rtp_threads: threads,
+        },
+        max_calls: max,
+        timers: softacd::sip::transaction::TimerConfig::default(),
+        http_allow: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
