@@ -11,7 +11,9 @@
 //! waiting. In a queue the next group is pressed during the hold music; `-`
 //! lets time run to the node's next timer (a position announcement, where
 //! the caller is always first in line, or `max_wait_s`); with no group left
-//! (or no timer) an agent answers and the run ends.
+//! (or no timer) an agent answers and the run ends. A transfer node's
+//! target answers (`transfer answered`, the run ends) unless the input says
+//! `transfer_fails`, when it is busy (486) and the flow takes `on_error`.
 
 use super::script::{FlowTest, Script};
 use super::session::{HttpRequest, IvrCommand, IvrEvent, IvrSession, SessionInfo};
@@ -34,6 +36,8 @@ pub struct SimInput {
     pub info: SessionInfo,
     /// URL → canned JSON answer for http nodes (`--http`, `[[test]] http`).
     pub http: BTreeMap<String, String>,
+    /// Transfer targets answer busy (`--transfer-fails`, `[[test]] transfer_fails`).
+    pub transfer_fails: bool,
 }
 
 impl SimInput {
@@ -47,6 +51,7 @@ impl SimInput {
             keys: t.keys.clone(),
             vars: t.vars.clone(),
             http: t.http.clone(),
+            transfer_fails: t.transfer_fails,
             info: SessionInfo {
                 caller: t.caller.clone(),
                 dnis: t.dnis.clone(),
@@ -69,6 +74,9 @@ struct Run {
     http: Option<HttpRequest>,
     /// URL → canned JSON answer (status 200); other URLs fail.
     canned: BTreeMap<String, String>,
+    /// A transfer waits for the target's verdict.
+    transfer: bool,
+    transfer_fails: bool,
 }
 
 impl Run {
@@ -108,6 +116,18 @@ impl Run {
             IvrCommand::QueryPosition => self.asked = true,
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
             IvrCommand::HttpRequest(req) => self.http = Some(req),
+            IvrCommand::Transfer { .. } => self.transfer = true,
+        }
+    }
+
+    /// The transfer target's turn: busy when the input says so, else it answers.
+    fn answer_transfer(&mut self) {
+        if self.transfer_fails {
+            self.trace.push("transfer busy (486)".to_owned());
+            self.feed(IvrEvent::TransferFailed { code: 486 });
+        } else {
+            self.trace.push("transfer answered".to_owned());
+            self.feed(IvrEvent::TransferAnswered);
         }
     }
 
@@ -201,6 +221,8 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         now: t0,
         http: None,
         canned: input.http.clone(),
+        transfer: false,
+        transfer_fails: input.transfer_fails,
     };
     let mut keys: VecDeque<String> = input.keys.split_whitespace().map(str::to_owned).collect();
     run.feed(IvrEvent::Start);
@@ -210,6 +232,8 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         }
         if let Some(req) = run.http.take() {
             run.answer_http(req);
+        } else if std::mem::take(&mut run.transfer) {
+            run.answer_transfer();
         } else if run.playing {
             run.playing = false;
             run.feed(IvrEvent::PromptDone);
@@ -350,6 +374,7 @@ mod random_callers {
                 keys,
                 vars: BTreeMap::new(),
                 http: BTreeMap::new(),
+                transfer_fails: false,
                 info: SessionInfo {
                     wall: jiff::Timestamp::from_second(secs).unwrap_or_default(),
                     ..SessionInfo::default()
