@@ -192,7 +192,8 @@ impl Run {
                 for d in keys.chars() {
                     self.feed(IvrEvent::Digit(d));
                 }
-                if let (false, Some(at)) = (self.playing, self.session.poll_timeout()) {
+                let busy = self.playing || self.transfer;
+                if let (false, Some(at)) = (busy, self.session.poll_timeout()) {
                     self.now = self.now.max(at);
                     self.feed(IvrEvent::Timeout);
                 }
@@ -352,19 +353,22 @@ mod random_callers {
     use crate::ivr::script::load_str;
     use proptest::prelude::*;
 
-    const FLOWS: [&str; 3] = [
+    const FLOWS: [&str; 4] = [
         include_str!("../../ivr-scripts/main.toml"),
         include_str!("../../ivr-scripts/after-hours.toml"),
         include_str!("../../ivr-scripts/vip.toml"),
+        include_str!("../../ivr-scripts/partner.toml"),
     ];
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
-        /// Any keys at any time of year: the run ends in a hangup or with
-        /// an agent, never stuck and never panicking.
+        /// Any keys at any time of year, transfers answered or busy: the
+        /// run ends in a hangup, with an agent or with a transfer, never
+        /// stuck and never panicking.
         #[test]
         fn every_caller_run_ends(
-            which in 0usize..3,
+            which in 0usize..4,
+            transfer_fails in any::<bool>(),
             keys in "[0-9*#A-D -]{0,40}",
             secs in 1_700_000_000i64..1_900_000_000,
         ) {
@@ -374,7 +378,7 @@ mod random_callers {
                 keys,
                 vars: BTreeMap::new(),
                 http: BTreeMap::new(),
-                transfer_fails: false,
+                transfer_fails,
                 info: SessionInfo {
                     wall: jiff::Timestamp::from_second(secs).unwrap_or_default(),
                     ..SessionInfo::default()
@@ -383,7 +387,9 @@ mod random_callers {
             let trace = simulate(Arc::new(flow), &input, Instant::now());
             let last = trace.last().cloned().unwrap_or_default();
             prop_assert!(
-                last == "agent answers" || last.starts_with("hangup "),
+                last == "agent answers"
+                    || last == "transfer answered"
+                    || last.starts_with("hangup "),
                 "ended with {last:?}: {trace:?}"
             );
         }
