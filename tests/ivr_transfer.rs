@@ -7,6 +7,8 @@
 //! gone, and the CDR names the URI with end cause `transferred`. When
 //! the party answers 486 Busy Here the flow follows `on_error` to the
 //! queue node: the caller hears hold music and the CDR shows the queue.
+//! A target outside loopback that `[ivr] transfer_allow` does not list is
+//! refused before any INVITE leaves (toll-fraud guard): `on_error` again.
 
 mod common;
 mod ua;
@@ -200,5 +202,29 @@ fn busy_party_sends_the_caller_down_on_error_to_the_queue() {
     assert_eq!(cdr["queue"], "support", "the on_error queue: {cdr}");
     assert_eq!(cdr["agent"], Value::Null, "{cdr}");
     assert_ne!(cdr["end_cause"], "transferred", "{cdr}");
+    server.stop();
+}
+
+#[test]
+fn target_outside_transfer_allow_is_refused_and_the_flow_takes_on_error() {
+    // TEST-NET-1 (RFC 5737), not listed: nothing may be sent there.
+    let server = start(flow("192.0.2.1:5060".parse().expect("addr")));
+    let (mut caller, relay_a) = call(&server);
+    let hold = caller.recv_rtp(STEP, 150);
+    assert!(
+        hold.count() >= 150,
+        "welcome then hold music without a break: {} packets",
+        hold.count()
+    );
+    assert_eq!(hold.sources(), [relay_a].into());
+    let stderr = server.stderr_tail(20_000);
+    assert!(
+        stderr.contains("not in [ivr] transfer_allow"),
+        "refusal logged: {stderr}"
+    );
+    caller.bye().expect("caller BYE answered");
+    let cdr = wait_cdr(&server);
+    assert_eq!(cdr["queue"], "support", "the on_error queue: {cdr}");
+    assert_eq!(cdr["agent"], Value::Null, "{cdr}");
     server.stop();
 }
