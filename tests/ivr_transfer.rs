@@ -9,6 +9,8 @@
 //! queue node: the caller hears hold music and the CDR shows the queue.
 //! A target outside loopback that `[ivr] transfer_allow` does not list is
 //! refused before any INVITE leaves (toll-fraud guard): `on_error` again.
+//! A party that only rings is CANCELled at the node's `timeout_s` (the
+//! flow goes on), or as soon as the caller hangs up.
 
 mod common;
 mod ua;
@@ -30,8 +32,13 @@ use ua::{Agent, Caller, AGENT_FILL, CALLER_FILL};
 const STEP: Duration = Duration::from_secs(10);
 const SETTLE: Duration = Duration::from_secs(10);
 
-/// welcome → transfer to the desk → (busy, no answer, failure) the queue.
+/// welcome → transfer to the desk (ringing 10 s) → (busy, no answer,
+/// failure) the queue.
 fn flow(desk: SocketAddr) -> String {
+    flow_ringing(desk, 10)
+}
+
+fn flow_ringing(desk: SocketAddr, timeout_s: u32) -> String {
     format!(
         r#"name = "main"
 start = "welcome"
@@ -44,7 +51,7 @@ next = "out"
 [nodes.out]
 type = "transfer"
 uri = "sip:desk@{desk}"
-timeout_s = 10
+timeout_s = {timeout_s}
 on_error = "waiting"
 
 [nodes.waiting]
@@ -226,5 +233,52 @@ fn target_outside_transfer_allow_is_refused_and_the_flow_takes_on_error() {
     let cdr = wait_cdr(&server);
     assert_eq!(cdr["queue"], "support", "the on_error queue: {cdr}");
     assert_eq!(cdr["agent"], Value::Null, "{cdr}");
+    server.stop();
+}
+
+#[test]
+fn ring_timeout_cancels_the_party_and_the_flow_goes_on() {
+    let (mut desk, desk_addr) = desk();
+    let server = start(flow_ringing(desk_addr, 2));
+    desk.leg.server = server.udp;
+    let (mut caller, relay_a) = call(&server);
+    desk.expect_invite(STEP)
+        .unwrap_or_else(|e| panic!("desk INVITE: {e}\n{}", server.stderr_tail(3000)));
+    let rang = std::time::Instant::now();
+    desk.ring().expect("180");
+    desk.expect_request(Method::Cancel, STEP)
+        .expect("CANCEL at the ring timeout");
+    let waited = rang.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < STEP,
+        "CANCEL after {waited:?}, timeout_s is 2"
+    );
+    let _ = caller.recv_rtp(Duration::from_millis(300), 1000);
+    let hold = caller.recv_rtp(STEP, 25);
+    assert!(hold.count() >= 25, "hold music: {} packets", hold.count());
+    assert_eq!(hold.sources(), [relay_a].into());
+    caller.bye().expect("caller BYE answered");
+    let cdr = wait_cdr(&server);
+    assert_eq!(cdr["queue"], "support", "the on_error queue: {cdr}");
+    assert_eq!(cdr["agent"], Value::Null, "{cdr}");
+    server.stop();
+}
+
+#[test]
+fn caller_hangup_while_the_party_rings_cancels_it() {
+    let (mut desk, desk_addr) = desk();
+    let server = start(flow(desk_addr));
+    desk.leg.server = server.udp;
+    let (mut caller, _) = call(&server);
+    desk.expect_invite(STEP)
+        .unwrap_or_else(|e| panic!("desk INVITE: {e}\n{}", server.stderr_tail(3000)));
+    desk.ring().expect("180");
+    caller.bye().expect("caller BYE answered");
+    desk.expect_request(Method::Cancel, STEP)
+        .expect("CANCEL when the caller hangs up");
+    let cdr = wait_cdr(&server);
+    assert_eq!(cdr["end_cause"], "normal_clearing", "{cdr}");
+    assert_eq!(cdr["agent"], Value::Null, "{cdr}");
+    assert_eq!(cdr["queue"], Value::Null, "{cdr}");
     server.stop();
 }
