@@ -150,6 +150,10 @@ fn transfer_answered_bridges_caller_and_party_through_the_relay() {
         .expect_invite(STEP)
         .unwrap_or_else(|e| panic!("desk INVITE: {e}\n{}", server.stderr_tail(3000)));
     assert_eq!(invite.uri.to_string(), format!("sip:desk@{desk_addr}"));
+    assert!(
+        invite.headers.get("X-SoftACD-Contact").is_none(),
+        "no internal headers toward an outside party"
+    );
     let offer = parse_offer(&invite.body).expect("the INVITE carries an SDP offer");
     let relay_b = SocketAddr::new(offer.connection, offer.audio_port);
     assert_ne!(relay_b, relay_a, "the desk sees the relay's B side");

@@ -193,7 +193,7 @@ impl Call {
             I::Provisional { leg, code, sdp } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_provisional(code, sdp, out),
                 LegKind::Agent => self.on_agent_provisional(leg, code, out),
-                LegKind::External => self.on_external_provisional(leg, out),
+                LegKind::External => self.on_external_provisional(leg),
                 LegKind::Caller => {}
             },
             I::Answered { leg, sdp } => match leg.kind {

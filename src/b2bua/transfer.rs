@@ -86,8 +86,8 @@ impl Call {
         self.state = CallState::Transferring;
     }
 
-    pub(super) fn on_external_provisional(&mut self, leg: LegId, out: &mut Vec<CallAction>) {
-        let _ = out;
+    /// A 1xx: the target rings (the caller keeps hearing the IVR).
+    pub(super) fn on_external_provisional(&mut self, leg: LegId) {
         if self.is_transfer(leg) && self.legs.phase(leg) == Some(LegPhase::Calling) {
             self.legs.set(leg, LegPhase::Early);
         }

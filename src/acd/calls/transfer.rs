@@ -88,8 +88,8 @@ impl Engine {
             }
         };
         self.arm_transfer_timer(contact);
-        let mut req = self.new_leg_invite(contact, target, peer.transport, sdp);
-        req.headers.push("X-SoftACD-Contact", contact.0.to_string());
+        // No X-SoftACD-* headers: the target is outside the contact center.
+        let req = self.new_leg_invite(contact, target, peer.transport, sdp);
         self.start_leg(now, contact, leg, req, peer);
     }
 
