@@ -232,3 +232,52 @@ fn the_server_refuses_to_start_with_an_invalid_flow() {
         "{text}"
     );
 }
+
+#[test]
+fn ivr_check_and_simulate_the_transfer_node() {
+    let dir = TempDir::new("ivr-check-transfer");
+    let bad = dir.path().join("xfer.toml");
+    let text = r#"name = "xfer"
+start = "out"
+
+[nodes.out]
+type = "transfer"
+uri = "tel:+15551234"
+timeout_s = 0
+on_error = "bye"
+
+[nodes.bye]
+type = "hangup"
+"#;
+    std::fs::write(&bad, text).expect("write flow");
+    let file = bad.to_string_lossy().into_owned();
+    let (code, out) = softacd(&["ivr", "check", &file]);
+    assert_eq!(code, 1, "{out}");
+    for line in [
+        format!("{file}:6:7: `uri` must be a sip: URI"),
+        format!("{file}:7:13: `timeout_s` must be 1..=300, not 0"),
+    ] {
+        assert!(out.contains(&line), "missing `{line}` in:\n{out}");
+    }
+    let flow = "ivr-scripts/partner.toml";
+    let (code, out) = softacd(&["ivr", "simulate", flow, "--keys", "1"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "play menu",
+            "press 1",
+            "transfer sip:billing@127.0.0.1:5090",
+            "transfer answered"
+        ]
+    );
+    let args = ["ivr", "simulate", flow, "--keys", "1", "--transfer-fails"];
+    let (code, out) = softacd(&args);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("transfer busy (486)\ntransfer billing: failed 486 -> sorry\nplay timeout"),
+        "{out}"
+    );
+    assert_eq!(out.lines().last(), Some("agent answers"), "{out}");
+}

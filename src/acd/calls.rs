@@ -7,6 +7,7 @@
 //! interface-B messages to the IVR, CSTA events and the CDR.
 
 mod info;
+pub mod transfer;
 
 use super::engine::{Action, Engine, IvrToCti};
 use crate::b2bua::{
@@ -24,6 +25,10 @@ use crate::sip::{
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
+
+/// CDR `end_cause` of a call the IVR transferred out (its `agent` column
+/// holds the target URI), whichever side hung up.
+pub const TRANSFERRED: &str = "transferred";
 
 /// How long a finished call's CDR waits for the IVR's digit report.
 const CDR_GRACE: Duration = Duration::from_secs(2);
@@ -78,6 +83,10 @@ pub(super) struct CallCtx {
     ivr_reported: bool,
     /// When the CTI's DivertCall made us ring an agent (for the metric).
     diverted_at: Option<Instant>,
+    /// The ring deadline of the IVR's transfer, as kept in `transfer_timers`.
+    transfer_timer: Option<Instant>,
+    /// The caller was bridged to a transfer target (CDR `end_cause`).
+    transferred: bool,
     /// This call's entries in the lookup maps, removed exactly when it ends.
     tx_keys: Vec<TxKey>,
     dialog_ids: Vec<DialogId>,
@@ -103,6 +112,8 @@ pub(super) struct Calls {
     pub(super) next_contact: u64,
     /// Caller INFOs sent on to the IVR or agent leg, by our client key.
     pub(super) info_forwards: HashMap<TxKey, info::InfoForward>,
+    /// Ring deadlines of IVR transfers, one per call at most.
+    pub(super) transfer_timers: BTreeSet<(Instant, ContactId)>,
 }
 
 fn sdp_of(body: &[u8]) -> Option<Vec<u8>> {
@@ -232,6 +243,8 @@ impl Engine {
                 ivr_invited: false,
                 ivr_reported: false,
                 diverted_at: None,
+                transfer_timer: None,
+                transferred: false,
                 tx_keys: Vec::new(),
                 dialog_ids: Vec::new(),
             },
@@ -307,7 +320,7 @@ impl Engine {
                 let input = match leg.kind {
                     LegKind::Caller => CallInput::CallerBye,
                     LegKind::Ivr => CallInput::IvrHungUp,
-                    LegKind::Agent => CallInput::Bye { leg },
+                    LegKind::Agent | LegKind::External => CallInput::Bye { leg },
                 };
                 self.feed(now, wall_ms, contact, input);
             }
@@ -578,6 +591,14 @@ impl Engine {
             IvrToCti::LeaveQueue { contact } => {
                 self.feed(now, wall_ms, contact, CallInput::IvrLeavesQueue)
             }
+            IvrToCti::TransferExternal {
+                contact,
+                uri,
+                timeout_s,
+            } => {
+                let ring = Duration::from_secs(u64::from(timeout_s));
+                self.feed(now, wall_ms, contact, CallInput::IvrTransfers { uri, ring })
+            }
             IvrToCti::Report {
                 contact,
                 script,
@@ -708,6 +729,9 @@ impl Engine {
                 }
                 self.invite_agent(now, wall_ms, contact, leg, &device, sdp)
             }
+            CallAction::InviteExternal { leg, uri, sdp } => {
+                self.invite_external(now, wall_ms, contact, leg, &uri, sdp)
+            }
             CallAction::Ack { leg, sdp } => self.leg_ack(contact, leg, sdp),
             CallAction::Cancel { leg } => self.leg_cancel(now, contact, leg),
             CallAction::Bye { leg } => self.leg_bye(now, contact, leg),
@@ -742,6 +766,7 @@ impl Engine {
         }
         self.calls.by_server_invite.remove(&ctx.caller.invite_key);
         self.calls.awaiting_ack.remove(&contact);
+        self.disarm_transfer_timer(contact, ctx.transfer_timer);
         self.media.close_relay(contact);
         if ctx.ivr_invited && !ctx.ivr_reported {
             self.calls.pending_cdrs.insert(
@@ -787,9 +812,18 @@ impl Engine {
                 cdr.agent_answer_ms = Some(wall_ms);
                 cdr.agent = Some(agent.0);
             }
+            CdrUpdate::Transferred { uri } => {
+                cdr.agent_answer_ms = Some(wall_ms);
+                cdr.agent = Some(uri);
+                ctx.transferred = true;
+            }
             CdrUpdate::Ended { cause } => {
                 cdr.end_ms = wall_ms;
-                cdr.end_cause = cause_text(cause);
+                cdr.end_cause = if ctx.transferred {
+                    TRANSFERRED.to_owned()
+                } else {
+                    cause_text(cause)
+                };
             }
         }
     }
@@ -876,7 +910,7 @@ impl Engine {
             .filter_map(|c| self.calls.calls.get(c))
             .filter_map(|c| c.caller.pending_2xx.as_ref().map(|r| r.next.min(r.give_up)));
         let cdr = self.calls.pending_cdrs.values().map(|p| p.deadline);
-        rt.chain(cdr).min()
+        rt.chain(cdr).chain(self.transfer_timeout()).min()
     }
 
     // ----- caller-side actions -------------------------------------------

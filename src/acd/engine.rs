@@ -41,6 +41,9 @@ pub struct EngineConfig {
     pub max_calls: usize,
     /// Seats: skills (at `skill_level`) and whether registering signs in.
     pub seats: BTreeMap<String, SeatPolicy>,
+    /// Non-loopback IP hosts (`ip` or `ip:port`) the IVR's transfer node
+    /// may call (`[ivr] transfer_allow`).
+    pub transfer_allow: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +157,7 @@ impl Engine {
         let outs = self.cti.handle_timeout(now);
         self.route_cti_outputs(now, wall_ms, outs);
         self.retransmit_2xx(now, wall_ms);
+        self.fire_transfer_timers(now, wall_ms);
         self.flush_pending_cdrs(now);
         self.drain_transactions(now, wall_ms);
         let expired = self.registrar.expire(wall_ms);
@@ -399,6 +403,7 @@ mod tests {
             ivr_peer: Peer::udp("127.0.0.1:5070".parse().unwrap()),
             max_calls: 10,
             seats: BTreeMap::new(),
+            transfer_allow: Vec::new(),
         };
         // No service numbers: every INVITE is for an unknown DNIS.
         Engine::new(

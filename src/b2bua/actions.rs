@@ -8,6 +8,7 @@
 use super::legs::LegId;
 use crate::cti::{self, AgentId, ContactId, Media};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Where RTP flows (docs/design/call-flow.md, "Media modes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,9 @@ pub enum CallState {
     InIvr,
     Queued,
     Diverting,
+    /// The IVR's `transfer` node: an external URI rings while the IVR
+    /// leg stays up; back to InIvr on failure, Connected on 200.
+    Transferring,
     Connected,
     /// The call is over for the caller; some legs still wait for a final
     /// response to our CANCEL.
@@ -111,6 +115,14 @@ pub enum CallInput {
     },
     /// The IVR's BYE (e.g. goodbye after a queue timeout).
     IvrHungUp,
+    /// Interface B: the IVR's `transfer` node sends the caller to `uri`,
+    /// ringing at most `ring` (RFC 3261 §16-style hand-off by a B2BUA).
+    IvrTransfers {
+        uri: String,
+        ring: Duration,
+    },
+    /// [`super::Call::poll_timeout`] passed: the transfer rang too long.
+    TransferTimeout,
     /// The SoftACD is shutting down: end the call on every leg.
     ServerShutdown,
 }
@@ -128,6 +140,11 @@ pub enum CtiToIvr {
     AgentFound { contact: ContactId },
     /// The answer to the IVR's position question: 1-based, 0 when not waiting.
     QueuePosition { contact: ContactId, position: u32 },
+    /// The transfer target answered; the IVR leg is about to be released.
+    TransferAnswered { contact: ContactId },
+    /// The transfer failed with this SIP status (408 for the ring timeout,
+    /// 403 for a refused target, 400 for a bad URI); the IVR goes on.
+    TransferFailed { contact: ContactId, code: u16 },
 }
 
 /// One CDR fact as it becomes known; the engine stamps the time and writes
@@ -147,6 +164,10 @@ pub enum CdrUpdate {
     },
     AgentAnswered {
         agent: AgentId,
+    },
+    /// The caller was bridged to this external URI (the IVR's transfer).
+    Transferred {
+        uri: String,
     },
     /// The last update of every call, sent exactly once.
     Ended {
@@ -189,6 +210,14 @@ pub enum CallAction {
         leg: LegId,
         agent: AgentId,
         device: String,
+        sdp: Option<Vec<u8>>,
+    },
+    /// INVITE an external party (the IVR's `transfer` node). The engine
+    /// checks the URI and `[ivr] transfer_allow`; a refused or unusable
+    /// URI comes back as `Failed` (403 or 400).
+    InviteExternal {
+        leg: LegId,
+        uri: String,
         sdp: Option<Vec<u8>>,
     },
     /// ACK a leg's 2xx.

@@ -128,10 +128,7 @@ impl Call {
         let Some(offer) = self.agent.clone() else {
             return self.refuse_answer(leg, out);
         };
-        let connected = match self.mode {
-            MediaMode::Direct => self.connect_direct(&offer, sdp, out),
-            MediaMode::Relay => self.connect_relay(&offer, sdp, out),
-        };
+        let connected = self.connect(offer.leg, sdp, out);
         if !connected {
             self.refuse_answer(leg, out);
             return self.offer_failed(
@@ -150,21 +147,32 @@ impl Call {
         self.state = CallState::Connected;
     }
 
+    /// Joins the caller to `leg` (an agent or a transfer target) on its
+    /// 2xx; `false` when the answer is unusable.
+    pub(super) fn connect(
+        &mut self,
+        leg: LegId,
+        sdp: Option<Vec<u8>>,
+        out: &mut Vec<CallAction>,
+    ) -> bool {
+        match self.mode {
+            MediaMode::Direct => self.connect_direct(leg, sdp, out),
+            MediaMode::Relay => self.connect_relay(leg, sdp, out),
+        }
+    }
+
     /// Direct mode: re-INVITE the caller with the agent's SDP (step 10).
     fn connect_direct(
         &mut self,
-        offer: &AgentOffer,
+        leg: LegId,
         sdp: Option<Vec<u8>>,
         out: &mut Vec<CallAction>,
     ) -> bool {
         let Some(sdp) = sdp.filter(|s| describe("agent 200", s).is_ok()) else {
             return false;
         };
-        out.push(CallAction::Ack {
-            leg: offer.leg,
-            sdp: None,
-        });
-        self.legs.set(offer.leg, LegPhase::Up);
+        out.push(CallAction::Ack { leg, sdp: None });
+        self.legs.set(leg, LegPhase::Up);
         self.reinvite_caller(sdp, out);
         true
     }
@@ -173,7 +181,7 @@ impl Call {
     /// the agent's codec differs from the caller's.
     fn connect_relay(
         &mut self,
-        offer: &AgentOffer,
+        leg: LegId,
         sdp: Option<Vec<u8>>,
         out: &mut Vec<CallAction>,
     ) -> bool {
@@ -183,11 +191,8 @@ impl Call {
         let Some(relay) = self.relay_addrs() else {
             return false;
         };
-        out.push(CallAction::Ack {
-            leg: offer.leg,
-            sdp: None,
-        });
-        self.legs.set(offer.leg, LegPhase::Up);
+        out.push(CallAction::Ack { leg, sdp: None });
+        self.legs.set(leg, LegPhase::Up);
         out.push(CallAction::RelayPoint {
             side_b: Some(d.addr),
             side_a: None,

@@ -50,6 +50,12 @@ pub struct Call {
     pub(super) cleared: bool,
     /// Interface B's RequestAgent received before the caller's ACK.
     pub(super) pending_request: Option<super::ivr::PendingRequest>,
+    /// The IVR's transfer ringing now, or bridged.
+    pub(super) transfer: Option<super::transfer::TransferOffer>,
+    /// Transfer legs opened so far (numbers the next one).
+    pub(super) transfers: u32,
+    /// Interface B's transfer received before the caller's ACK.
+    pub(super) pending_transfer: Option<(String, std::time::Duration)>,
     a_version: u64,
     b_version: u64,
 }
@@ -78,6 +84,9 @@ impl Call {
             attempts: 0,
             cleared: false,
             pending_request: None,
+            transfer: None,
+            transfers: 0,
+            pending_transfer: None,
             a_version: 0,
             b_version: 0,
         };
@@ -156,18 +165,18 @@ impl Call {
     /// Applies one input. Inputs that do not fit the call's state (late
     /// retransmissions, races the engine could not order) change nothing,
     /// except that a 2xx on a leg we no longer want is ACKed and BYEd.
-    pub fn handle(&mut self, _now: Instant, input: CallInput) -> Vec<CallAction> {
+    pub fn handle(&mut self, now: Instant, input: CallInput) -> Vec<CallAction> {
         let mut out = Vec::new();
         if self.state == CallState::Done {
             self.stray_answer(&input, &mut out);
             return out;
         }
-        self.dispatch(input, &mut out);
+        self.dispatch(now, input, &mut out);
         self.settle();
         out
     }
 
-    fn dispatch(&mut self, input: CallInput, out: &mut Vec<CallAction>) {
+    fn dispatch(&mut self, now: Instant, input: CallInput, out: &mut Vec<CallAction>) {
         use CallInput as I;
         match input {
             I::CallerAck { sdp } => {
@@ -175,27 +184,34 @@ impl Call {
                 if let Some(r) = self.pending_request.take() {
                     self.on_ivr_requests_agent(r.queue, r.skills, r.priority, out);
                 }
+                if let Some((uri, ring)) = self.pending_transfer.take() {
+                    self.on_ivr_transfers(now, uri, ring, out);
+                }
             }
             I::CallerCancel => self.on_caller_cancel(out),
             I::CallerBye => self.on_caller_bye(out),
             I::Provisional { leg, code, sdp } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_provisional(code, sdp, out),
                 LegKind::Agent => self.on_agent_provisional(leg, code, out),
+                LegKind::External => self.on_external_provisional(leg),
                 LegKind::Caller => {}
             },
             I::Answered { leg, sdp } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_answered(sdp, out),
                 LegKind::Agent => self.on_agent_answered(leg, sdp, out),
+                LegKind::External => self.on_external_answered(leg, sdp, out),
                 LegKind::Caller => {}
             },
             I::Failed { leg, code } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_failed(code, out),
                 LegKind::Agent => self.on_agent_failed(leg, code, out),
+                LegKind::External => self.on_external_failed(leg, code, out),
                 LegKind::Caller => {}
             },
             I::Bye { leg } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_bye(out),
                 LegKind::Agent => self.on_agent_bye(leg, out),
+                LegKind::External => self.on_external_bye(leg, out),
                 LegKind::Caller => self.on_caller_bye(out),
             },
             I::ReInviteAnswered { leg, sdp } if leg.kind == LegKind::Caller => {
@@ -213,6 +229,8 @@ impl Call {
             } => self.on_ivr_requests_agent(queue, skills, priority, out),
             I::IvrLeavesQueue => self.on_ivr_leaves_queue(out),
             I::IvrHungUp => self.on_ivr_bye(out),
+            I::IvrTransfers { uri, ring } => self.on_ivr_transfers(now, uri, ring, out),
+            I::TransferTimeout => self.on_transfer_timeout(now, out),
             I::ServerShutdown => {
                 self.hang_up_caller(503, "Service Unavailable", out);
                 self.clear(ClearCause::ServerShutdown, out);
@@ -252,6 +270,15 @@ impl Call {
         self.contact
     }
 
+    /// When to feed [`CallInput::TransferTimeout`]: the ring deadline of
+    /// a transfer still ringing.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.transfer
+            .as_ref()
+            .filter(|_| self.state == CallState::Transferring)
+            .map(|t| t.deadline)
+    }
+
     pub fn is_done(&self) -> bool {
         self.state == CallState::Done
     }
@@ -277,6 +304,7 @@ impl Call {
         }
         self.cleared = true;
         self.agent = None;
+        self.pending_transfer = None;
         for leg in self.legs.ids() {
             self.release_leg(leg, out);
         }

@@ -154,7 +154,10 @@ impl Call {
         if phase == LegPhase::Cancelling || self.cleared {
             return;
         }
-        if !matches!(self.state, CallState::InIvr | CallState::Queued) {
+        if !matches!(
+            self.state,
+            CallState::InIvr | CallState::Queued | CallState::Transferring
+        ) {
             return;
         }
         self.hang_up_caller(480, "Temporarily Unavailable", out);

@@ -16,6 +16,8 @@ pub enum LegKind {
     Caller,
     Ivr,
     Agent,
+    /// A transfer target outside the contact center (IVR `transfer` node).
+    External,
 }
 
 /// One leg of a call. `attempt` counts agent legs from 1; caller and IVR use 0.
@@ -38,6 +40,14 @@ impl LegId {
     pub fn agent(attempt: u32) -> LegId {
         LegId {
             kind: LegKind::Agent,
+            attempt,
+        }
+    }
+
+    /// The `attempt`-th transfer leg of a call (from 1).
+    pub fn external(attempt: u32) -> LegId {
+        LegId {
+            kind: LegKind::External,
             attempt,
         }
     }

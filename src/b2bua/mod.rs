@@ -7,7 +7,8 @@
 //!
 //! Layout: `actions` (the vocabulary), `legs` (leg ids and phases),
 //! `sdp_plan` (relay rewriting), `error`, `call` (state, start, clearing),
-//! and the rules per side: `caller`, `ivr`, `agent`, `cti_in`.
+//! and the rules per side: `caller`, `ivr`, `agent`, `cti_in`, and
+//! `transfer` (the IVR's transfer node: an external leg).
 
 mod actions;
 mod agent;
@@ -18,6 +19,7 @@ mod error;
 mod ivr;
 mod legs;
 pub mod sdp_plan;
+mod transfer;
 
 #[cfg(test)]
 mod tests;

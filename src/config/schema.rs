@@ -305,6 +305,9 @@ pub struct IvrConfig {
     pub scripts_dir: PathBuf,
     /// Non-loopback `host:port`s the http node may call (loopback always may).
     pub http_allow: Vec<String>,
+    /// Non-loopback IP hosts (`ip` or `ip:port`) the transfer node may
+    /// call (loopback always may): the toll-fraud guard.
+    pub transfer_allow: Vec<String>,
 }
 
 impl Default for IvrConfig {
@@ -312,6 +315,7 @@ impl Default for IvrConfig {
         IvrConfig {
             scripts_dir: PathBuf::from("ivr-scripts"),
             http_allow: Vec::new(),
+            transfer_allow: Vec::new(),
         }
     }
 }

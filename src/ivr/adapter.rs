@@ -47,6 +47,8 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
         }
         AppEvent::Http(HttpResult::Failed { id, reason }) => IvrEvent::HttpFailed { id, reason },
         AppEvent::QueuePosition { position } => IvrEvent::QueuePosition { position },
+        AppEvent::TransferAnswered => IvrEvent::TransferAnswered,
+        AppEvent::TransferFailed { code } => IvrEvent::TransferFailed { code },
     }
 }
 
@@ -79,6 +81,7 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
         IvrCommand::QueryPosition => AppCommand::QueryPosition,
         IvrCommand::Hangup { cause } => AppCommand::Hangup { cause },
         IvrCommand::HttpRequest(req) => AppCommand::HttpRequest(req),
+        IvrCommand::Transfer { uri, timeout_s } => AppCommand::Transfer { uri, timeout_s },
     }
 }
 

@@ -53,6 +53,9 @@ pub enum IvrCli {
         /// request to any other URL fails (its `on_error` is taken).
         #[arg(long = "http")]
         http: Vec<String>,
+        /// Transfer targets answer busy (486): transfer nodes take `on_error`.
+        #[arg(long)]
+        transfer_fails: bool,
         #[arg(long, default_value = "media")]
         media: PathBuf,
     },
@@ -83,6 +86,7 @@ pub fn run(cmd: IvrCli) -> ExitCode {
             dnis,
             headers,
             http,
+            transfer_fails,
             media,
         } => {
             let args = SimArgs {
@@ -93,6 +97,7 @@ pub fn run(cmd: IvrCli) -> ExitCode {
                 dnis,
                 headers,
                 http,
+                transfer_fails,
             };
             simulate(&file, &media, args)
         }
@@ -177,6 +182,7 @@ struct SimArgs {
     dnis: String,
     headers: Vec<String>,
     http: Vec<String>,
+    transfer_fails: bool,
 }
 
 /// `URL=JSON` pairs: the URL ends at the `=` before the JSON's `{` or `[`.
@@ -218,6 +224,7 @@ fn sim_input(args: SimArgs) -> Result<SimInput, String> {
         keys: args.keys,
         vars: pairs(&args.vars, '=', "--var")?,
         http: canned(&args.http)?,
+        transfer_fails: args.transfer_fails,
         info: SessionInfo {
             caller: args.caller,
             dnis: args.dnis,

@@ -16,6 +16,7 @@
 mod http;
 mod nodes;
 mod queue;
+mod transfer;
 pub use queue::POSITION_PROMPT;
 #[cfg(test)]
 mod queue_tests;
@@ -82,6 +83,10 @@ pub enum IvrEvent {
     HttpFailed { id: u64, reason: String },
     /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not queued).
     QueuePosition { position: u32 },
+    /// The transfer target answered; the SoftACD takes the call away.
+    TransferAnswered,
+    /// The transfer failed (busy, no answer, SIP failure, refused URI).
+    TransferFailed { code: u16 },
 }
 
 /// What the session asks the shell to do, in order.
@@ -115,6 +120,9 @@ pub enum IvrCommand {
     /// or `HttpFailed` with the same `id` (the session fails over on its
     /// own after `timeout_ms` if nothing comes back).
     HttpRequest(HttpRequest),
+    /// Interface B: send the caller to `uri`, ringing at most `timeout_s`;
+    /// answered by `TransferAnswered` or `TransferFailed`.
+    Transfer { uri: String, timeout_s: u32 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +166,12 @@ enum State {
     Http {
         node: String,
         id: u64,
+        deadline: Instant,
+    },
+    /// A transfer node waits for the SoftACD's verdict (or its own
+    /// fallback deadline, should interface B lose the answer).
+    Transfer {
+        node: String,
         deadline: Instant,
     },
     Finished,
@@ -250,7 +264,8 @@ impl IvrSession {
                 phase: MenuPhase::Waiting { deadline },
                 ..
             }
-            | State::Http { deadline, .. } => Some(*deadline),
+            | State::Http { deadline, .. }
+            | State::Transfer { deadline, .. } => Some(*deadline),
             State::Queued {
                 deadline,
                 announce_at,
@@ -335,6 +350,7 @@ impl IvrSession {
                 failures,
             } => self.step_collect(now, &node, phase, buf, failures, ev, out),
             State::Http { node, id, deadline } => self.step_http(now, &node, id, deadline, ev),
+            State::Transfer { node, deadline } => self.step_transfer(now, &node, deadline, ev),
             _ => Flow::Wait,
         }
     }

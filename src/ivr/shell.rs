@@ -59,6 +59,13 @@ pub enum IvrToCti {
     LeaveQueue { contact: ContactId },
     /// Ask this contact's place in line (answered with `QueuePosition`).
     QueryPosition { contact: ContactId },
+    /// The flow's transfer node: send the caller to `uri`, ringing at most
+    /// `timeout_s` (answered with `TransferAnswered` or `TransferFailed`).
+    TransferExternal {
+        contact: ContactId,
+        uri: String,
+        timeout_s: u32,
+    },
     /// The contact left the IVR: what the CDR records of its IVR part.
     Report {
         contact: ContactId,
@@ -387,6 +394,15 @@ impl Shell {
             MsOutput::QueryPosition { contact } => self.send_cti(IvrToCti::QueryPosition {
                 contact: ContactId(contact),
             }),
+            MsOutput::TransferExternal {
+                contact,
+                uri,
+                timeout_s,
+            } => self.send_cti(IvrToCti::TransferExternal {
+                contact: ContactId(contact),
+                uri,
+                timeout_s,
+            }),
             MsOutput::SetSending { call, sending } => {
                 let r = self.media.set_sending(stream(call), sending);
                 log_media(call, "set sending", r);
@@ -499,6 +515,13 @@ fn cti_input(m: CtiToIvr) -> ms::CtiToIvr {
         CtiToIvr::QueuePosition { contact, position } => ms::CtiToIvr::QueuePosition {
             contact: contact.0,
             position,
+        },
+        CtiToIvr::TransferAnswered { contact } => {
+            ms::CtiToIvr::TransferAnswered { contact: contact.0 }
+        }
+        CtiToIvr::TransferFailed { contact, code } => ms::CtiToIvr::TransferFailed {
+            contact: contact.0,
+            code,
         },
     }
 }

@@ -11,7 +11,9 @@
 //! waiting. In a queue the next group is pressed during the hold music; `-`
 //! lets time run to the node's next timer (a position announcement, where
 //! the caller is always first in line, or `max_wait_s`); with no group left
-//! (or no timer) an agent answers and the run ends.
+//! (or no timer) an agent answers and the run ends. A transfer node's
+//! target answers (`transfer answered`, the run ends) unless the input says
+//! `transfer_fails`, when it is busy (486) and the flow takes `on_error`.
 
 use super::script::{FlowTest, Script};
 use super::session::{HttpRequest, IvrCommand, IvrEvent, IvrSession, SessionInfo};
@@ -34,6 +36,8 @@ pub struct SimInput {
     pub info: SessionInfo,
     /// URL → canned JSON answer for http nodes (`--http`, `[[test]] http`).
     pub http: BTreeMap<String, String>,
+    /// Transfer targets answer busy (`--transfer-fails`, `[[test]] transfer_fails`).
+    pub transfer_fails: bool,
 }
 
 impl SimInput {
@@ -47,6 +51,7 @@ impl SimInput {
             keys: t.keys.clone(),
             vars: t.vars.clone(),
             http: t.http.clone(),
+            transfer_fails: t.transfer_fails,
             info: SessionInfo {
                 caller: t.caller.clone(),
                 dnis: t.dnis.clone(),
@@ -69,6 +74,9 @@ struct Run {
     http: Option<HttpRequest>,
     /// URL → canned JSON answer (status 200); other URLs fail.
     canned: BTreeMap<String, String>,
+    /// A transfer waits for the target's verdict.
+    transfer: bool,
+    transfer_fails: bool,
 }
 
 impl Run {
@@ -108,6 +116,18 @@ impl Run {
             IvrCommand::QueryPosition => self.asked = true,
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
             IvrCommand::HttpRequest(req) => self.http = Some(req),
+            IvrCommand::Transfer { .. } => self.transfer = true,
+        }
+    }
+
+    /// The transfer target's turn: busy when the input says so, else it answers.
+    fn answer_transfer(&mut self) {
+        if self.transfer_fails {
+            self.trace.push("transfer busy (486)".to_owned());
+            self.feed(IvrEvent::TransferFailed { code: 486 });
+        } else {
+            self.trace.push("transfer answered".to_owned());
+            self.feed(IvrEvent::TransferAnswered);
         }
     }
 
@@ -172,7 +192,8 @@ impl Run {
                 for d in keys.chars() {
                     self.feed(IvrEvent::Digit(d));
                 }
-                if let (false, Some(at)) = (self.playing, self.session.poll_timeout()) {
+                let busy = self.playing || self.transfer;
+                if let (false, Some(at)) = (busy, self.session.poll_timeout()) {
                     self.now = self.now.max(at);
                     self.feed(IvrEvent::Timeout);
                 }
@@ -201,6 +222,8 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         now: t0,
         http: None,
         canned: input.http.clone(),
+        transfer: false,
+        transfer_fails: input.transfer_fails,
     };
     let mut keys: VecDeque<String> = input.keys.split_whitespace().map(str::to_owned).collect();
     run.feed(IvrEvent::Start);
@@ -210,6 +233,8 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         }
         if let Some(req) = run.http.take() {
             run.answer_http(req);
+        } else if std::mem::take(&mut run.transfer) {
+            run.answer_transfer();
         } else if run.playing {
             run.playing = false;
             run.feed(IvrEvent::PromptDone);
@@ -328,19 +353,22 @@ mod random_callers {
     use crate::ivr::script::load_str;
     use proptest::prelude::*;
 
-    const FLOWS: [&str; 3] = [
+    const FLOWS: [&str; 4] = [
         include_str!("../../ivr-scripts/main.toml"),
         include_str!("../../ivr-scripts/after-hours.toml"),
         include_str!("../../ivr-scripts/vip.toml"),
+        include_str!("../../ivr-scripts/partner.toml"),
     ];
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
-        /// Any keys at any time of year: the run ends in a hangup or with
-        /// an agent, never stuck and never panicking.
+        /// Any keys at any time of year, transfers answered or busy: the
+        /// run ends in a hangup, with an agent or with a transfer, never
+        /// stuck and never panicking.
         #[test]
         fn every_caller_run_ends(
-            which in 0usize..3,
+            which in 0usize..4,
+            transfer_fails in any::<bool>(),
             keys in "[0-9*#A-D -]{0,40}",
             secs in 1_700_000_000i64..1_900_000_000,
         ) {
@@ -350,6 +378,7 @@ mod random_callers {
                 keys,
                 vars: BTreeMap::new(),
                 http: BTreeMap::new(),
+                transfer_fails,
                 info: SessionInfo {
                     wall: jiff::Timestamp::from_second(secs).unwrap_or_default(),
                     ..SessionInfo::default()
@@ -358,7 +387,9 @@ mod random_callers {
             let trace = simulate(Arc::new(flow), &input, Instant::now());
             let last = trace.last().cloned().unwrap_or_default();
             prop_assert!(
-                last == "agent answers" || last.starts_with("hangup "),
+                last == "agent answers"
+                    || last == "transfer answered"
+                    || last.starts_with("hangup "),
                 "ended with {last:?}: {trace:?}"
             );
         }

@@ -185,6 +185,7 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
         ivr_uri: Uri::sip(Some("ivr"), "ivr.local", None),
         ivr_peer: ivr_peer(),
         max_calls: MAX_CALLS,
+        transfer_allow: cfg.ivr.transfer_allow.clone(),
         seats: cfg
             .seat
             .iter()

@@ -106,13 +106,13 @@ impl Engine {
 fn info_target(ctx: &CallCtx) -> Option<LegId> {
     let has_dialog = |leg: &LegId| ctx.legs.get(leg).is_some_and(|l| l.dialog.is_some());
     match ctx.call.state() {
-        CallState::InIvr | CallState::Queued | CallState::Diverting => {
+        CallState::InIvr | CallState::Queued | CallState::Diverting | CallState::Transferring => {
             Some(LegId::IVR).filter(has_dialog)
         }
         CallState::Connected => ctx
             .legs
             .keys()
-            .filter(|l| l.kind == LegKind::Agent && has_dialog(l))
+            .filter(|l| matches!(l.kind, LegKind::Agent | LegKind::External) && has_dialog(l))
             .max_by_key(|l| l.attempt)
             .copied(),
         _ => None,

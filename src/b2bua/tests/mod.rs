@@ -2,11 +2,13 @@
 //! 1–10 driven against a real `cti::Cti`: the call's `Cti(..)` actions go
 //! into the CTI and its outputs for the contact come back into the call.
 //! Time is injected; nothing sleeps. Split by concern: `flow` (steps
-//! 1–7, endings), `agent` (steps 8–10), `media` (SDP and relay).
+//! 1–7, endings), `agent` (steps 8–10), `media` (SDP and relay),
+//! `transfer` (the IVR's transfer node).
 
 mod agent;
 mod flow;
 mod media;
+mod transfer;
 
 pub(super) use super::*;
 use crate::cti::{

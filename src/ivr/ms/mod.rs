@@ -135,6 +135,10 @@ impl<F: SessionFactory> MediaServer<F> {
             CtiToIvr::QueuePosition { contact, position } => {
                 (contact, AppEvent::QueuePosition { position })
             }
+            CtiToIvr::TransferAnswered { contact } => (contact, AppEvent::TransferAnswered),
+            CtiToIvr::TransferFailed { contact, code } => {
+                (contact, AppEvent::TransferFailed { code })
+            }
         };
         if let Some(call) = self.by_contact.get(&contact).copied() {
             self.feed_session(now, call, ev);

@@ -117,6 +117,11 @@ impl<F: SessionFactory> MediaServer<F> {
                 AppCommand::QueryPosition => MsOutput::QueryPosition { contact },
                 AppCommand::Hangup { cause } => return self.hang_up(now, call, &cause),
                 AppCommand::HttpRequest(req) => MsOutput::HttpRequest { call, req },
+                AppCommand::Transfer { uri, timeout_s } => MsOutput::TransferExternal {
+                    contact,
+                    uri,
+                    timeout_s,
+                },
             };
             self.out.push_back(out);
         }

@@ -66,6 +66,15 @@ pub enum CtiToIvr {
         contact: u64,
         position: u32,
     },
+    /// The transfer target answered; the SoftACD releases our leg.
+    TransferAnswered {
+        contact: u64,
+    },
+    /// The transfer failed with this SIP status; the flow goes on.
+    TransferFailed {
+        contact: u64,
+        code: u16,
+    },
 }
 
 /// What the media server asks of the shell (SIP transport, RTP, CTI).
@@ -124,6 +133,12 @@ pub enum MsOutput {
     QueryPosition {
         contact: u64,
     },
+    /// Interface B: send this contact to an external SIP URI.
+    TransferExternal {
+        contact: u64,
+        uri: String,
+        timeout_s: u32,
+    },
     /// Hold (RFC 3264 §8.4): stop (`false`) or resume (`true`) sending
     /// RTP on `call`'s stream; the playback pauses meanwhile.
     SetSending {
@@ -161,6 +176,8 @@ pub enum AppEvent {
     Hangup,
     Http(HttpResult),
     QueuePosition { position: u32 },
+    TransferAnswered,
+    TransferFailed { code: u16 },
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).
@@ -186,6 +203,10 @@ pub enum AppCommand {
         cause: String,
     },
     HttpRequest(crate::ivr::session::HttpRequest),
+    Transfer {
+        uri: String,
+        timeout_s: u32,
+    },
 }
 
 /// One call's script interpreter, driven with injected time.

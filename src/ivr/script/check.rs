@@ -123,6 +123,10 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
             target(&h.on_error, "on_error", nodes, d);
             target(&h.next, "next", nodes, d);
         }
+        RawNode::Transfer(t) => {
+            super::transfer::check_transfer(t, d);
+            target(&t.on_error, "on_error", nodes, d);
+        }
     }
 }
 
@@ -434,6 +438,7 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
         RawNode::Subflow(c) => vec![&c.call, &c.next],
         RawNode::Return(_) => Vec::new(),
         RawNode::Http(h) => h.targets(),
+        RawNode::Transfer(t) => vec![&t.on_error],
         RawNode::Branch(b) => b
             .cases
             .get_ref()
@@ -453,7 +458,11 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
 fn waits(node: &RawNode) -> bool {
     matches!(
         node,
-        RawNode::Menu(_) | RawNode::Collect(_) | RawNode::Queue(_) | RawNode::Hangup(_)
+        RawNode::Menu(_)
+            | RawNode::Collect(_)
+            | RawNode::Queue(_)
+            | RawNode::Hangup(_)
+            | RawNode::Transfer(_)
     )
 }
 
@@ -471,7 +480,10 @@ fn check_graph(raw: &RawScript, d: &mut Diags<'_>) {
     let has_exit = reached.iter().any(|n| {
         matches!(
             raw.nodes.get(*n),
-            Some((_, RawNode::Queue(_) | RawNode::Hangup(_)))
+            Some((
+                _,
+                RawNode::Queue(_) | RawNode::Hangup(_) | RawNode::Transfer(_)
+            ))
         )
     });
     if !has_exit {
@@ -574,7 +586,7 @@ fn dead_ends(raw: &RawScript, reached: &BTreeSet<&str>, d: &mut Diags<'_>) {
         .filter(|(_, (_, n))| {
             matches!(
                 n,
-                RawNode::Queue(_) | RawNode::Hangup(_) | RawNode::Return(_)
+                RawNode::Queue(_) | RawNode::Hangup(_) | RawNode::Return(_) | RawNode::Transfer(_)
             )
         })
         .map(|(k, _)| k.as_str())

@@ -13,6 +13,7 @@ mod cond;
 mod http;
 mod queue;
 mod raw;
+mod transfer;
 
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ mod tests;
 pub use check::{is_dtmf, parse_at};
 pub use cond::{parse_zone, Case, Hours, OpenState, Pattern, Test, Zone};
 pub use http::{check_url, HttpMethod, HttpNode};
+pub use transfer::{check_sip_uri, DEFAULT_TRANSFER_TIMEOUT_S, MAX_TRANSFER_TIMEOUT_S};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -69,6 +71,8 @@ pub struct FlowTest {
     pub at: Option<String>,
     /// URL → canned JSON answer for http nodes; other URLs fail.
     pub http: BTreeMap<String, String>,
+    /// Transfer nodes fail (busy) instead of being answered.
+    pub transfer_fails: bool,
     pub expect: Vec<String>,
 }
 
@@ -158,6 +162,13 @@ pub enum Node {
     Return,
     /// Ask an application server over HTTP; save response fields.
     Http(HttpNode),
+    /// Send the caller to an external SIP URI (template); on failure go
+    /// to `on_error`, on success the call leaves the flow.
+    Transfer {
+        uri: String,
+        timeout_s: u32,
+        on_error: String,
+    },
 }
 
 impl Node {
@@ -171,6 +182,7 @@ impl Node {
             Node::Subflow { call, next } => vec![call, next],
             Node::Return => Vec::new(),
             Node::Http(h) => vec![&h.next, &h.on_error],
+            Node::Transfer { on_error, .. } => vec![on_error],
             Node::Menu {
                 on_fail, choices, ..
             } => std::iter::once(on_fail.as_str())

@@ -155,6 +155,7 @@ pub(super) struct RawTest {
     pub headers: Option<BTreeMap<String, String>>,
     pub at: Option<Sp<String>>,
     pub http: Option<BTreeMap<String, String>>,
+    pub transfer_fails: Option<bool>,
     pub expect: Vec<String>,
 }
 
@@ -172,6 +173,7 @@ pub(super) enum RawNode {
     Subflow(RawSubflow),
     Return(RawReturn),
     Http(super::http::RawHttp),
+    Transfer(super::transfer::RawTransfer),
 }
 
 /// A flow after the shape pass; the key spans point at each node's name.
@@ -314,6 +316,7 @@ fn one_node(
         "subflow" => typed(body).map(RawNode::Subflow),
         "return" => typed(body).map(RawNode::Return),
         "http" => typed(body).map(RawNode::Http),
+        "transfer" => typed(body).map(RawNode::Transfer),
         other => {
             let msg = format!("unknown node type `{other}` (expected one of: {NODE_TYPES})");
             diags.at(kind.span(), msg);
@@ -327,7 +330,7 @@ fn one_node(
 
 /// Every node type, for messages and the reference.
 pub(super) const NODE_TYPES: &str =
-    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http";
+    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http, transfer";
 
 fn typed<'de, T: Deserialize<'de>>(body: Sp<DeValue<'de>>) -> Result<T, toml::de::Error> {
     T::deserialize(ValueDeserializer::from(body))
@@ -438,6 +441,13 @@ impl RawNode {
             },
             RawNode::Return(_) => Node::Return,
             RawNode::Http(h) => Node::Http(h.into_node()),
+            RawNode::Transfer(t) => Node::Transfer {
+                uri: t.uri.into_inner(),
+                timeout_s: t
+                    .timeout_s
+                    .map_or(super::DEFAULT_TRANSFER_TIMEOUT_S, Spanned::into_inner),
+                on_error: t.on_error.into_inner(),
+            },
         }
     }
 }
@@ -564,6 +574,7 @@ fn test_case(t: RawTest, text: &str) -> FlowTest {
         headers: t.headers.unwrap_or_default(),
         at: t.at.map(Spanned::into_inner),
         http: t.http.unwrap_or_default(),
+        transfer_fails: t.transfer_fails.unwrap_or(false),
         expect: t.expect,
     }
 }

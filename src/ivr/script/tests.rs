@@ -146,9 +146,9 @@ fn unknown_node_key_names_node_and_key() {
 #[test]
 fn unknown_node_type() {
     one_error(
-        &base_with("type = \"hangup\"", "type = \"transfer\""),
+        &base_with("type = \"hangup\"", "type = \"dial\""),
         14,
-        "unknown node type `transfer`",
+        "unknown node type `dial`",
     );
 }
 
@@ -502,4 +502,42 @@ fn queue_extension_rules_at_their_values() {
         line + 1,
         "`on_callback` names missing node `gone`",
     );
+}
+
+/// BASE with menu key 2 leading to a transfer node whose `uri` is given.
+fn with_transfer(uri: &str, extra: &str) -> String {
+    let mut text = base_with("\"1\" = \"bye\"", "\"1\" = \"bye\"\n\"2\" = \"out\"");
+    text.push_str(&format!(
+        "[nodes.out]\ntype = \"transfer\"\nuri = \"{uri}\"\n{extra}on_error = \"bye\"\n"
+    ));
+    text
+}
+
+#[test]
+fn transfer_node_loads_with_its_default_ring_time() {
+    let text = with_transfer("sip:${ext}@127.0.0.1:5090", "");
+    let flow = load_str(&text, "t.toml", &known).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        flow.nodes.get("out"),
+        Some(&Node::Transfer {
+            uri: "sip:${ext}@127.0.0.1:5090".into(),
+            timeout_s: DEFAULT_TRANSFER_TIMEOUT_S,
+            on_error: "bye".into(),
+        })
+    );
+}
+
+#[test]
+fn transfer_bad_scheme_and_ring_time_are_reported_at_their_value() {
+    // BASE has 14 lines, one choice is added, then `[nodes.out]`, `type`, `uri`.
+    one_error(
+        &with_transfer("tel:+15551234", ""),
+        18,
+        "must be a sip: URI",
+    );
+    let text = with_transfer("sip:a@127.0.0.1", "timeout_s = 0\n");
+    one_error(&text, 19, "`timeout_s` must be 1..=300");
+    let mut missing = with_transfer("sip:a@127.0.0.1", "");
+    missing = missing.replace("on_error = \"bye\"\n", "on_error = \"nowhere\"\n");
+    one_error(&missing, 19, "nowhere");
 }

@@ -145,6 +145,9 @@ impl IvrSession {
                 }
             },
             Node::Http(h) => self.http_enter(now, name, h, out),
+            Node::Transfer { uri, timeout_s, .. } => {
+                self.transfer_enter(now, name, uri, *timeout_s, out)
+            }
             Node::Play { .. } | Node::Menu { .. } | Node::Queue { .. } | Node::Hangup { .. } => {
                 Flow::Goto(String::new())
             }
