@@ -305,6 +305,9 @@ pub struct IvrConfig {
     pub scripts_dir: PathBuf,
     /// Non-loopback `host:port`s the http node may call (loopback always may).
     pub http_allow: Vec<String>,
+    /// Most voicemail WAV files in `<data_dir>/voicemail`; then `record`
+    /// nodes fail (their `on_error`) until files are removed.
+    pub voicemail_max_files: usize,
 }
 
 impl Default for IvrConfig {
@@ -312,6 +315,7 @@ impl Default for IvrConfig {
         IvrConfig {
             scripts_dir: PathBuf::from("ivr-scripts"),
             http_allow: Vec::new(),
+            voicemail_max_files: 10_000,
         }
     }
 }

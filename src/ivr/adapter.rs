@@ -30,6 +30,8 @@ pub struct IvrReport {
     pub version: String,
     /// Every DTMF digit pressed, in order.
     pub digits: String,
+    /// The voicemail the caller left (a `record` node's WAV path).
+    pub voicemail: Option<String>,
 }
 
 fn to_ivr_event(ev: AppEvent) -> IvrEvent {
@@ -47,6 +49,7 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
         }
         AppEvent::Http(HttpResult::Failed { id, reason }) => IvrEvent::HttpFailed { id, reason },
         AppEvent::QueuePosition { position } => IvrEvent::QueuePosition { position },
+        AppEvent::Record(r) => IvrEvent::Record(r),
     }
 }
 
@@ -79,6 +82,7 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
         IvrCommand::QueryPosition => AppCommand::QueryPosition,
         IvrCommand::Hangup { cause } => AppCommand::Hangup { cause },
         IvrCommand::HttpRequest(req) => AppCommand::HttpRequest(req),
+        IvrCommand::Record(cmd) => AppCommand::Record(cmd),
     }
 }
 
@@ -122,6 +126,7 @@ impl ScriptCall {
             script: self.script.clone(),
             version: self.session.script_version().to_owned(),
             digits: self.session.digits().to_owned(),
+            voicemail: self.session.voicemail().map(str::to_owned),
         }
     }
 

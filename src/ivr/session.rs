@@ -16,7 +16,12 @@
 mod http;
 mod nodes;
 mod queue;
+mod record;
+#[cfg(test)]
+mod record_tests;
 pub use queue::POSITION_PROMPT;
+use record::RecordPhase;
+pub use record::{RecordCommand, RecordResult, RECORD_GRACE};
 #[cfg(test)]
 mod queue_tests;
 
@@ -82,6 +87,8 @@ pub enum IvrEvent {
     HttpFailed { id: u64, reason: String },
     /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not queued).
     QueuePosition { position: u32 },
+    /// The voicemail recorder's report (a `record` node).
+    Record(RecordResult),
 }
 
 /// What the session asks the shell to do, in order.
@@ -115,6 +122,8 @@ pub enum IvrCommand {
     /// or `HttpFailed` with the same `id` (the session fails over on its
     /// own after `timeout_ms` if nothing comes back).
     HttpRequest(HttpRequest),
+    /// Start or stop a voicemail recording (a `record` node).
+    Record(RecordCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +169,12 @@ enum State {
         id: u64,
         deadline: Instant,
     },
+    /// A record node: prompts, then the recording (id 0 before it starts).
+    Record {
+        node: String,
+        id: u64,
+        phase: RecordPhase,
+    },
     Finished,
 }
 
@@ -186,6 +201,10 @@ pub struct IvrSession {
     returns: Vec<String>,
     /// The id of the latest `HttpRequest`.
     http_seq: u64,
+    /// The id of the latest recording.
+    record_seq: u64,
+    /// The path of the call's voicemail, for the CDR.
+    voicemail: Option<String>,
 }
 
 impl IvrSession {
@@ -208,6 +227,8 @@ impl IvrSession {
             notes: Vec::new(),
             returns: Vec::new(),
             http_seq: 0,
+            record_seq: 0,
+            voicemail: None,
         }
     }
 
@@ -227,6 +248,7 @@ impl IvrSession {
         }
         let flow = match ev {
             IvrEvent::Hangup => {
+                self.record_hangup(now);
                 self.state = State::Finished;
                 Flow::Wait
             }
@@ -251,6 +273,7 @@ impl IvrSession {
                 ..
             }
             | State::Http { deadline, .. } => Some(*deadline),
+            State::Record { phase, .. } => phase.deadline(),
             State::Queued {
                 deadline,
                 announce_at,
@@ -282,6 +305,11 @@ impl IvrSession {
     /// Every digit pressed after `Start` (at most [`MAX_RECORDED_DIGITS`]), for the CDR.
     pub fn digits(&self) -> &str {
         &self.digits
+    }
+
+    /// The voicemail this call left (a file path), for the CDR.
+    pub fn voicemail(&self) -> Option<&str> {
+        self.voicemail.as_deref()
     }
 
     /// The script's version hash, for the CDR.
@@ -335,6 +363,7 @@ impl IvrSession {
                 failures,
             } => self.step_collect(now, &node, phase, buf, failures, ev, out),
             State::Http { node, id, deadline } => self.step_http(now, &node, id, deadline, ev),
+            State::Record { node, id, phase } => self.step_record(now, &node, id, phase, ev, out),
             _ => Flow::Wait,
         }
     }

@@ -117,6 +117,7 @@ impl<F: SessionFactory> MediaServer<F> {
                 AppCommand::QueryPosition => MsOutput::QueryPosition { contact },
                 AppCommand::Hangup { cause } => return self.hang_up(now, call, &cause),
                 AppCommand::HttpRequest(req) => MsOutput::HttpRequest { call, req },
+                AppCommand::Record(cmd) => MsOutput::Record { call, cmd },
             };
             self.out.push_back(out);
         }

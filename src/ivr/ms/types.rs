@@ -139,6 +139,12 @@ pub enum MsOutput {
         call: CallRef,
         req: crate::ivr::session::HttpRequest,
     },
+    /// Start or stop a voicemail recording of `call`'s caller; the outcome
+    /// comes back through `record_result`.
+    Record {
+        call: CallRef,
+        cmd: crate::ivr::session::RecordCommand,
+    },
 }
 
 /// What came of an `HttpRequest` (interface D).
@@ -161,6 +167,7 @@ pub enum AppEvent {
     Hangup,
     Http(HttpResult),
     QueuePosition { position: u32 },
+    Record(crate::ivr::session::RecordResult),
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).
@@ -186,6 +193,7 @@ pub enum AppCommand {
         cause: String,
     },
     HttpRequest(crate::ivr::session::HttpRequest),
+    Record(crate::ivr::session::RecordCommand),
 }
 
 /// One call's script interpreter, driven with injected time.

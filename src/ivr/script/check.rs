@@ -118,6 +118,16 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
             target(&c.next, "next", nodes, d);
         }
         RawNode::Return(_) => {}
+        RawNode::Record(r) => {
+            if let Some(list) = &r.prompts {
+                prompts(list, "prompts", false, exists, d);
+            }
+            if let Some(v) = &r.into {
+                var_name(v, d);
+            }
+            let rule = |t: &Sp<String>, k: &str, d: &mut Diags<'_>| target(t, k, nodes, d);
+            super::record::check_record(r, &rule, exists, d);
+        }
         RawNode::Http(h) => {
             super::http::check_http(h, &var_name, d);
             target(&h.on_error, "on_error", nodes, d);
@@ -434,6 +444,7 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
         RawNode::Subflow(c) => vec![&c.call, &c.next],
         RawNode::Return(_) => Vec::new(),
         RawNode::Http(h) => h.targets(),
+        RawNode::Record(r) => r.targets(),
         RawNode::Branch(b) => b
             .cases
             .get_ref()
@@ -453,7 +464,11 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
 fn waits(node: &RawNode) -> bool {
     matches!(
         node,
-        RawNode::Menu(_) | RawNode::Collect(_) | RawNode::Queue(_) | RawNode::Hangup(_)
+        RawNode::Menu(_)
+            | RawNode::Collect(_)
+            | RawNode::Queue(_)
+            | RawNode::Hangup(_)
+            | RawNode::Record(_)
     )
 }
 

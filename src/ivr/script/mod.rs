@@ -13,6 +13,7 @@ mod cond;
 mod http;
 mod queue;
 mod raw;
+mod record;
 
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ mod tests;
 pub use check::{is_dtmf, parse_at};
 pub use cond::{parse_zone, Case, Hours, OpenState, Pattern, Test, Zone};
 pub use http::{check_url, HttpMethod, HttpNode};
+pub use record::{RecordNode, BEEP_PROMPT};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -158,6 +160,8 @@ pub enum Node {
     Return,
     /// Ask an application server over HTTP; save response fields.
     Http(HttpNode),
+    /// Record a voicemail after a beep; its path into a variable.
+    Record(RecordNode),
 }
 
 impl Node {
@@ -171,6 +175,7 @@ impl Node {
             Node::Subflow { call, next } => vec![call, next],
             Node::Return => Vec::new(),
             Node::Http(h) => vec![&h.next, &h.on_error],
+            Node::Record(r) => vec![&r.next, &r.on_empty, &r.on_error],
             Node::Menu {
                 on_fail, choices, ..
             } => std::iter::once(on_fail.as_str())

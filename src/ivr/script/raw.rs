@@ -172,6 +172,7 @@ pub(super) enum RawNode {
     Subflow(RawSubflow),
     Return(RawReturn),
     Http(super::http::RawHttp),
+    Record(super::record::RawRecord),
 }
 
 /// A flow after the shape pass; the key spans point at each node's name.
@@ -314,6 +315,7 @@ fn one_node(
         "subflow" => typed(body).map(RawNode::Subflow),
         "return" => typed(body).map(RawNode::Return),
         "http" => typed(body).map(RawNode::Http),
+        "record" => typed(body).map(RawNode::Record),
         other => {
             let msg = format!("unknown node type `{other}` (expected one of: {NODE_TYPES})");
             diags.at(kind.span(), msg);
@@ -327,7 +329,7 @@ fn one_node(
 
 /// Every node type, for messages and the reference.
 pub(super) const NODE_TYPES: &str =
-    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http";
+    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http, record";
 
 fn typed<'de, T: Deserialize<'de>>(body: Sp<DeValue<'de>>) -> Result<T, toml::de::Error> {
     T::deserialize(ValueDeserializer::from(body))
@@ -438,6 +440,7 @@ impl RawNode {
             },
             RawNode::Return(_) => Node::Return,
             RawNode::Http(h) => Node::Http(h.into_node()),
+            RawNode::Record(r) => Node::Record(r.into_node()),
         }
     }
 }
