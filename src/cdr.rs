@@ -4,7 +4,8 @@
 //! [`crate::registrar::BindingStore`]. Times are unix milliseconds. A contact
 //! id is written once: a second insert for it is an error, never an overwrite.
 //! `recording` (the call's WAV path, issue 4) was added later: opening an
-//! older database adds the column ([`CdrStore::new`]).
+//! older database adds the column ([`CdrStore::new`]); so was `voicemail`
+//! (the WAV path of a message left in an IVR `record` node, issue 5).
 
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -35,6 +36,9 @@ pub struct Cdr {
     /// The call's recording (a WAV file path), when it was recorded.
     #[serde(default)]
     pub recording: Option<String>,
+    /// The voicemail the caller left (a WAV file path), if any.
+    #[serde(default)]
+    pub voicemail: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -83,15 +87,16 @@ const SCHEMA: [&str; 2] = [
 
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
-     end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
+     voicemail)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 1] = [("recording", "TEXT")];
+const ADDED_COLUMNS: [(&str, &str); 2] = [("recording", "TEXT"), ("voicemail", "TEXT")];
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    ivr_script_version, recording, voicemail FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool.
 #[derive(Clone, Debug)]
@@ -144,6 +149,7 @@ impl CdrStore {
             .bind(&cdr.ivr_script)
             .bind(&cdr.ivr_script_version)
             .bind(&cdr.recording)
+            .bind(&cdr.voicemail)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -244,6 +250,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         ivr_script: get_text(row, "ivr_script")?,
         ivr_script_version: get_text(row, "ivr_script_version")?,
         recording: get_text(row, "recording")?,
+        voicemail: get_text(row, "voicemail")?,
     })
 }
 
@@ -294,6 +301,7 @@ mod tests {
             ivr_script: Some("welcome".into()),
             ivr_script_version: Some("3".into()),
             recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
+            voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
         }
     }
 
@@ -410,6 +418,7 @@ mod tests {
         let store = CdrStore::new(pool).await.unwrap();
         let old_row = store.recent(1).await.unwrap();
         assert_eq!(old_row[0].recording, None);
+        assert_eq!(old_row[0].voicemail, None);
         store.insert(&sample(5, 4_000_000)).await.unwrap();
         assert_eq!(store.recent(1).await.unwrap(), vec![sample(5, 4_000_000)]);
         assert_eq!(store.max_contact_id().await.unwrap(), 5);

@@ -297,6 +297,7 @@ async fn barge_in_to_queue_then_queue_timeout_says_goodbye_and_reports_digits() 
             script: "main".into(),
             version,
             digits: "0".into(),
+            voicemail: None,
         }
     );
 }
@@ -374,6 +375,7 @@ async fn silent_caller_is_hung_up_after_three_menu_timeouts() {
             script: "quick".into(),
             version,
             digits: String::new(),
+            voicemail: None,
         }
     );
 }

@@ -221,6 +221,7 @@ impl Engine {
             ivr_script: None,
             ivr_script_version: None,
             recording: self.media.recording_path(contact),
+            voicemail: None,
         };
         self.calls.by_server_invite.insert(key.clone(), contact);
         self.calls.calls.insert(
@@ -604,14 +605,17 @@ impl Engine {
                 script,
                 version,
                 digits,
+                voicemail,
             } => {
                 let c = contact;
                 if let Some(ctx) = self.calls.calls.get_mut(&c) {
+                    ctx.cdr.voicemail = voicemail;
                     ctx.cdr.digits = digits;
                     ctx.cdr.ivr_script = Some(script);
                     ctx.cdr.ivr_script_version = Some(version);
                     ctx.ivr_reported = true;
                 } else if let Some(mut p) = self.calls.pending_cdrs.remove(&c) {
+                    p.cdr.voicemail = voicemail;
                     p.cdr.digits = digits;
                     p.cdr.ivr_script = Some(script);
                     p.cdr.ivr_script_version = Some(version);

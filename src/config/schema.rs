@@ -308,6 +308,9 @@ pub struct IvrConfig {
     /// Non-loopback IP hosts (`ip` or `ip:port`) the transfer node may
     /// call (loopback always may): the toll-fraud guard.
     pub transfer_allow: Vec<String>,
+    /// Most voicemail WAV files in `<data_dir>/voicemail`; then `record`
+    /// nodes fail (their `on_error`) until files are removed.
+    pub voicemail_max_files: usize,
 }
 
 impl Default for IvrConfig {
@@ -316,6 +319,7 @@ impl Default for IvrConfig {
             scripts_dir: PathBuf::from("ivr-scripts"),
             http_allow: Vec::new(),
             transfer_allow: Vec::new(),
+            voicemail_max_files: 10_000,
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct IvrReport {
     pub version: String,
     /// Every DTMF digit pressed, in order.
     pub digits: String,
+    /// The voicemail the caller left (a `record` node's WAV path).
+    pub voicemail: Option<String>,
 }
 
 fn to_ivr_event(ev: AppEvent) -> IvrEvent {
@@ -49,6 +51,7 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
         AppEvent::QueuePosition { position } => IvrEvent::QueuePosition { position },
         AppEvent::TransferAnswered => IvrEvent::TransferAnswered,
         AppEvent::TransferFailed { code } => IvrEvent::TransferFailed { code },
+        AppEvent::Record(r) => IvrEvent::Record(r),
     }
 }
 
@@ -82,6 +85,7 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
         IvrCommand::Hangup { cause } => AppCommand::Hangup { cause },
         IvrCommand::HttpRequest(req) => AppCommand::HttpRequest(req),
         IvrCommand::Transfer { uri, timeout_s } => AppCommand::Transfer { uri, timeout_s },
+        IvrCommand::Record(cmd) => AppCommand::Record(cmd),
     }
 }
 
@@ -125,6 +129,7 @@ impl ScriptCall {
             script: self.script.clone(),
             version: self.session.script_version().to_owned(),
             digits: self.session.digits().to_owned(),
+            voicemail: self.session.voicemail().map(str::to_owned),
         }
     }
 

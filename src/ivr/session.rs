@@ -17,7 +17,12 @@ mod http;
 mod nodes;
 mod queue;
 mod transfer;
+mod record;
+#[cfg(test)]
+mod record_tests;
 pub use queue::POSITION_PROMPT;
+use record::RecordPhase;
+pub use record::{RecordCommand, RecordResult, RECORD_GRACE};
 #[cfg(test)]
 mod queue_tests;
 
@@ -87,6 +92,8 @@ pub enum IvrEvent {
     TransferAnswered,
     /// The transfer failed (busy, no answer, SIP failure, refused URI).
     TransferFailed { code: u16 },
+    /// The voicemail recorder's report (a `record` node).
+    Record(RecordResult),
 }
 
 /// What the session asks the shell to do, in order.
@@ -123,6 +130,8 @@ pub enum IvrCommand {
     /// Interface B: send the caller to `uri`, ringing at most `timeout_s`;
     /// answered by `TransferAnswered` or `TransferFailed`.
     Transfer { uri: String, timeout_s: u32 },
+    /// Start or stop a voicemail recording (a `record` node).
+    Record(RecordCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +183,12 @@ enum State {
         node: String,
         deadline: Instant,
     },
+    /// A record node: prompts, then the recording (id 0 before it starts).
+    Record {
+        node: String,
+        id: u64,
+        phase: RecordPhase,
+    },
     Finished,
 }
 
@@ -200,6 +215,10 @@ pub struct IvrSession {
     returns: Vec<String>,
     /// The id of the latest `HttpRequest`.
     http_seq: u64,
+    /// The id of the latest recording.
+    record_seq: u64,
+    /// The path of the call's voicemail, for the CDR.
+    voicemail: Option<String>,
 }
 
 impl IvrSession {
@@ -222,6 +241,8 @@ impl IvrSession {
             notes: Vec::new(),
             returns: Vec::new(),
             http_seq: 0,
+            record_seq: 0,
+            voicemail: None,
         }
     }
 
@@ -241,6 +262,7 @@ impl IvrSession {
         }
         let flow = match ev {
             IvrEvent::Hangup => {
+                self.record_hangup(now);
                 self.state = State::Finished;
                 Flow::Wait
             }
@@ -266,6 +288,7 @@ impl IvrSession {
             }
             | State::Http { deadline, .. }
             | State::Transfer { deadline, .. } => Some(*deadline),
+            State::Record { phase, .. } => phase.deadline(),
             State::Queued {
                 deadline,
                 announce_at,
@@ -297,6 +320,11 @@ impl IvrSession {
     /// Every digit pressed after `Start` (at most [`MAX_RECORDED_DIGITS`]), for the CDR.
     pub fn digits(&self) -> &str {
         &self.digits
+    }
+
+    /// The voicemail this call left (a file path), for the CDR.
+    pub fn voicemail(&self) -> Option<&str> {
+        self.voicemail.as_deref()
     }
 
     /// The script's version hash, for the CDR.
@@ -351,6 +379,7 @@ impl IvrSession {
             } => self.step_collect(now, &node, phase, buf, failures, ev, out),
             State::Http { node, id, deadline } => self.step_http(now, &node, id, deadline, ev),
             State::Transfer { node, deadline } => self.step_transfer(now, &node, deadline, ev),
+            State::Record { node, id, phase } => self.step_record(now, &node, id, phase, ev, out),
             _ => Flow::Wait,
         }
     }

@@ -15,8 +15,9 @@
 
 use super::adapter::{IvrReport, ScriptSessions};
 use super::http_client;
+mod voicemail;
 use super::ms::{self, CallRef, HttpResult, MediaServer, MsConfig, MsOutput};
-use super::session::HttpRequest;
+use super::session::{HttpRequest, RecordResult};
 use super::store::LiveFlows;
 use crate::b2bua::CtiToIvr;
 use crate::cti::ContactId;
@@ -72,6 +73,8 @@ pub enum IvrToCti {
         script: String,
         version: String,
         digits: String,
+        /// The voicemail the caller left (a WAV path), if any.
+        voicemail: Option<String>,
     },
 }
 
@@ -82,6 +85,7 @@ impl From<IvrReport> for IvrToCti {
             script: r.script,
             version: r.version,
             digits: r.digits,
+            voicemail: r.voicemail,
         }
     }
 }
@@ -109,6 +113,11 @@ pub struct IvrShellConfig {
     pub timers: TimerConfig,
     /// Non-loopback `host:port`s the http node may call (`[ivr] http_allow`).
     pub http_allow: Vec<String>,
+    /// Where `record` nodes write (`<data_dir>/voicemail`).
+    pub voicemail_dir: std::path::PathBuf,
+    /// Most WAV files in `voicemail_dir`; a full box fails new recordings
+    /// (`[ivr] voicemail_max_files`).
+    pub voicemail_max_files: usize,
 }
 
 /// Start the IVR/MS task on the current tokio runtime. It runs until
@@ -155,6 +164,7 @@ pub fn spawn_with_codecs(
     ms.set_codecs(codecs);
     let (opened_tx, opened_rx) = mpsc::channel(EVENT_QUEUE);
     let (http_tx, http_rx) = mpsc::channel(MAX_HTTP_IN_FLIGHT);
+    let (record_tx, record_rx) = mpsc::channel(cfg.max_calls.max(1));
     let shell = Shell {
         http: HttpLink {
             allow: Arc::new(cfg.http_allow.clone()),
@@ -173,6 +183,11 @@ pub fn spawn_with_codecs(
         reports,
         opened_tx,
         hold_pending: HashMap::new(),
+        recorder: voicemail::Recorder::new(
+            cfg.voicemail_dir.clone(),
+            cfg.voicemail_max_files,
+            record_tx,
+        ),
     };
     let inputs = Inputs {
         sip_in: ch.sip_in,
@@ -180,6 +195,7 @@ pub fn spawn_with_codecs(
         media_rx,
         opened_rx,
         http_rx,
+        record_rx,
         stop,
     };
     tokio::spawn(shell.run(inputs))
@@ -206,6 +222,7 @@ struct Inputs {
     media_rx: mpsc::Receiver<MediaEvent>,
     opened_rx: mpsc::Receiver<Opened>,
     http_rx: mpsc::Receiver<(CallRef, HttpResult)>,
+    record_rx: mpsc::Receiver<(CallRef, RecordResult)>,
     stop: watch::Receiver<bool>,
 }
 
@@ -228,6 +245,7 @@ struct Shell {
     /// Calls whose announce is playing: the music to loop after it.
     hold_pending: HashMap<CallRef, String>,
     http: HttpLink,
+    recorder: voicemail::Recorder,
 }
 
 fn stream(call: CallRef) -> StreamId {
@@ -262,6 +280,10 @@ impl Shell {
                 Some((call, res)) = inp.http_rx.recv() => {
                     self.http.in_flight = self.http.in_flight.saturating_sub(1);
                     self.ms.http_result(Instant::now(), call, res);
+                }
+                Some((call, res)) = inp.record_rx.recv() => {
+                    self.recorder.finished(&self.media, call, &res);
+                    self.ms.record_result(Instant::now(), call, res);
                 }
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.ms.handle_timeout(Instant::now());
@@ -352,6 +374,7 @@ impl Shell {
                 dtmf_pt,
                 ptime_ms,
             } => {
+                self.recorder.codec(call, codec);
                 let r = self
                     .media
                     .configure(stream(call), remote, codec, payload_type, dtmf_pt);
@@ -409,9 +432,15 @@ impl Shell {
             }
             MsOutput::CloseStream { call } => {
                 self.hold_pending.remove(&call);
+                self.recorder.forget(call);
                 log_media(call, "close", self.media.close(stream(call)));
             }
             MsOutput::HttpRequest { call, req } => self.http_request(call, req),
+            MsOutput::Record { call, cmd } => {
+                if let Some(res) = self.recorder.command(&self.media, call, cmd) {
+                    self.ms.record_result(Instant::now(), call, res);
+                }
+            }
         }
     }
 
@@ -571,6 +600,7 @@ mod tests {
             script: "main".into(),
             version: "abc".into(),
             digits: "10".into(),
+            voicemail: Some("data/voicemail/12-5.wav".into()),
         };
         assert_eq!(
             IvrToCti::from(r),
@@ -579,6 +609,7 @@ mod tests {
                 script: "main".into(),
                 version: "abc".into(),
                 digits: "10".into(),
+                voicemail: Some("data/voicemail/12-5.wav".into()),
             }
         );
     }

@@ -14,9 +14,16 @@
 //! (or no timer) an agent answers and the run ends. A transfer node's
 //! target answers (`transfer answered`, the run ends) unless the input says
 //! `transfer_fails`, when it is busy (486) and the flow takes `on_error`.
+//! At a `record` node the
+//! recording gets the fake path `sim/voicemail/<contact>-<unix_ms>.wav`; a
+//! key group is a message followed by those keys (a message the caller ends
+//! without the terminator ends on silence); `-` or no group left is a caller
+//! who says nothing (the recording is too short: `on_empty`).
 
 use super::script::{FlowTest, Script};
-use super::session::{HttpRequest, IvrCommand, IvrEvent, IvrSession, SessionInfo};
+use super::session::{
+    HttpRequest, IvrCommand, IvrEvent, IvrSession, RecordCommand, RecordResult, SessionInfo,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -77,6 +84,10 @@ struct Run {
     /// A transfer waits for the target's verdict.
     transfer: bool,
     transfer_fails: bool,
+    /// The recording asked for: id, fake path, whether `Started` was told.
+    recording: Option<(u64, String, bool)>,
+    /// The flow asked to stop the recording (its terminator key).
+    record_stop: bool,
 }
 
 impl Run {
@@ -117,6 +128,12 @@ impl Run {
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
             IvrCommand::HttpRequest(req) => self.http = Some(req),
             IvrCommand::Transfer { .. } => self.transfer = true,
+            IvrCommand::Record(RecordCommand::Start { id, file, .. }) => {
+                self.trace.push(format!("record {file}"));
+                self.recording = Some((id, format!("sim/voicemail/{file}"), false));
+                self.record_stop = false;
+            }
+            IvrCommand::Record(RecordCommand::Stop { .. }) => self.record_stop = true,
         }
     }
 
@@ -129,6 +146,32 @@ impl Run {
             self.trace.push("transfer answered".to_owned());
             self.feed(IvrEvent::TransferAnswered);
         }
+    }
+
+    /// The caller's turn while recording: a message then the group's keys,
+    /// or nothing said (`-`, no group left).
+    fn on_recording(&mut self, id: u64, path: String, group: Option<String>) {
+        self.recording = None;
+        let kept = match group.filter(|g| g != "-") {
+            Some(keys) => {
+                self.trace.push(format!("message, press {keys}"));
+                for d in keys.chars() {
+                    self.feed(IvrEvent::Digit(d));
+                }
+                true
+            }
+            None => false,
+        };
+        if !self.record_stop {
+            self.trace.push("silence".to_owned());
+        }
+        self.feed(IvrEvent::Record(RecordResult::Done {
+            id,
+            path,
+            kept,
+            length_ms: 0,
+            reason: "simulated".to_owned(),
+        }));
     }
 
     /// The application server's turn: the canned answer for the URL, or
@@ -224,6 +267,8 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         canned: input.http.clone(),
         transfer: false,
         transfer_fails: input.transfer_fails,
+        recording: None,
+        record_stop: false,
     };
     let mut keys: VecDeque<String> = input.keys.split_whitespace().map(str::to_owned).collect();
     run.feed(IvrEvent::Start);
@@ -235,6 +280,11 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
             run.answer_http(req);
         } else if std::mem::take(&mut run.transfer) {
             run.answer_transfer();
+        } else if let Some((id, path, false)) = run.recording.clone() {
+            run.recording = Some((id, path.clone(), true));
+            run.feed(IvrEvent::Record(RecordResult::Started { id, path }));
+        } else if let Some((id, path, true)) = run.recording.clone() {
+            run.on_recording(id, path, keys.pop_front());
         } else if run.playing {
             run.playing = false;
             run.feed(IvrEvent::PromptDone);

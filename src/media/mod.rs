@@ -32,6 +32,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod runtime;
 pub mod sdp;
+pub mod voicemail;
 pub mod wav;
 
 /// The audio codecs the IVR speaks: G.711 µ-law and A-law (RFC 3551

@@ -174,6 +174,11 @@ enum Command {
         id: StreamId,
         ms: u32,
     },
+    /// Copy the caller's audio packets to `tap` (`None`: stop copying).
+    Record {
+        id: StreamId,
+        tap: Option<super::recording::Tap>,
+    },
 }
 
 impl Command {
@@ -188,7 +193,8 @@ impl Command {
             | Command::Stop { id }
             | Command::Close { id }
             | Command::SetSending { id, .. }
-            | Command::SetPtime { id, .. } => *id,
+            | Command::SetPtime { id, .. }
+            | Command::Record { id, .. } => *id,
         }
     }
 }
@@ -334,6 +340,17 @@ impl MediaHandle {
     /// Send packets of `ms` (`a=ptime`: 20, 40 or 60; else 20).
     pub fn set_ptime(&self, id: StreamId, ms: u32) -> Result<(), MediaError> {
         self.send(Command::SetPtime { id, ms })
+    }
+
+    /// Copy the caller's audio packets to `tap` (the IVR's voicemail,
+    /// [`super::voicemail`]); `None` drops the stream's tap, which ends that
+    /// recording. Closing the stream drops it too.
+    pub fn record(
+        &self,
+        id: StreamId,
+        tap: Option<super::recording::Tap>,
+    ) -> Result<(), MediaError> {
+        self.send(Command::Record { id, tap })
     }
 
     /// Close the stream and free its port.

@@ -29,6 +29,8 @@ const LINK_QUEUE: usize = 4096;
 pub struct IvrAssets {
     pub flows: Reloader,
     prompts: Arc<PromptCache>,
+    /// `<data_dir>/voicemail`, where `record` nodes write.
+    voicemail_dir: std::path::PathBuf,
 }
 
 /// Load prompts, then the flows through the registry (which checks every
@@ -52,7 +54,11 @@ pub fn load_assets(cfg: &Config, data_dir: &Path) -> Result<IvrAssets, ServerErr
     flows
         .reload(Trigger::Start, super::wall_ms())
         .map_err(|e| ServerError::Scripts(e.to_string()))?;
-    Ok(IvrAssets { flows, prompts })
+    Ok(IvrAssets {
+        flows,
+        prompts,
+        voicemail_dir: data_dir.join("voicemail"),
+    })
 }
 
 pub struct IvrLink {
@@ -91,6 +97,8 @@ pub fn start(
             t4: cfg.sip.timers.t4(),
         },
         http_allow: cfg.ivr.http_allow.clone(),
+        voicemail_dir: assets.voicemail_dir.clone(),
+        voicemail_max_files: cfg.ivr.voicemail_max_files,
     };
     let channels = IvrChannels {
         sip_in,

@@ -703,6 +703,8 @@ pub fn ivr_shell_config(
         max_calls: max,
         timers: softacd::sip::transaction::TimerConfig::default(),
         http_allow: Vec::new(),
+        voicemail_dir: std::env::temp_dir().join("softacd-test-voicemail"),
+        voicemail_max_files: 10_000,
     }
 }
 

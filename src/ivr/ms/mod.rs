@@ -30,6 +30,7 @@ mod tests;
 pub use error::MsError;
 pub use types::*;
 
+use crate::ivr::session::RecordResult;
 use crate::media::Codec;
 use crate::sip::dialog::DialogId;
 use crate::sip::transaction::{Output, TransactionLayer, TxKey};
@@ -149,6 +150,12 @@ impl<F: SessionFactory> MediaServer<F> {
     /// Interface D: the outcome of an `HttpRequest` of `call`.
     pub fn http_result(&mut self, now: Instant, call: CallRef, res: HttpResult) {
         self.feed_session(now, call, AppEvent::Http(res));
+        self.pump(now);
+    }
+
+    /// A voicemail recorder's report for `call`.
+    pub fn record_result(&mut self, now: Instant, call: CallRef, res: RecordResult) {
+        self.feed_session(now, call, AppEvent::Record(res));
         self.pump(now);
     }
 

@@ -122,6 +122,7 @@ impl<F: SessionFactory> MediaServer<F> {
                     uri,
                     timeout_s,
                 },
+                AppCommand::Record(cmd) => MsOutput::Record { call, cmd },
             };
             self.out.push_back(out);
         }

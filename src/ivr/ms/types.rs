@@ -154,6 +154,12 @@ pub enum MsOutput {
         call: CallRef,
         req: crate::ivr::session::HttpRequest,
     },
+    /// Start or stop a voicemail recording of `call`'s caller; the outcome
+    /// comes back through `record_result`.
+    Record {
+        call: CallRef,
+        cmd: crate::ivr::session::RecordCommand,
+    },
 }
 
 /// What came of an `HttpRequest` (interface D).
@@ -178,6 +184,7 @@ pub enum AppEvent {
     QueuePosition { position: u32 },
     TransferAnswered,
     TransferFailed { code: u16 },
+    Record(crate::ivr::session::RecordResult),
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).
@@ -207,6 +214,7 @@ pub enum AppCommand {
         uri: String,
         timeout_s: u32,
     },
+    Record(crate::ivr::session::RecordCommand),
 }
 
 /// One call's script interpreter, driven with injected time.

@@ -118,6 +118,16 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
             target(&c.next, "next", nodes, d);
         }
         RawNode::Return(_) => {}
+        RawNode::Record(r) => {
+            if let Some(list) = &r.prompts {
+                prompts(list, "prompts", false, exists, d);
+            }
+            if let Some(v) = &r.into {
+                var_name(v, d);
+            }
+            let rule = |t: &Sp<String>, k: &str, d: &mut Diags<'_>| target(t, k, nodes, d);
+            super::record::check_record(r, &rule, exists, d);
+        }
         RawNode::Http(h) => {
             super::http::check_http(h, &var_name, d);
             target(&h.on_error, "on_error", nodes, d);
@@ -439,6 +449,7 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
         RawNode::Return(_) => Vec::new(),
         RawNode::Http(h) => h.targets(),
         RawNode::Transfer(t) => vec![&t.on_error],
+        RawNode::Record(r) => r.targets(),
         RawNode::Branch(b) => b
             .cases
             .get_ref()
@@ -463,6 +474,7 @@ fn waits(node: &RawNode) -> bool {
             | RawNode::Queue(_)
             | RawNode::Hangup(_)
             | RawNode::Transfer(_)
+            | RawNode::Record(_)
     )
 }
 

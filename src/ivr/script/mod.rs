@@ -14,6 +14,7 @@ mod http;
 mod queue;
 mod raw;
 mod transfer;
+mod record;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ pub use check::{is_dtmf, parse_at};
 pub use cond::{parse_zone, Case, Hours, OpenState, Pattern, Test, Zone};
 pub use http::{check_url, HttpMethod, HttpNode};
 pub use transfer::{check_sip_uri, DEFAULT_TRANSFER_TIMEOUT_S, MAX_TRANSFER_TIMEOUT_S};
+pub use record::{RecordNode, BEEP_PROMPT};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -169,6 +171,8 @@ pub enum Node {
         timeout_s: u32,
         on_error: String,
     },
+    /// Record a voicemail after a beep; its path into a variable.
+    Record(RecordNode),
 }
 
 impl Node {
@@ -183,6 +187,7 @@ impl Node {
             Node::Return => Vec::new(),
             Node::Http(h) => vec![&h.next, &h.on_error],
             Node::Transfer { on_error, .. } => vec![on_error],
+            Node::Record(r) => vec![&r.next, &r.on_empty, &r.on_error],
             Node::Menu {
                 on_fail, choices, ..
             } => std::iter::once(on_fail.as_str())

@@ -174,6 +174,7 @@ pub(super) enum RawNode {
     Return(RawReturn),
     Http(super::http::RawHttp),
     Transfer(super::transfer::RawTransfer),
+    Record(super::record::RawRecord),
 }
 
 /// A flow after the shape pass; the key spans point at each node's name.
@@ -317,6 +318,7 @@ fn one_node(
         "return" => typed(body).map(RawNode::Return),
         "http" => typed(body).map(RawNode::Http),
         "transfer" => typed(body).map(RawNode::Transfer),
+        "record" => typed(body).map(RawNode::Record),
         other => {
             let msg = format!("unknown node type `{other}` (expected one of: {NODE_TYPES})");
             diags.at(kind.span(), msg);
@@ -330,7 +332,7 @@ fn one_node(
 
 /// Every node type, for messages and the reference.
 pub(super) const NODE_TYPES: &str =
-    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http, transfer";
+    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http, transfer, record";
 
 fn typed<'de, T: Deserialize<'de>>(body: Sp<DeValue<'de>>) -> Result<T, toml::de::Error> {
     T::deserialize(ValueDeserializer::from(body))
@@ -448,6 +450,7 @@ impl RawNode {
                     .map_or(super::DEFAULT_TRANSFER_TIMEOUT_S, Spanned::into_inner),
                 on_error: t.on_error.into_inner(),
             },
+            RawNode::Record(r) => Node::Record(r.into_node()),
         }
     }
 }

@@ -541,3 +541,97 @@ fn transfer_bad_scheme_and_ring_time_are_reported_at_their_value() {
     missing = missing.replace("on_error = \"bye\"\n", "on_error = \"nowhere\"\n");
     one_error(&missing, 19, "nowhere");
 }
+
+mod record_rules {
+    use super::super::{load_str, Node, RecordNode};
+
+    fn flow(record: &str) -> String {
+        format!(
+            "name = \"vm\"\nstart = \"rec\"\n[nodes.rec]\ntype = \"record\"\n{record}\n[nodes.bye]\ntype = \"hangup\"\n"
+        )
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        match load_str(text, "vm.toml", &|p| p != "missing") {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_fill_a_minimal_record_node() {
+        let s = load_str(&flow("next = \"bye\""), "vm.toml", &|_| true).unwrap();
+        assert_eq!(
+            s.nodes["rec"],
+            Node::Record(RecordNode {
+                prompts: vec![],
+                beep: true,
+                max_s: 120,
+                silence_s: 5,
+                min_s: 1,
+                terminator: Some('#'),
+                into: "voicemail".into(),
+                next: "bye".into(),
+                on_empty: "bye".into(),
+                on_error: "bye".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn bad_values_are_reported_at_their_place() {
+        let text = flow(
+            "max_s = 0\nsilence_s = 61\nterminator = \"x\"\nnext = \"bye\"\non_empty = \"gone\"",
+        );
+        let got = errors(&text);
+        assert!(
+            got.contains(&"vm.toml:5:9: `max_s` must be 1..=3600, not 0".to_owned()),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&"vm.toml:6:13: `silence_s` must be 0..=60, not 61".to_owned()),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|e| e.starts_with("vm.toml:7:14: `terminator` must be one DTMF key")),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&"vm.toml:9:12: `on_empty` names missing node `gone`".to_owned()),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn min_s_must_be_below_max_s_and_the_beep_must_exist() {
+        let got = errors(&flow("max_s = 10\nmin_s = 10\nnext = \"bye\""));
+        assert!(
+            got.contains(&"vm.toml:6:9: `min_s` must be less than `max_s` (10), not 10".to_owned()),
+            "{got:?}"
+        );
+        let no_beep = load_str(&flow("next = \"bye\""), "vm.toml", &|p| p != "beep");
+        let msg = no_beep.unwrap_err().to_string();
+        assert!(msg.contains("needs the prompt `beep`"), "{msg}");
+        assert!(
+            load_str(&flow("beep = false\nnext = \"bye\""), "vm.toml", &|p| p
+                != "beep")
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_prompts_are_errors() {
+        let got = errors(&flow("prompts = [\"missing\"]\nnext = \"bye\"\nfoo = 1"));
+        assert!(
+            got.iter().any(|e| e.contains("unknown key `foo`")),
+            "{got:?}"
+        );
+        let got = errors(&flow("prompts = [\"missing\"]\nnext = \"bye\""));
+        assert!(
+            got.iter().any(|e| e.contains("unknown prompt `missing`")),
+            "{got:?}"
+        );
+        assert!(errors(&flow("terminator = \"\"\ninto = \"msg\"\nnext = \"bye\"")).is_empty());
+    }
+}

@@ -51,7 +51,7 @@ impl IvrSession {
     }
 
     /// The wall clock at `now`: the `Start` wall time plus the time since.
-    fn wall(&self, now: Instant) -> jiff::Timestamp {
+    pub(super) fn wall(&self, now: Instant) -> jiff::Timestamp {
         let since = self
             .started
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
@@ -148,6 +148,7 @@ impl IvrSession {
             Node::Transfer { uri, timeout_s, .. } => {
                 self.transfer_enter(now, name, uri, *timeout_s, out)
             }
+            Node::Record(r) => self.record_enter(now, name, r, out),
             Node::Play { .. } | Node::Menu { .. } | Node::Queue { .. } | Node::Hangup { .. } => {
                 Flow::Goto(String::new())
             }

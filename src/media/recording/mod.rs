@@ -35,7 +35,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 pub const JITTER: Duration = Duration::from_millis(200);
 
 /// One tapped packet, owned (no allocation: a fixed buffer).
-struct Tapped {
+pub(crate) struct Tapped {
     party: Party,
     at: u64,
     ssrc: u32,
@@ -82,7 +82,51 @@ impl Tap {
     }
 }
 
-fn samples_since(start: Instant, now: Instant) -> u64 {
+impl Tapped {
+    /// The packet as the mixer places it.
+    pub(crate) fn frame(&self) -> mix::Frame<'_> {
+        mix::Frame {
+            party: self.party,
+            at: self.at,
+            ssrc: self.ssrc,
+            timestamp: self.timestamp,
+            payload_type: self.payload_type,
+            payload: self.data.get(..self.len).unwrap_or_default(),
+        }
+    }
+}
+
+/// The writer's end of a [`Tap`] made by [`tap_channel`].
+pub(crate) struct TapReceiver {
+    pub(crate) rx: mpsc::Receiver<Tapped>,
+    /// Arrival positions count from here.
+    pub(crate) started: Instant,
+    /// Packets the tap could not queue.
+    pub(crate) dropped: Arc<AtomicU64>,
+}
+
+/// A tap and its receiving end ([`TAP_QUEUE`] packets), for writers other
+/// than the call recorder (the IVR's voicemail, `media::voicemail`).
+pub(crate) fn tap_channel() -> (Tap, TapReceiver) {
+    let (tx, rx) = mpsc::sync_channel(TAP_QUEUE);
+    let started = Instant::now();
+    let dropped = Arc::new(AtomicU64::new(0));
+    let tap = Tap {
+        tx,
+        started,
+        paused: Arc::new(AtomicBool::new(false)),
+        dropped: dropped.clone(),
+    };
+    let rx = TapReceiver {
+        rx,
+        started,
+        dropped,
+    };
+    (tap, rx)
+}
+
+/// Sample positions (8 kHz) from `start` to `now`.
+pub(crate) fn samples_since(start: Instant, now: Instant) -> u64 {
     let d = now.saturating_duration_since(start);
     (d.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u64
 }

@@ -155,6 +155,11 @@ impl Driver {
                     s.player.set_ptime(ms);
                 }
             }
+            Command::Record { id, tap } => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.recorder = tap;
+                }
+            }
             Command::Close { id } => {
                 if self.streams.remove(&id).is_some() {
                     self.counters.streams.fetch_sub(1, Ordering::Relaxed);

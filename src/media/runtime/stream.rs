@@ -8,7 +8,7 @@
 //! packet and, every ~5 s, an RTCP report. Every received datagram reaches
 //! the stream through [`Stream::on_datagram`] — the one place to hook
 //! payload inspection (RTCP demux, RTP latching, telephone-events,
-//! in-band tones).
+//! in-band tones, the voicemail tap).
 //! Socket calls are non-blocking: a full socket drops a packet, never
 //! stalls the other streams.
 
@@ -17,6 +17,7 @@ use std::net::{SocketAddr, UdpSocket};
 
 use crate::media::dtmf_inband::{InbandDetector, InbandDigit};
 use crate::media::player::{Player, TickResult};
+use crate::media::recording::{Party, Tap};
 use crate::media::rfc4733::DtmfReceiver;
 use crate::media::rtcp::{self, ReceiverStats, ReportTimer, SenderInfo};
 use crate::media::rtp;
@@ -68,6 +69,8 @@ pub struct Stream {
     /// In-band keys of the packet being handled (reused, no allocation).
     inband_keys: Vec<InbandDigit>,
     pub player: Player,
+    /// Where the caller's audio packets are copied (a voicemail recording).
+    pub recorder: Option<Tap>,
     /// False while the peer holds us (RFC 3264 §8.4): no RTP goes out and
     /// the playback pauses.
     pub sending: bool,
@@ -102,6 +105,7 @@ impl Stream {
             inband: paths.inband.then(InbandDetector::new),
             inband_keys: Vec::with_capacity(4),
             player,
+            recorder: None,
             sending: true,
             reception: ReceiverStats::default(),
             timer: ReportTimer::default(),
@@ -189,6 +193,9 @@ impl Stream {
         self.reception
             .on_rtp(h.ssrc, h.sequence, h.timestamp, now.rtp_units());
         if self.audio.1 == h.payload_type {
+            if let Some(tap) = &self.recorder {
+                tap.packet(Party::Caller, data);
+            }
             return self.on_audio(pkt.payload, digits);
         }
         let (Some(dtmf), true) = (self.dtmf.as_mut(), self.dtmf_pt == Some(h.payload_type)) else {
