@@ -541,3 +541,17 @@ fn transfer_bad_scheme_and_ring_time_are_reported_at_their_value() {
     missing = missing.replace("on_error = \"bye\"\n", "on_error = \"nowhere\"\n");
     one_error(&missing, 19, "nowhere");
 }
+
+#[test]
+fn transfer_retried_from_its_own_on_error_is_a_loop() {
+    let text = with_transfer("sip:a@127.0.0.1", "").replace(
+        "on_error = \"bye\"\n",
+        "on_error = \"again\"\n[nodes.again]\ntype = \"goto\"\nnext = \"out\"\n",
+    );
+    let all = errors(&text);
+    assert!(
+        all.iter()
+            .any(|e| e.contains("loop with no exit or input: again -> out -> again")),
+        "{all:#?}"
+    );
+}
