@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 pub const RING_TIMEOUT_CODE: u16 = 408;
 /// Status reported when the call cannot transfer now (not in the IVR).
 pub const NOT_NOW_CODE: u16 = 491;
+/// Most transfer attempts per call; later ones fail at once with
+/// [`TOO_MANY_CODE`], so no flow can keep dialling out (toll fraud).
+pub const MAX_TRANSFERS: u32 = 8;
+pub const TOO_MANY_CODE: u16 = 403;
 
 /// The transfer leg ringing or bridged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +69,9 @@ impl Call {
         let ready = self.state == CallState::InIvr
             && self.caller == CallerPhase::Confirmed
             && self.legs.phase(LegId::IVR) == Some(LegPhase::Up);
+        if self.transfers >= MAX_TRANSFERS {
+            return self.transfer_failed(TOO_MANY_CODE, out);
+        }
         let leg = LegId::external(self.transfers.saturating_add(1));
         if !ready || !self.legs.open(leg) {
             return self.transfer_failed(NOT_NOW_CODE, out);

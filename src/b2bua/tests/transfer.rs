@@ -148,6 +148,30 @@ fn busy_target_sends_486_back_to_the_ivr_which_keeps_the_call() {
 }
 
 #[test]
+fn a_call_stops_dialling_out_after_max_transfers() {
+    let (mut w, _) = World::new(MediaMode::Relay, Some(caller_sdp()), "8000");
+    w.in_ivr();
+    for n in 1..=8 {
+        let asked = w.feed(CallInput::IvrTransfers {
+            uri: TARGET.into(),
+            ring: RING,
+        });
+        let (leg, _, _) = invite_external(&asked).expect("INVITE");
+        assert_eq!(leg, LegId::external(n));
+        assert_eq!(
+            w.feed(CallInput::Failed { leg, code: 486 }),
+            vec![failed(486)]
+        );
+    }
+    let ninth = w.feed(CallInput::IvrTransfers {
+        uri: TARGET.into(),
+        ring: RING,
+    });
+    assert_eq!(ninth, vec![failed(403)], "no ninth INVITE");
+    assert_eq!(w.call.state(), CallState::InIvr);
+}
+
+#[test]
 fn ring_timeout_cancels_the_target_and_a_late_answer_is_refused() {
     let (mut w, asked) = transferring();
     let (leg, _, _) = invite_external(&asked).unwrap();

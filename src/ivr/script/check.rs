@@ -473,7 +473,6 @@ fn waits(node: &RawNode) -> bool {
             | RawNode::Collect(_)
             | RawNode::Queue(_)
             | RawNode::Hangup(_)
-            | RawNode::Transfer(_)
             | RawNode::Record(_)
     )
 }
@@ -525,8 +524,9 @@ fn reachable(raw: &RawScript) -> BTreeSet<&str> {
 }
 
 /// Cycles through nodes that never wait for the caller (play, say, set,
-/// branch, hours, goto): the caller would be stuck with no menu to answer
-/// and no queue or hangup. Reported once per cycle, at its first node by name.
+/// branch, hours, goto, http, transfer): the caller would be stuck with no
+/// menu to answer and no queue or hangup — or, through a transfer's
+/// `on_error`, the flow would dial out again and again. Reported once per cycle, at its first node by name.
 fn input_free_loops(nodes: &Nodes, d: &mut Diags<'_>) {
     let mut reported: BTreeSet<String> = BTreeSet::new();
     for start in nodes.keys() {

@@ -542,6 +542,20 @@ fn transfer_bad_scheme_and_ring_time_are_reported_at_their_value() {
     one_error(&missing, 19, "nowhere");
 }
 
+#[test]
+fn transfer_retried_from_its_own_on_error_is_a_loop() {
+    let text = with_transfer("sip:a@127.0.0.1", "").replace(
+        "on_error = \"bye\"\n",
+        "on_error = \"again\"\n[nodes.again]\ntype = \"goto\"\nnext = \"out\"\n",
+    );
+    let all = errors(&text);
+    assert!(
+        all.iter()
+            .any(|e| e.contains("loop with no exit or input: again -> out -> again")),
+        "{all:#?}"
+    );
+}
+
 mod record_rules {
     use super::super::{load_str, Node, RecordNode};
 
