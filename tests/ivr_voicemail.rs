@@ -248,3 +248,31 @@ fn a_caller_who_says_nothing_leaves_no_file_and_no_voicemail() {
         .unwrap_or_default();
     assert!(left.is_empty(), "the empty recording is deleted: {left:?}");
 }
+
+#[test]
+fn a_full_voicemail_box_takes_on_error_and_writes_nothing() {
+    let server = TestServer::start_with_config(|d| {
+        let mut cfg = config(d);
+        ua::config::set_keys(
+            &mut cfg,
+            "[ivr]",
+            &["voicemail_max_files =", "voicemail_max_files = 0"],
+        );
+        cfg
+    });
+    let mut caller = at_the_beep(&server, "5550105");
+    talk(&mut caller, Duration::from_millis(500));
+    caller
+        .expect_request(Method::Bye, Duration::from_secs(20))
+        .expect("BYE after goodbye");
+    let cdr = cdr(&server);
+    assert_eq!(cdr["voicemail"], Value::Null, "{cdr}");
+    let log = server.stderr_tail(1 << 20);
+    assert!(
+        log.contains("voicemail not recorded") && log.contains("full"),
+        "the refusal is logged: {log}"
+    );
+    let dir = server.data_dir.join("voicemail");
+    let files = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+    assert_eq!(files, 0, "nothing written to {}", dir.display());
+}

@@ -324,11 +324,17 @@ fn embedded_default_has_the_demo_service_and_queue() {
         .collect();
     assert_eq!(
         services,
-        [("100", "main"), ("101", "after-hours"), ("102", "vip")]
+        [
+            ("100", "main"),
+            ("101", "after-hours"),
+            ("102", "vip"),
+            ("103", "voicemail")
+        ]
     );
     let queues: Vec<&str> = cfg.queue.iter().map(|q| q.name.as_str()).collect();
     assert_eq!(queues, ["support", "vip"]);
     assert!(cfg.ivr.http_allow.is_empty(), "only loopback by default");
+    assert_eq!(cfg.ivr.voicemail_max_files, 10_000);
 }
 
 #[test]

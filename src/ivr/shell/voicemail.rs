@@ -91,19 +91,7 @@ impl Recorder {
         file: &str,
         [max_s, silence_s, min_s]: [u32; 3],
     ) -> Result<String, String> {
-        match self.codecs.get(&call) {
-            Some(Codec::Pcmu | Codec::Pcma) => {}
-            Some(other) => {
-                return Err(format!(
-                    "recording needs G.711 (PCMU or PCMA); this call uses {}",
-                    other.encoding_name()
-                ))
-            }
-            None => return Err("no audio negotiated yet".to_owned()),
-        }
-        if !plain_file_name(file) {
-            return Err(format!("bad voicemail file name `{file}`"));
-        }
+        refusal(self.codecs.get(&call).copied(), file)?;
         if count_wav(&self.dir, self.max_files) >= self.max_files {
             return Err(format!(
                 "voicemail box {} full ({} files)",
@@ -189,6 +177,24 @@ fn result(id: u64, r: Result<Outcome, crate::media::recording::RecordingError>) 
     }
 }
 
+/// Why a recording of a call with `codec` to `file` cannot start, if it cannot.
+fn refusal(codec: Option<Codec>, file: &str) -> Result<(), String> {
+    match codec {
+        Some(Codec::Pcmu | Codec::Pcma) => {}
+        Some(other) => {
+            return Err(format!(
+                "recording needs G.711 (PCMU or PCMA); this call uses {}",
+                other.encoding_name()
+            ))
+        }
+        None => return Err("no audio negotiated yet".to_owned()),
+    }
+    if !plain_file_name(file) {
+        return Err(format!("bad voicemail file name `{file}`"));
+    }
+    Ok(())
+}
+
 /// The session's `<contact>-<unix_ms>.wav`: no separators, no dot files.
 fn plain_file_name(file: &str) -> bool {
     !file.starts_with('.')
@@ -213,6 +219,21 @@ fn count_wav(dir: &Path, limit: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_g711_calls_are_recorded_and_the_reason_names_the_codec() {
+        assert_eq!(refusal(Some(Codec::Pcmu), "1-2.wav"), Ok(()));
+        assert_eq!(refusal(Some(Codec::Pcma), "1-2.wav"), Ok(()));
+        let g722 = refusal(Some(Codec::G722), "1-2.wav").unwrap_err();
+        assert!(
+            g722.contains("needs G.711") && g722.contains("G722"),
+            "{g722}"
+        );
+        let opus = refusal(Some(Codec::Opus), "1-2.wav").unwrap_err();
+        assert!(opus.contains("opus"), "{opus}");
+        assert!(refusal(None, "1-2.wav").is_err());
+        assert!(refusal(Some(Codec::Pcmu), "../1-2.wav").is_err());
+    }
 
     #[test]
     fn only_plain_wav_names_are_accepted() {
