@@ -113,6 +113,9 @@ pub enum CallInput {
     IvrHungUp,
     /// The SoftACD is shutting down: end the call on every leg.
     ServerShutdown,
+    /// The agent pressed hang up on the desk: end the call on every leg
+    /// (normal clearing).
+    DeskHangUp,
 }
 
 /// Interface B, CTI → IVR, as far as the call model relays it.
