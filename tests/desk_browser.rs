@@ -1,0 +1,235 @@
+//! The agent desktop in a real browser (issue 6), end to end: softacd on
+//! free loopback ports with a temp data dir and a real SQLite file, seat
+//! 1001's phone as a SIPp UAS, a SIPp caller, and the `/desk` page in the
+//! system Chromium driven by `tests/browser/desk.spec.mjs` (playwright-core,
+//! installed by scripts/install-deps.sh).
+//!
+//! The call flow: the agent signs in at /desk as 1001 on the seat's phone
+//! (a wrong password first, which is refused), takes a break, gets ready;
+//! the caller dials 100 and presses 0; the popup shows the caller; the phone
+//! answers and the page shows in-call; the caller hangs up and the page
+//! shows wrap-up; the agent picks a disposition, which ends wrap-up, shows
+//! the call in today's history and is stored in the CDR row.
+
+mod common;
+
+use common::{free_port, poll_until, sipp, spawn_seat_phone, wait_output, TestServer};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The whole browser run, from launch to the disposition.
+const SPEC_TIMEOUT: Duration = Duration::from_secs(150);
+/// From launch to "signed in and ready".
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// `softacd hash-password` for `password` (the CLI the admin uses).
+fn hash_password(password: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_softacd"))
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn softacd hash-password");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{password}").expect("write password");
+    drop(stdin);
+    let out = wait_output(child, Duration::from_secs(30)).expect("hash-password hung");
+    assert!(out.status.success(), "hash-password failed: {out:?}");
+    let phc = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    assert!(phc.starts_with("$argon2id$"), "not a PHC string: {phc}");
+    phc
+}
+
+/// The default test config with seat 1001 signing in from the desk (not
+/// auto-ready, with an agent password) and a wrap-up long enough to pick a
+/// disposition in.
+fn desk_config(data_dir: &Path, hash: &str) -> String {
+    let cfg = TestServer::default_config(data_dir);
+    let seat =
+        "user = \"1001\"\npassword = \"demo1001\"\nskills = [\"support\"]\nauto_ready = true\n";
+    assert!(cfg.contains(seat), "default test config changed:\n{cfg}");
+    let desk_seat = format!(
+        "user = \"1001\"\npassword = \"demo1001\"\nskills = [\"support\"]\nauto_ready = false\n\
+         agent_password_hash = \"{hash}\"\n"
+    );
+    let wrap = "name = \"support\"\nwrap_up_s = 1\n";
+    assert!(cfg.contains(wrap), "default test config changed:\n{cfg}");
+    cfg.replace(seat, &desk_seat)
+        .replace(wrap, "name = \"support\"\nwrap_up_s = 120\n")
+}
+
+/// The browser spec as a child, its stdout lines on a channel.
+struct Spec {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Spec {
+    fn start(url: &str) -> Spec {
+        let dir = browser_dir();
+        assert!(
+            dir.join("node_modules/playwright-core").is_dir(),
+            "playwright-core is not installed in {}: run scripts/install-deps.sh",
+            dir.display()
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("desk.spec.mjs"))
+            .arg(url)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run node (run scripts/install-deps.sh): {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Spec {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads lines until one starts with `prefix` (returned) or `deadline`.
+    fn wait_line(&mut self, prefix: &str, deadline: Instant) -> Option<String> {
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return Some(line);
+                    }
+                    if line.starts_with("desk: FAILED") {
+                        return None;
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    fn fail(mut self, server: &TestServer, why: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+        panic!(
+            "{why}\n--- browser spec output ---\n{}\n--- softacd stderr (tail) ---\n{}",
+            self.seen.join("\n"),
+            server.stderr_tail(6000)
+        );
+    }
+}
+
+/// `SELECT agent, end_cause, disposition FROM cdr WHERE contact_id = N`
+/// with the sqlite3 shell on the server's database file.
+fn cdr_row(data_dir: &Path, contact: u64) -> String {
+    let db = data_dir.join("softacd.sqlite");
+    let sql = format!("SELECT agent, end_cause, disposition FROM cdr WHERE contact_id = {contact}");
+    let out = Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(&db)
+        .arg(sql)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run sqlite3 (run scripts/install-deps.sh): {e}"));
+    assert!(
+        out.status.success(),
+        "sqlite3 on {} failed: {out:?}",
+        db.display()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn agent_answers_a_sipp_call_from_the_desk_in_chromium() {
+    let hash = hash_password("demo1001");
+    let server = TestServer::start_with_config(|dir| desk_config(dir, &hash));
+    let phone = spawn_seat_phone(&server, "1001", "agent_uas.xml", "u1");
+    let registered = poll_until(Duration::from_secs(15), Duration::from_millis(100), || {
+        (!server.bindings_of("1001").is_empty()).then_some(())
+    });
+    assert!(registered.is_some(), "seat 1001's phone did not register");
+
+    let url = format!("http://{}/desk", server.http);
+    let mut spec = Spec::start(&url);
+    let started = Instant::now();
+    if spec
+        .wait_line("desk: ready", started + READY_TIMEOUT)
+        .is_none()
+    {
+        spec.fail(&server, "the desk did not get signed in and ready");
+    }
+
+    let mp = free_port().to_string();
+    sipp(
+        "call/caller_menu_agent.xml",
+        "u1",
+        server.udp,
+        &["-mp", &mp, "-timeout", "40s"],
+    );
+
+    let Some(done) = spec.wait_line("desk: done contact=", started + SPEC_TIMEOUT) else {
+        spec.fail(
+            &server,
+            "the desk did not follow the call to its disposition",
+        );
+    };
+    let contact: u64 = done
+        .trim_start_matches("desk: done contact=")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("bad contact in {done:?}"));
+    let status = match wait_output_of(&mut spec) {
+        Some(s) => s,
+        None => spec.fail(&server, "the browser spec did not exit"),
+    };
+    assert!(
+        status.success(),
+        "browser spec exited with {status}: {:?}",
+        spec.seen
+    );
+    eprintln!("browser spec:\n{}", spec.seen.join("\n"));
+    match phone.join() {
+        Ok(out) => assert!(out.status.success(), "seat phone failed: {out:?}"),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+    assert_eq!(
+        cdr_row(&server.data_dir, contact),
+        "1001|normal_clearing|resolved",
+        "the CDR row of contact {contact} carries the agent's disposition"
+    );
+}
+
+fn wait_output_of(spec: &mut Spec) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = spec.child.try_wait() {
+            return Some(status);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
