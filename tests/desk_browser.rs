@@ -4,12 +4,13 @@
 //! system Chromium driven by `tests/browser/desk.spec.mjs` (playwright-core,
 //! installed by scripts/install-deps.sh).
 //!
-//! The call flow: the agent signs in at /desk as 1001 on the seat's phone
+//! The call flow (`caller_hangs_up_…`): the agent signs in at /desk as 1001 on the seat's phone
 //! (a wrong password first, which is refused), takes a break, gets ready;
 //! the caller dials 100 and presses 0; the popup shows the caller; the phone
 //! answers and the page shows in-call; the caller hangs up and the page
 //! shows wrap-up; the agent picks a disposition, which ends wrap-up, shows
 //! the call in today's history and is stored in the CDR row.
+//! `agent_hangs_up_…`: the same, but the agent presses Hang up in the call.
 
 mod common;
 
@@ -78,7 +79,7 @@ struct Spec {
 }
 
 impl Spec {
-    fn start(url: &str) -> Spec {
+    fn start(url: &str, mode: &str) -> Spec {
         let dir = browser_dir();
         assert!(
             dir.join("node_modules/playwright-core").is_dir(),
@@ -88,6 +89,7 @@ impl Spec {
         let mut child = Command::new("node")
             .arg(dir.join("desk.spec.mjs"))
             .arg(url)
+            .arg(mode)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -163,8 +165,9 @@ fn cdr_row(data_dir: &Path, contact: u64) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-#[test]
-fn agent_answers_a_sipp_call_from_the_desk_in_chromium() {
+/// One call at the desk: `mode` is the spec's mode, `caller` the SIPp
+/// caller scenario; returns the call's CDR row (agent|end_cause|disposition).
+fn desk_call(mode: &str, caller: &str) -> String {
     let hash = hash_password("demo1001");
     let server = TestServer::start_with_config(|dir| desk_config(dir, &hash));
     let phone = spawn_seat_phone(&server, "1001", "agent_uas.xml", "u1");
@@ -174,7 +177,7 @@ fn agent_answers_a_sipp_call_from_the_desk_in_chromium() {
     assert!(registered.is_some(), "seat 1001's phone did not register");
 
     let url = format!("http://{}/desk", server.http);
-    let mut spec = Spec::start(&url);
+    let mut spec = Spec::start(&url, mode);
     let started = Instant::now();
     if spec
         .wait_line("desk: ready", started + READY_TIMEOUT)
@@ -185,7 +188,7 @@ fn agent_answers_a_sipp_call_from_the_desk_in_chromium() {
 
     let mp = free_port().to_string();
     sipp(
-        "call/caller_menu_agent.xml",
+        &format!("call/{caller}"),
         "u1",
         server.udp,
         &["-mp", &mp, "-timeout", "40s"],
@@ -216,11 +219,25 @@ fn agent_answers_a_sipp_call_from_the_desk_in_chromium() {
         Ok(out) => assert!(out.status.success(), "seat phone failed: {out:?}"),
         Err(p) => std::panic::resume_unwind(p),
     }
+    cdr_row(&server.data_dir, contact)
+}
+
+#[test]
+fn caller_hangs_up_and_the_agent_picks_a_disposition_in_chromium() {
+    let row = desk_call("caller-hangs-up", "caller_menu_agent.xml");
     assert_eq!(
-        cdr_row(&server.data_dir, contact),
-        "1001|normal_clearing|resolved",
-        "the CDR row of contact {contact} carries the agent's disposition"
+        row, "1001|normal_clearing|resolved",
+        "the CDR row carries the agent's disposition"
     );
+}
+
+#[test]
+fn agent_hangs_up_from_the_desk_in_chromium() {
+    // The caller waits in the call until the SoftACD's BYE, the phone until
+    // its BYE: both SIPp scenarios fail unless the desk's hang up ends the
+    // call on both legs.
+    let row = desk_call("agent-hangs-up", "caller_queued_until_bye.xml");
+    assert_eq!(row, "1001|normal_clearing|callback");
 }
 
 fn wait_output_of(spec: &mut Spec) -> Option<std::process::ExitStatus> {

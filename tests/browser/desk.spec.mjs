@@ -3,7 +3,11 @@
 // tests/desk_browser.rs, which starts softacd, the seat's SIPp phone and the
 // SIPp caller:
 //
-//   node tests/browser/desk.spec.mjs http://127.0.0.1:PORT/desk
+//   node tests/browser/desk.spec.mjs http://127.0.0.1:PORT/desk [caller-hangs-up|agent-hangs-up]
+//
+// caller-hangs-up (the default) also checks bad messages and a wrong
+// password and picks "resolved"; agent-hangs-up presses Hang up in the call
+// and picks "callback".
 //
 // Protocol with the Rust test on stdout: "desk: ready" once agent 1001 is
 // signed in and ready (the test then places the call), "desk: done
@@ -18,6 +22,12 @@ if (!url || !/^http:\/\/127\.\d+\.\d+\.\d+:\d+\/desk$/.test(url)) {
   console.error("usage: node desk.spec.mjs http://127.0.0.1:PORT/desk (loopback only)");
   process.exit(2);
 }
+const mode = process.argv[3] || "caller-hangs-up";
+if (mode !== "caller-hangs-up" && mode !== "agent-hangs-up") {
+  console.error("unknown mode " + mode);
+  process.exit(2);
+}
+const disposition = mode === "caller-hangs-up" ? "resolved" : "callback";
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const CALL_TIMEOUT = 60_000;
 const STEP_TIMEOUT = 15_000;
@@ -90,18 +100,19 @@ async function run(page) {
   await waitText(page, "#conn", "connected");
   step("page loaded and connected");
 
-  await badMessagesGetErrors(page);
-  step("bad messages answered with JSON errors");
-
   await page.fill("#agent", "1001");
-  await page.fill("#password", "not-the-password");
   await page.fill("#device", "1001");
-  await page.click("#signin-button");
-  await page.waitForFunction(() => document.getElementById("error").textContent.startsWith("auth_failed"), null, {
-    timeout: STEP_TIMEOUT,
-  });
-  expect(await page.locator("#signin-panel").isVisible(), "still at sign-in after a wrong password");
-  step("wrong password refused");
+  if (mode === "caller-hangs-up") {
+    await badMessagesGetErrors(page);
+    step("bad messages answered with JSON errors");
+    await page.fill("#password", "not-the-password");
+    await page.click("#signin-button");
+    await page.waitForFunction(() => document.getElementById("error").textContent.startsWith("auth_failed"), null, {
+      timeout: STEP_TIMEOUT,
+    });
+    expect(await page.locator("#signin-panel").isVisible(), "still at sign-in after a wrong password");
+    step("wrong password refused");
+  }
 
   await page.fill("#password", "demo1001");
   await page.click("#signin-button");
@@ -130,19 +141,24 @@ async function run(page) {
 
   await waitText(page, "#state", "in_call", CALL_TIMEOUT);
   step("in call");
+  if (mode === "agent-hangs-up") {
+    expect(await page.locator("#hangup").isEnabled(), "hang up is offered in a call");
+    await page.click("#hangup");
+    step("hang up pressed");
+  }
   await waitText(page, "#state", "wrap_up", CALL_TIMEOUT);
   await page.locator("#wrapup").waitFor({ state: "visible", timeout: STEP_TIMEOUT });
   expect((await text(page, "#wrapup-contact")) === contact, "wrap-up is for the popup's contact");
   expect(await page.locator("#popup").isHidden(), "popup closed after the call");
   step("wrap-up");
 
-  await page.selectOption("#disposition", "resolved");
+  await page.selectOption("#disposition", disposition);
   await page.click("#dispose");
   await page.locator("#wrapup").waitFor({ state: "hidden", timeout: STEP_TIMEOUT });
   const row = page.locator(`#history tr[data-contact="${contact}"]`);
   await row.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
   const cells = await row.locator("td").allTextContents();
-  expect(cells[4] === "resolved", "history row shows the disposition, got " + JSON.stringify(cells));
+  expect(cells[4] === disposition, "history row shows the disposition, got " + JSON.stringify(cells));
   await waitText(page, "#state", "idle");
   step("disposition saved, history " + JSON.stringify(cells));
   step("done contact=" + contact);
