@@ -276,9 +276,14 @@ async fn disposition(
         let why = format!("no record of contact {contact} handled by {agent}");
         return vec![error(id, "unknown_contact", &why)];
     }
-    let wrap = match ask(s, agent.to_string(), AgentOp::WrapUpDone).await {
-        Ok(_) | Err(AskError::Refused(AgentError::Conflict(_))) => None,
-        Err(e) => Some(ask_error(None, e)),
+    // Only the disposition of the call just finished ends the wrap-up.
+    let wrap = if session.last_call() == Some(contact) {
+        match ask(s, agent.to_string(), AgentOp::WrapUpDone).await {
+            Ok(_) | Err(AskError::Refused(AgentError::Conflict(_))) => None,
+            Err(e) => Some(ask_error(None, e)),
+        }
+    } else {
+        None
     };
     let mut out = vec![message(
         "ok",
