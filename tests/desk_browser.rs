@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{free_port, poll_until, sipp, spawn_seat_phone, wait_output, TestServer};
+use common::{desk_config, free_port, poll_until, sipp, spawn_seat_phone, wait_output, TestServer};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,24 +51,6 @@ fn hash_password(password: &str) -> String {
         .to_string();
     assert!(phc.starts_with("$argon2id$"), "not a PHC string: {phc}");
     phc
-}
-
-/// The default test config with seat 1001 signing in from the desk (not
-/// auto-ready, with an agent password) and a wrap-up long enough to pick a
-/// disposition in.
-fn desk_config(data_dir: &Path, hash: &str) -> String {
-    let cfg = TestServer::default_config(data_dir);
-    let seat =
-        "user = \"1001\"\npassword = \"demo1001\"\nskills = [\"support\"]\nauto_ready = true\n";
-    assert!(cfg.contains(seat), "default test config changed:\n{cfg}");
-    let desk_seat = format!(
-        "user = \"1001\"\npassword = \"demo1001\"\nskills = [\"support\"]\nauto_ready = false\n\
-         agent_password_hash = \"{hash}\"\n"
-    );
-    let wrap = "name = \"support\"\nwrap_up_s = 1\n";
-    assert!(cfg.contains(wrap), "default test config changed:\n{cfg}");
-    cfg.replace(seat, &desk_seat)
-        .replace(wrap, "name = \"support\"\nwrap_up_s = 120\n")
 }
 
 /// The browser spec as a child, its stdout lines on a channel.
@@ -169,7 +151,7 @@ fn cdr_row(data_dir: &Path, contact: u64) -> String {
 /// caller scenario; returns the call's CDR row (agent|end_cause|disposition).
 fn desk_call(mode: &str, caller: &str) -> String {
     let hash = hash_password("demo1001");
-    let server = TestServer::start_with_config(|dir| desk_config(dir, &hash));
+    let server = TestServer::start_with_config(|dir| desk_config(dir, &hash, 120));
     let phone = spawn_seat_phone(&server, "1001", "agent_uas.xml", "u1");
     let registered = poll_until(Duration::from_secs(15), Duration::from_millis(100), || {
         (!server.bindings_of("1001").is_empty()).then_some(())
