@@ -10,7 +10,8 @@
 //! answers and the page shows in-call; the caller hangs up and the page
 //! shows wrap-up; the agent picks a disposition, which ends wrap-up, shows
 //! the call in today's history and is stored in the CDR row.
-//! `agent_hangs_up_…`: the same, but the agent presses Hang up in the call.
+//! `agent_hangs_up_…`: the same, but the agent presses Hang up in the call
+//! and reloads the page during wrap-up (the disposition form comes back).
 
 mod common;
 

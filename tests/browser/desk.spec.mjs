@@ -6,8 +6,8 @@
 //   node tests/browser/desk.spec.mjs http://127.0.0.1:PORT/desk [caller-hangs-up|agent-hangs-up]
 //
 // caller-hangs-up (the default) also checks bad messages and a wrong
-// password and picks "resolved"; agent-hangs-up presses Hang up in the call
-// and picks "callback".
+// password and picks "resolved"; agent-hangs-up presses Hang up in the call,
+// reloads the page during wrap-up and picks "callback".
 //
 // Protocol with the Rust test on stdout: "desk: ready" once agent 1001 is
 // signed in and ready (the test then places the call), "desk: done
@@ -151,6 +151,19 @@ async function run(page) {
   expect((await text(page, "#wrapup-contact")) === contact, "wrap-up is for the popup's contact");
   expect(await page.locator("#popup").isHidden(), "popup closed after the call");
   step("wrap-up");
+  if (mode === "agent-hangs-up") {
+    // A desk reloaded during wrap-up finds the call that needs its code.
+    await page.reload();
+    await waitText(page, "#conn", "connected");
+    await page.fill("#agent", "1001");
+    await page.fill("#password", "demo1001");
+    await page.fill("#device", "1001");
+    await page.click("#signin-button");
+    await page.locator("#wrapup").waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    expect((await text(page, "#wrapup-contact")) === contact, "after reload, wrap-up is for the same contact");
+    expect((await text(page, "#state")) === "wrap_up", "still in wrap-up after reload");
+    step("reloaded during wrap-up: the disposition form is back");
+  }
 
   await page.selectOption("#disposition", disposition);
   await page.click("#dispose");

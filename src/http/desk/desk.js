@@ -9,6 +9,7 @@ let ws = null;
 let nextId = 1;
 let inCallContact = null; // contact the agent is or was last talking with
 let pendingWrapUp = null; // contact waiting for a disposition
+let currentState = null; // the agent's state.state
 
 function send(type, fields) {
   if (!ws || ws.readyState !== WebSocket.OPEN) {
@@ -44,6 +45,7 @@ function showAgent(agent) {
   $("state").textContent = agent.state.state;
   $("agent-device").textContent = agent.device;
   const state = agent.state.state;
+  currentState = state;
   const busy = state === "reserved" || state === "ringing" || state === "in_call";
   $("hangup").disabled = !busy;
   $("popup").dataset.state = state;
@@ -117,6 +119,12 @@ function onMessage(msg) {
       break;
     case "history":
       showHistory(msg.calls);
+      // A page (re)loaded during wrap-up: the latest call still needs its code.
+      if (currentState === "wrap_up" && pendingWrapUp === null && msg.calls.length > 0 && !msg.calls[0].disposition) {
+        pendingWrapUp = msg.calls[0].contact_id;
+        $("wrapup").hidden = false;
+        $("wrapup-contact").textContent = String(pendingWrapUp);
+      }
       break;
     case "signed_out":
       pendingWrapUp = null;

@@ -276,8 +276,12 @@ async fn disposition(
         let why = format!("no record of contact {contact} handled by {agent}");
         return vec![error(id, "unknown_contact", &why)];
     }
-    // Only the disposition of the call just finished ends the wrap-up.
-    let wrap = if session.last_call() == Some(contact) {
+    // Only the disposition of the call just finished ends the wrap-up (the
+    // latest in the history, for a desk reloaded during wrap-up).
+    let latest = session.last_call() == Some(contact)
+        || matches!(s.cdrs.agent_history(agent, 0, 1).await.as_deref(),
+                    Ok([row]) if row.contact_id == contact);
+    let wrap = if latest {
         match ask(s, agent.to_string(), AgentOp::WrapUpDone).await {
             Ok(_) | Err(AskError::Refused(AgentError::Conflict(_))) => None,
             Err(e) => Some(ask_error(None, e)),
