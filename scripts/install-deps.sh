@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the real peers the test suite drives (SIPp, baresip)
 # and the tools around them (sqlite3, espeak-ng, sox, lame for MP3 test
-# fixtures, libopus-dev + pkg-config for the opus crate). Idempotent: a package
+# fixtures, libopus-dev + pkg-config for the opus crate), and for the agent
+# desktop's browser test Debian's chromium, node and npm, then playwright-core
+# from tests/browser/package-lock.json (npm ci, no browser download) into
+# tests/browser/node_modules. Idempotent: a package
 # already installed is left alone, and `apt-get update` runs once, only when
 # something is missing. Runs as root (or via sudo) without prompts.
 set -euo pipefail
@@ -16,8 +19,11 @@ declare -A PROVIDES=(
   [lame]=lame
   [libopus-dev]=opus-pkg-config
   [pkg-config]=pkg-config
+  [chromium]=chromium
+  [nodejs]=node
+  [npm]=npm
 )
-ORDER=(sip-tester baresip sqlite3 espeak-ng sox lame pkg-config libopus-dev)
+ORDER=(sip-tester baresip sqlite3 espeak-ng sox lame pkg-config libopus-dev chromium nodejs npm)
 
 # A library has no command: 'opus-pkg-config' means pkg-config knows opus.
 present() {
@@ -39,8 +45,21 @@ for pkg in "${ORDER[@]}"; do
   fi
 done
 
+# playwright-core for tests/browser (after node and npm are there).
+browser_modules() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+  if [ -f "$dir/node_modules/playwright-core/package.json" ]; then
+    echo "install-deps: playwright-core present ($dir/node_modules)"
+    return 0
+  fi
+  echo "install-deps: npm ci in $dir (playwright-core, no browser download)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "install-deps: nothing to install"
+  echo "install-deps: no system package to install"
+  browser_modules
   exit 0
 fi
 
@@ -74,3 +93,5 @@ for pkg in "${missing[@]}"; do
   fi
   echo "install-deps: installed $pkg"
 done
+
+browser_modules

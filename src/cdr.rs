@@ -58,6 +58,11 @@ pub enum CdrError {
         column: &'static str,
         source: sqlx::Error,
     },
+    #[error("cdr store: set disposition of contact {contact_id}: {source}")]
+    Disposition {
+        contact_id: u64,
+        source: sqlx::Error,
+    },
     #[error("cdr store: read recent records: {0}")]
     Read(sqlx::Error),
     #[error("cdr store: {field} out of range: {value}")]
@@ -92,7 +97,31 @@ const INSERT: &str = "INSERT INTO cdr
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 2] = [("recording", "TEXT"), ("voicemail", "TEXT")];
+const ADDED_COLUMNS: [(&str, &str); 3] = [
+    ("recording", "TEXT"),
+    ("voicemail", "TEXT"),
+    ("disposition", "TEXT"),
+];
+
+const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
+
+const AGENT_HISTORY: &str = "SELECT contact_id, caller, dnis, queue, agent_answer_ms, end_ms,
+    end_cause, disposition FROM cdr WHERE agent = ? AND end_ms >= ?
+    ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+
+/// One contact in an agent's history (the desk's "today" list).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AgentHistoryRow {
+    pub contact_id: u64,
+    pub caller: String,
+    pub dnis: String,
+    pub queue: Option<String>,
+    pub agent_answer_ms: Option<u64>,
+    pub end_ms: u64,
+    pub end_cause: String,
+    /// The wrap-up code the agent picked, once picked.
+    pub disposition: Option<String>,
+}
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
@@ -177,6 +206,56 @@ impl CdrStore {
             .await
             .map_err(CdrError::Read)?;
         rows.iter().map(from_row).collect()
+    }
+
+    /// Record the agent's wrap-up code on the contact's row. `Ok(false)`
+    /// when there is no row for that contact handled by that agent (yet:
+    /// the record is written when the call is over).
+    pub async fn set_disposition(
+        &self,
+        contact_id: u64,
+        agent: &str,
+        code: &str,
+    ) -> Result<bool, CdrError> {
+        let done = sqlx::query(SET_DISPOSITION)
+            .bind(code)
+            .bind(to_i64("contact_id", contact_id)?)
+            .bind(agent)
+            .execute(&self.pool)
+            .await
+            .map_err(|source| CdrError::Disposition { contact_id, source })?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The agent's contacts that ended at or after `since_ms`, latest first,
+    /// at most `limit` (capped at [`MAX_RECENT`]).
+    pub async fn agent_history(
+        &self,
+        agent: &str,
+        since_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<AgentHistoryRow>, CdrError> {
+        let rows = sqlx::query(AGENT_HISTORY)
+            .bind(agent)
+            .bind(to_i64("since_ms", since_ms)?)
+            .bind(i64::from(limit.min(MAX_RECENT)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(CdrError::Read)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AgentHistoryRow {
+                    contact_id: get_u64(row, "contact_id")?,
+                    caller: get_text(row, "caller")?,
+                    dnis: get_text(row, "dnis")?,
+                    queue: get_text(row, "queue")?,
+                    agent_answer_ms: get_opt_u64(row, "agent_answer_ms")?,
+                    end_ms: get_u64(row, "end_ms")?,
+                    end_cause: get_text(row, "end_cause")?,
+                    disposition: get_text(row, "disposition")?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -330,6 +409,34 @@ mod tests {
         store.insert(&bare).await.unwrap();
         let got = store.recent(10).await.unwrap();
         assert_eq!(got, vec![bare, c]);
+    }
+
+    #[tokio::test]
+    async fn disposition_is_set_on_the_agents_row_and_shown_in_history() {
+        let dir = TempDir::new("cdr-disp");
+        let (_b, store) = open(&dir).await;
+        store.insert(&sample(5, 9_000_000)).await.unwrap();
+        store.insert(&sample(6, 1_000_000)).await.unwrap();
+        assert!(!store
+            .set_disposition(5, "mallory", "resolved")
+            .await
+            .unwrap());
+        assert!(!store.set_disposition(99, "bob", "resolved").await.unwrap());
+        assert!(store.set_disposition(5, "bob", "resolved").await.unwrap());
+        let today = store.agent_history("bob", 2_000_000, 10).await.unwrap();
+        assert_eq!(
+            today.len(),
+            1,
+            "the row that ended before since_ms is left out"
+        );
+        assert_eq!(today[0].contact_id, 5);
+        assert_eq!(today[0].disposition.as_deref(), Some("resolved"));
+        assert_eq!(today[0].queue.as_deref(), Some("support"));
+        assert!(store
+            .agent_history("alice", 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     #[tokio::test]

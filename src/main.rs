@@ -1,6 +1,7 @@
 //! The `softacd` command: `run` starts the server (embedded defaults when no
 //! config is given), `check-config` validates a config file and prints one
-//! `file:line:col: message` per problem.
+//! `file:line:col: message` per problem, `hash-password` prints an agent
+//! password's Argon2 hash.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use softacd::config::{Config, LogFormat};
@@ -39,6 +40,9 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Print an Argon2 PHC hash of the password read from the first line of
+    /// stdin, for `[[seat]] agent_password_hash` (the agent desktop's login).
+    HashPassword,
     /// IVR flows: check, simulate, test.
     #[command(subcommand)]
     Ivr(softacd::ivr::cli::IvrCli),
@@ -64,11 +68,31 @@ fn main() -> ExitCode {
             }
         },
         Command::Ivr(cmd) => softacd::ivr::cli::run(cmd),
+        Command::HashPassword => hash_password(),
         Command::Run {
             config,
             data_dir,
             log_format,
         } => run(config, data_dir, log_format),
+    }
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("hash-password: cannot read stdin: {e}");
+        return ExitCode::from(2);
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    match softacd::http::desk::password::hash(password) {
+        Ok(phc) => {
+            println!("{phc}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hash-password: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

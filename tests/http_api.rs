@@ -84,6 +84,7 @@ fn alice_after(op: &AgentOp) -> AgentView {
         state: AgentState::Idle,
         device: "sip:alice@10.0.0.9:5062".into(),
         skills: BTreeMap::new(),
+        contact: None,
     };
     match op {
         AgentOp::SignIn { device, skills } => {
@@ -93,7 +94,7 @@ fn alice_after(op: &AgentOp) -> AgentView {
             v.skills = skills.clone().unwrap_or_default();
         }
         AgentOp::SignOut => v.status = AgentStatus::LoggedOut,
-        AgentOp::Ready => {}
+        AgentOp::Ready | AgentOp::Status | AgentOp::WrapUpDone | AgentOp::HangUp => {}
         AgentOp::NotReady { reason } => {
             v.status = AgentStatus::NotReady {
                 reason: reason.clone(),
@@ -142,6 +143,7 @@ async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
         events: events.clone(),
         ivr_flows: None,
         recordings: Default::default(),
+        desk: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -269,6 +271,7 @@ async fn agents_list_serves_the_engine_snapshot() {
         state: AgentState::WrapUp,
         device: "sip:bob@10.0.0.7".into(),
         skills: [("sales".to_string(), 4)].into_iter().collect(),
+        contact: None,
     }];
     let (status, body) = get_json(api.addr, "/api/agents").await;
     assert_eq!(status, 200);

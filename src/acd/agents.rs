@@ -24,6 +24,10 @@ impl Engine {
         let id = AgentId(agent.to_string());
         let input = match op {
             AgentOp::SignIn { device, skills } => {
+                let device = match device {
+                    Some(d) if !is_sip_uri(&d) => Some(self.seat_device(&d)?),
+                    other => other,
+                };
                 let device = match device.or_else(|| self.registered_device(agent)) {
                     Some(d) => d,
                     None => {
@@ -49,6 +53,9 @@ impl Engine {
                 agent: id.clone(),
                 reason,
             },
+            AgentOp::Status => return Ok(self.agent_view(&id)),
+            AgentOp::WrapUpDone => Input::WrapUpDone { agent: id.clone() },
+            AgentOp::HangUp => return self.agent_hang_up(now, wall_ms, &id),
         };
         let outputs = self.cti.handle(now, input);
         if let Some(CtiOutput::Refused { error }) = outputs
@@ -61,16 +68,52 @@ impl Engine {
         Ok(self.agent_view(&id))
     }
 
+    /// The desk's hang up: end the agent's contact (ringing or talking).
+    fn agent_hang_up(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        id: &AgentId,
+    ) -> Result<AgentView, AgentError> {
+        let contact = self
+            .cti
+            .agent(id)
+            .and_then(|a| a.contact())
+            .ok_or_else(|| AgentError::Conflict(format!("{} has no contact to hang up", id.0)))?;
+        if !self.desk_hang_up(now, wall_ms, contact) {
+            return Err(AgentError::Conflict(format!(
+                "{contact} is not a live call"
+            )));
+        }
+        Ok(self.agent_view(id))
+    }
+
+    /// A device named as a seat (`1002`): that seat's registered phone.
+    fn seat_device(&self, seat: &str) -> Result<String, AgentError> {
+        if !self.cfg.seats.contains_key(seat) {
+            return Err(AgentError::Invalid(format!(
+                "device {seat:?} is neither a sip: URI nor a seat"
+            )));
+        }
+        self.registered_device(seat)
+            .ok_or_else(|| AgentError::Invalid(format!("seat {seat} has no registered phone")))
+    }
+
     /// The agent as the desk sees it; a signed-out agent has no CTI entry.
     pub fn agent_view(&self, id: &AgentId) -> AgentView {
         match self.cti.agent(id) {
-            Some(a) => AgentView::from(a),
+            Some(a) => {
+                let mut view = AgentView::from(a);
+                view.contact = a.contact().and_then(|c| self.contact_card(c));
+                view
+            }
             None => AgentView {
                 id: id.0.clone(),
                 status: AgentStatus::LoggedOut,
                 state: AgentState::Idle,
                 device: String::new(),
                 skills: BTreeMap::new(),
+                contact: None,
             },
         }
     }
@@ -136,6 +179,11 @@ impl Engine {
             .first()
             .map(|b| b.contact.clone())
     }
+}
+
+fn is_sip_uri(device: &str) -> bool {
+    let lower = device.to_ascii_lowercase();
+    lower.starts_with("sip:") || lower.starts_with("sips:")
 }
 
 fn skills_of(skills: &BTreeMap<String, u8>) -> BTreeMap<Skill, u8> {

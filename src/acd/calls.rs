@@ -6,6 +6,7 @@
 //! CANCEL / BYE / re-INVITE on the legs, relay re-pointing, CTI inputs,
 //! interface-B messages to the IVR, CSTA events and the CDR.
 
+mod desk;
 mod info;
 pub mod transfer;
 

@@ -125,6 +125,9 @@ pub enum CallInput {
     TransferTimeout,
     /// The SoftACD is shutting down: end the call on every leg.
     ServerShutdown,
+    /// The agent pressed hang up on the desk: end the call on every leg
+    /// (normal clearing).
+    DeskHangUp,
 }
 
 /// Interface B, CTI → IVR, as far as the call model relays it.

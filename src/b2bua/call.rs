@@ -235,6 +235,10 @@ impl Call {
                 self.hang_up_caller(503, "Service Unavailable", out);
                 self.clear(ClearCause::ServerShutdown, out);
             }
+            I::DeskHangUp => {
+                self.hang_up_caller(480, "Temporarily Unavailable", out);
+                self.clear(ClearCause::NormalClearing, out);
+            }
         }
     }
 

@@ -19,9 +19,9 @@ mod validate;
 mod tests;
 
 pub use schema::{
-    Config, CtiSection, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig, MediaModeConfig,
-    NoAgentsPolicy, QueueSection, RecordingConfig, RecordingMode, RegistrarSection, SeatConfig,
-    ServiceSection, SipConfig, SipTimers, StorageConfig,
+    Config, CtiSection, DeskSection, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig,
+    MediaModeConfig, NoAgentsPolicy, QueueSection, RecordingConfig, RecordingMode,
+    RegistrarSection, SeatConfig, ServiceSection, SipConfig, SipTimers, StorageConfig,
 };
 
 use span::{line_col, Locator};

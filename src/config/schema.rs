@@ -32,6 +32,28 @@ pub struct Config {
     pub service: Vec<ServiceSection>,
     /// Call recording (`[recording]`, relay media mode only).
     pub recording: RecordingConfig,
+    /// The agent desktop (`[desk]`): break reasons and dispositions.
+    pub desk: DeskSection,
+}
+
+/// `[desk]`: the codes the agent desktop offers (issue 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeskSection {
+    /// Reason codes an agent may give for a break (not ready).
+    pub break_reasons: Vec<String>,
+    /// Disposition codes an agent picks in wrap-up (stored in the CDR).
+    pub dispositions: Vec<String>,
+}
+
+impl Default for DeskSection {
+    fn default() -> Self {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        DeskSection {
+            break_reasons: list(&["lunch", "training", "personal"]),
+            dispositions: list(&["resolved", "callback", "escalated"]),
+        }
+    }
 }
 
 /// `[recording]`: record relayed calls to WAV files in
@@ -401,6 +423,10 @@ pub struct SeatConfig {
     /// A seat that registers is signed in and ready on its registered contact.
     #[serde(default = "yes")]
     pub auto_ready: bool,
+    /// The agent's desktop password as an Argon2 PHC string
+    /// (`softacd hash-password`); no hash: the seat cannot sign in at `/desk`.
+    #[serde(default)]
+    pub agent_password_hash: Option<String>,
 }
 
 fn yes() -> bool {

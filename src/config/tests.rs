@@ -391,3 +391,45 @@ fn media_codecs_must_be_known_and_listed_once() {
     assert_eq!(one_at(text, "listed twice"), 2);
     assert_eq!(one_at("[media]\ncodecs = []\n", "media.codecs: empty"), 2);
 }
+
+#[test]
+fn agent_password_hash_must_be_argon2_phc() {
+    let text =
+        "[[seat]]\nuser = \"2001\"\npassword = \"s3cret\"\nagent_password_hash = \"s3cret\"\n";
+    assert_eq!(one_at(text, "agent_password_hash"), 4);
+    let pbkdf2 = "[[seat]]\nuser = \"2001\"\npassword = \"s3cret\"\n\
+                  agent_password_hash = \"$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2doYXNoaGFzaA\"\n";
+    assert_eq!(one_at(pbkdf2, "want argon2id"), 4);
+}
+
+#[test]
+fn embedded_demo_seats_sign_in_to_the_desk_with_their_demo_passwords() {
+    let cfg = Config::load(None).expect("default config");
+    assert_eq!(cfg.seat.len(), 3);
+    for seat in &cfg.seat {
+        let hash = seat
+            .agent_password_hash
+            .as_deref()
+            .expect("demo seat has a hash");
+        assert!(crate::http::desk::password::verify(
+            &seat.demo_password(),
+            hash
+        ));
+        assert!(!crate::http::desk::password::verify("wrong", hash));
+    }
+}
+
+#[test]
+fn desk_codes_must_be_unique_and_non_empty() {
+    let text = "[desk]\nbreak_reasons = [\"lunch\", \"\"]\ndispositions = [\"done\", \"done\"]\n";
+    let d = diags(text);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert!(
+        d[0].message.contains("desk.break_reasons") && d[0].line == 2,
+        "{d:?}"
+    );
+    assert!(
+        d[1].message.contains("listed twice") && d[1].line == 3,
+        "{d:?}"
+    );
+}

@@ -66,6 +66,7 @@ pub(crate) fn semantic(cfg: &Config, loc: &Locator<'_, '_>) -> Vec<Finding> {
     sip(cfg, loc, &mut out);
     log(cfg, loc, &mut out);
     demo_passwords_need_loopback(cfg, loc, &mut out);
+    desk(cfg, loc, &mut out);
     out.sort_by_key(|f| f.span.start);
     out
 }
@@ -101,6 +102,43 @@ fn seats(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             let path = [Key("seat"), Index(i), Key("skills")];
             let msg = format!("seat.skills: seat `{}` has an empty skill name", seat.user);
             out.push(Finding::new(loc.near(&path), msg));
+        }
+    }
+}
+
+/// `[[seat]] agent_password_hash` is an Argon2 PHC string; `[desk]` codes
+/// are non-empty, unique, at most 64 bytes.
+fn desk(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    for (i, seat) in cfg.seat.iter().enumerate() {
+        let Some(hash) = &seat.agent_password_hash else {
+            continue;
+        };
+        if let Err(why) = crate::http::desk::password::check_phc(hash) {
+            let path = [Key("seat"), Index(i), Key("agent_password_hash")];
+            let msg = format!("seat.agent_password_hash: seat `{}`: {why}", seat.user);
+            out.push(Finding::new(loc.near(&path), msg));
+        }
+    }
+    let lists = [
+        ("break_reasons", &cfg.desk.break_reasons),
+        ("dispositions", &cfg.desk.dispositions),
+    ];
+    for (key, list) in lists {
+        let mut seen = std::collections::HashSet::new();
+        for (i, code) in list.iter().enumerate() {
+            let bad =
+                code.trim().is_empty() || code.len() > 64 || code.chars().any(char::is_control);
+            let msg = if bad {
+                format!("desk.{key}: `{code}` must be 1..=64 bytes without control characters")
+            } else if !seen.insert(code.as_str()) {
+                format!("desk.{key}: `{code}` is listed twice")
+            } else {
+                continue;
+            };
+            out.push(Finding::new(
+                loc.near(&[Key("desk"), Key(key), Index(i)]),
+                msg,
+            ));
         }
     }
 }

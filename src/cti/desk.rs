@@ -93,6 +93,25 @@ impl Cti {
         Ok(())
     }
 
+    /// The desk ends wrap-up early; refused unless the agent is in wrap-up.
+    pub(super) fn wrap_up_done(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        out: &mut Vec<Output>,
+    ) -> Result<(), CtiError> {
+        const IN: &str = "WrapUpDone";
+        let a = self.agent_ref(IN, agent)?;
+        if a.state != AgentState::WrapUp {
+            return Err(CtiError::NotInWrapUp {
+                input: IN,
+                agent: agent.clone(),
+            });
+        }
+        self.agent_idle(now, agent, out);
+        Ok(())
+    }
+
     pub(super) fn check_skills(
         &self,
         input: &'static str,

@@ -20,6 +20,8 @@ pub enum CtiError {
     },
     #[error("{input}: unknown {agent}")]
     UnknownAgent { input: &'static str, agent: AgentId },
+    #[error("{input}: {agent} is not in wrap-up")]
+    NotInWrapUp { input: &'static str, agent: AgentId },
     #[error("{input}: unknown {queue}")]
     UnknownQueue {
         input: &'static str,

@@ -104,6 +104,11 @@ pub enum Input {
         agent: AgentId,
         reason: String,
     },
+    /// The agent finished wrap-up early (picked a disposition on the desk):
+    /// Idle now instead of at the queue's wrap-up time.
+    WrapUpDone {
+        agent: AgentId,
+    },
     /// Step 2 (leg Caller creates the contact) and step 9 (leg Agent).
     CallDelivered {
         contact: ContactId,
@@ -221,6 +226,7 @@ impl Input {
             Input::SignOut { .. } => "SignOut",
             Input::SetReady { .. } => "SetReady",
             Input::SetNotReady { .. } => "SetNotReady",
+            Input::WrapUpDone { .. } => "WrapUpDone",
             Input::CallDelivered { .. } => "CallDelivered",
             Input::ContactArrived { .. } => "ContactArrived",
             Input::RouteRequest { .. } => "RouteRequest",

@@ -145,6 +145,7 @@ impl Cti {
             Input::SignOut { agent } => self.sign_out(now, &agent, out),
             Input::SetReady { agent } => self.set_ready(&agent, out),
             Input::SetNotReady { agent, reason } => self.set_not_ready(&agent, reason, out),
+            Input::WrapUpDone { agent } => self.wrap_up_done(now, &agent, out),
             Input::CallDelivered {
                 contact,
                 media,

@@ -38,6 +38,22 @@ pub struct AgentView {
     pub state: AgentState,
     pub device: String,
     pub skills: BTreeMap<String, u8>,
+    /// The contact the agent is reserved for, ringing or talking with, as
+    /// the desk's popup shows it; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactCard>,
+}
+
+/// Caller data for the agent's popup (issue 6): who calls, what number they
+/// dialled, the queue, and the call data the IVR was given (the caller's
+/// `X-*` headers, the caller's display name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactCard {
+    pub contact: u64,
+    pub caller: String,
+    pub dnis: String,
+    pub queue: Option<String>,
+    pub data: BTreeMap<String, String>,
 }
 
 impl From<&Agent> for AgentView {
@@ -48,6 +64,7 @@ impl From<&Agent> for AgentView {
             state: a.state.clone(),
             device: a.device.clone(),
             skills: a.skills.iter().map(|(s, l)| (s.0.clone(), *l)).collect(),
+            contact: None,
         }
     }
 }
@@ -66,6 +83,12 @@ pub enum AgentOp {
     NotReady {
         reason: String,
     },
+    /// No change: the agent's current view (with its contact card).
+    Status,
+    /// End wrap-up now (the desk sent a disposition).
+    WrapUpDone,
+    /// End the agent's current contact (the B2BUA hangs up every leg).
+    HangUp,
 }
 
 /// Why the engine refused a command.
@@ -175,32 +198,47 @@ pub(super) async fn not_ready(
 
 /// Send `op` to the engine and turn its answer into a response.
 async fn command(s: &HttpState, agent: String, op: AgentOp) -> Response {
+    match ask(s, agent.clone(), op).await {
+        Ok(view) => Json(view).into_response(),
+        Err(AskError::Unavailable(why)) => json_error(StatusCode::SERVICE_UNAVAILABLE, why),
+        Err(AskError::Refused(e)) => refused(&agent, e),
+    }
+}
+
+/// Why the engine gave no view.
+#[derive(Debug)]
+pub(super) enum AskError {
+    /// The engine is busy, gone or too slow (503).
+    Unavailable(String),
+    /// The engine refused the command.
+    Refused(AgentError),
+}
+
+/// Send `op` for `agent` to the engine task and wait for its answer (the
+/// one path from HTTP and the desk's WebSocket to the engine).
+pub(super) async fn ask(s: &HttpState, agent: String, op: AgentOp) -> Result<AgentView, AskError> {
     let (tx, rx) = oneshot::channel();
     let cmd = AgentCommand {
-        agent: agent.clone(),
+        agent,
         op,
         reply: tx,
     };
     match s.agent_commands.try_send(cmd) {
         Ok(()) => {}
         Err(TrySendError::Full(_)) => {
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, "engine busy: try again")
+            return Err(AskError::Unavailable("engine busy: try again".into()))
         }
         Err(TrySendError::Closed(_)) => {
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, "engine is not running")
+            return Err(AskError::Unavailable("engine is not running".into()))
         }
     }
     match tokio::time::timeout(s.agent_timeout, rx).await {
-        Err(_) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("engine did not answer within {:?}", s.agent_timeout),
-        ),
-        Ok(Err(_)) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "engine dropped the request",
-        ),
-        Ok(Ok(Ok(view))) => Json(view).into_response(),
-        Ok(Ok(Err(e))) => refused(&agent, e),
+        Err(_) => Err(AskError::Unavailable(format!(
+            "engine did not answer within {:?}",
+            s.agent_timeout
+        ))),
+        Ok(Err(_)) => Err(AskError::Unavailable("engine dropped the request".into())),
+        Ok(Ok(r)) => r.map_err(AskError::Refused),
     }
 }
 

@@ -1,16 +1,19 @@
 //! The HTTP shell (axum): health, Prometheus metrics and the JSON API
 //! (registrations, agents, call records and recording control, the live
-//! event stream). Every error
+//! event stream) and the agent desktop (`/desk`, `/api/desk`). Every error
 //! a client can cause is a 4xx with a JSON body `{"error": …, "status": …}`;
 //! routes are documented in docs/api.md, events in docs/events.md.
 
 mod agents;
 mod calls;
+pub mod desk;
 pub mod extract;
 mod ivr;
 mod ws;
 
-pub use agents::{AgentCommand, AgentError, AgentOp, AgentView, AGENT_QUEUE, AGENT_REPLY_TIMEOUT};
+pub use agents::{
+    AgentCommand, AgentError, AgentOp, AgentView, ContactCard, AGENT_QUEUE, AGENT_REPLY_TIMEOUT,
+};
 
 use crate::cdr::CdrStore;
 use crate::events::EventBus;
@@ -49,6 +52,8 @@ pub struct HttpState {
     pub ivr_flows: Option<crate::ivr::store::Reloader>,
     /// Live calls' recordings (pause/resume).
     pub recordings: Recordings,
+    /// The agent desktop's passwords and codes (`/api/desk`).
+    pub desk: Arc<desk::DeskSettings>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -67,6 +72,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/events", get(ws::events))
         .route("/api/ivr/flows", get(ivr::flows))
         .route("/api/ivr/reload", post(ivr::reload))
+        .route("/desk", get(desk::page))
+        .route("/desk/desk.js", get(desk::script))
+        .route("/desk/desk.css", get(desk::style))
+        .route("/api/desk", get(desk::socket))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -372,6 +372,7 @@ pub async fn run(
         events: events.clone(),
         ivr_flows: Some(flows),
         recordings: recordings.clone(),
+        desk: Arc::new(http::desk::DeskSettings::from_config(&cfg)),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {

@@ -708,6 +708,28 @@ pub fn ivr_shell_config(
     }
 }
 
+/// [`TestServer::default_config`] with seat 1001 signing in from the desk:
+/// not auto-ready, `agent_password_hash = hash`, and queue `support` with
+/// `wrap_up_s` (long enough to pick a disposition in).
+pub fn desk_config(data_dir: &Path, hash: &str, wrap_up_s: u32) -> String {
+    let cfg = TestServer::default_config(data_dir);
+    let seat =
+        "user = \"1001\"\npassword = \"demo1001\"\nskills = [\"support\"]\nauto_ready = true\n";
+    let wrap = "name = \"support\"\nwrap_up_s = 1\n";
+    assert!(
+        cfg.contains(seat) && cfg.contains(wrap),
+        "default test config changed:\n{cfg}"
+    );
+    let desk_seat = format!(
+        "user = \"1001\"\npassword = \"demo1001\"\nskills = [\"support\"]\nauto_ready = false\n\
+         agent_password_hash = \"{hash}\"\n"
+    );
+    cfg.replace(seat, &desk_seat).replace(
+        wrap,
+        &format!("name = \"support\"\nwrap_up_s = {wrap_up_s}\n"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,3 +182,29 @@ fn agent_ringing_is_delivered_once_per_leg() {
         })
         .is_empty());
 }
+
+#[test]
+fn desk_hang_up_when_connected_byes_both_legs_with_normal_clearing() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    w.in_ivr();
+    let (leg, _, _) = invite_agent(&w.request_agent("sales")).unwrap();
+    w.feed(CallInput::Answered {
+        leg,
+        sdp: Some(agent_sdp("0")),
+    });
+    w.feed(CallInput::ReInviteAnswered {
+        leg: LegId::CALLER,
+        sdp: None,
+    });
+    let out = w.feed(CallInput::DeskHangUp);
+    assert!(has(&out, &CallAction::CallerBye));
+    assert!(has(&out, &CallAction::Bye { leg }));
+    assert!(has(
+        &out,
+        &CallAction::Cdr(CdrUpdate::Ended {
+            cause: ClearCause::NormalClearing
+        })
+    ));
+    assert_eq!(w.agent_state("alice"), AgentState::WrapUp);
+    assert_eq!(w.cleared_count(), 1);
+}

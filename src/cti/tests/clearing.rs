@@ -216,3 +216,43 @@ fn sign_in_again_cancels_a_pending_sign_out_and_updates_device() {
     assert_eq!(a.status, AgentStatus::Available);
     assert_eq!(a.device, "sip:desk-7@pbx.example");
 }
+
+#[test]
+fn wrap_up_done_from_the_desk_frees_agent_early_and_cancels_the_timer() {
+    let t0 = Instant::now();
+    let mut cti = Cti::new(cfg());
+    sign_in(&mut cti, t0, "a", &[("sales", 1)]);
+    let wrap_up_done = || Input::WrapUpDone {
+        agent: AgentId::from("a"),
+    };
+    let out = step(&mut cti, t0, wrap_up_done());
+    assert!(matches!(
+        refused(&out),
+        Some(CtiError::NotInWrapUp {
+            input: "WrapUpDone",
+            ..
+        })
+    ));
+    queue_call(&mut cti, t0, 1, 0);
+    step(
+        &mut cti,
+        t0,
+        Input::AgentAnswered {
+            contact: ContactId(1),
+        },
+    );
+    queue_call(&mut cti, secs(t0, 1), 2, 0);
+    clear(&mut cti, secs(t0, 30), 1);
+    assert_eq!(state_of(&cti, "a"), Some(AgentState::WrapUp));
+    let out = step(&mut cti, secs(t0, 31), wrap_up_done());
+    assert_eq!(refused(&out), None);
+    assert_eq!(
+        diverts(&out),
+        vec![(2, "a".to_owned())],
+        "next contact at once"
+    );
+    assert!(
+        tick(&mut cti, secs(t0, 35)).is_empty(),
+        "the wrap-up timer was cancelled"
+    );
+}

@@ -1,0 +1,235 @@
+//! The agent desktop in a real browser (issue 6), end to end: softacd on
+//! free loopback ports with a temp data dir and a real SQLite file, seat
+//! 1001's phone as a SIPp UAS, a SIPp caller, and the `/desk` page in the
+//! system Chromium driven by `tests/browser/desk.spec.mjs` (playwright-core,
+//! installed by scripts/install-deps.sh).
+//!
+//! The call flow (`caller_hangs_up_…`): the agent signs in at /desk as 1001 on the seat's phone
+//! (a wrong password first, which is refused), takes a break, gets ready;
+//! the caller dials 100 and presses 0; the popup shows the caller; the phone
+//! answers and the page shows in-call; the caller hangs up and the page
+//! shows wrap-up; the agent picks a disposition, which ends wrap-up, shows
+//! the call in today's history and is stored in the CDR row.
+//! `agent_hangs_up_…`: the same, but the agent presses Hang up in the call
+//! and reloads the page during wrap-up (the disposition form comes back).
+
+mod common;
+
+use common::{desk_config, free_port, poll_until, sipp, spawn_seat_phone, wait_output, TestServer};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The whole browser run, from launch to the disposition.
+const SPEC_TIMEOUT: Duration = Duration::from_secs(150);
+/// From launch to "signed in and ready".
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// `softacd hash-password` for `password` (the CLI the admin uses).
+fn hash_password(password: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_softacd"))
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn softacd hash-password");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{password}").expect("write password");
+    drop(stdin);
+    let out = wait_output(child, Duration::from_secs(30)).expect("hash-password hung");
+    assert!(out.status.success(), "hash-password failed: {out:?}");
+    let phc = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    assert!(phc.starts_with("$argon2id$"), "not a PHC string: {phc}");
+    phc
+}
+
+/// The browser spec as a child, its stdout lines on a channel.
+struct Spec {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Spec {
+    fn start(url: &str, mode: &str) -> Spec {
+        let dir = browser_dir();
+        assert!(
+            dir.join("node_modules/playwright-core").is_dir(),
+            "playwright-core is not installed in {}: run scripts/install-deps.sh",
+            dir.display()
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("desk.spec.mjs"))
+            .arg(url)
+            .arg(mode)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run node (run scripts/install-deps.sh): {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Spec {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads lines until one starts with `prefix` (returned) or `deadline`.
+    fn wait_line(&mut self, prefix: &str, deadline: Instant) -> Option<String> {
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return Some(line);
+                    }
+                    if line.starts_with("desk: FAILED") {
+                        return None;
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    fn fail(mut self, server: &TestServer, why: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+        panic!(
+            "{why}\n--- browser spec output ---\n{}\n--- softacd stderr (tail) ---\n{}",
+            self.seen.join("\n"),
+            server.stderr_tail(6000)
+        );
+    }
+}
+
+/// `SELECT agent, end_cause, disposition FROM cdr WHERE contact_id = N`
+/// with the sqlite3 shell on the server's database file.
+fn cdr_row(data_dir: &Path, contact: u64) -> String {
+    let db = data_dir.join("softacd.sqlite");
+    let sql = format!("SELECT agent, end_cause, disposition FROM cdr WHERE contact_id = {contact}");
+    let out = Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(&db)
+        .arg(sql)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run sqlite3 (run scripts/install-deps.sh): {e}"));
+    assert!(
+        out.status.success(),
+        "sqlite3 on {} failed: {out:?}",
+        db.display()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// One call at the desk: `mode` is the spec's mode, `caller` the SIPp
+/// caller scenario; returns the call's CDR row (agent|end_cause|disposition).
+fn desk_call(mode: &str, caller: &str) -> String {
+    let hash = hash_password("demo1001");
+    let server = TestServer::start_with_config(|dir| desk_config(dir, &hash, 120));
+    let phone = spawn_seat_phone(&server, "1001", "agent_uas.xml", "u1");
+    let registered = poll_until(Duration::from_secs(15), Duration::from_millis(100), || {
+        (!server.bindings_of("1001").is_empty()).then_some(())
+    });
+    assert!(registered.is_some(), "seat 1001's phone did not register");
+
+    let url = format!("http://{}/desk", server.http);
+    let mut spec = Spec::start(&url, mode);
+    let started = Instant::now();
+    if spec
+        .wait_line("desk: ready", started + READY_TIMEOUT)
+        .is_none()
+    {
+        spec.fail(&server, "the desk did not get signed in and ready");
+    }
+
+    let mp = free_port().to_string();
+    sipp(
+        &format!("call/{caller}"),
+        "u1",
+        server.udp,
+        &["-mp", &mp, "-timeout", "40s"],
+    );
+
+    let Some(done) = spec.wait_line("desk: done contact=", started + SPEC_TIMEOUT) else {
+        spec.fail(
+            &server,
+            "the desk did not follow the call to its disposition",
+        );
+    };
+    let contact: u64 = done
+        .trim_start_matches("desk: done contact=")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("bad contact in {done:?}"));
+    let status = match wait_output_of(&mut spec) {
+        Some(s) => s,
+        None => spec.fail(&server, "the browser spec did not exit"),
+    };
+    assert!(
+        status.success(),
+        "browser spec exited with {status}: {:?}",
+        spec.seen
+    );
+    eprintln!("browser spec:\n{}", spec.seen.join("\n"));
+    match phone.join() {
+        Ok(out) => assert!(out.status.success(), "seat phone failed: {out:?}"),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+    cdr_row(&server.data_dir, contact)
+}
+
+#[test]
+fn caller_hangs_up_and_the_agent_picks_a_disposition_in_chromium() {
+    let row = desk_call("caller-hangs-up", "caller_menu_agent.xml");
+    assert_eq!(
+        row, "1001|normal_clearing|resolved",
+        "the CDR row carries the agent's disposition"
+    );
+}
+
+#[test]
+fn agent_hangs_up_from_the_desk_in_chromium() {
+    // The caller waits in the call until the SoftACD's BYE, the phone until
+    // its BYE: both SIPp scenarios fail unless the desk's hang up ends the
+    // call on both legs.
+    let row = desk_call("agent-hangs-up", "caller_queued_until_bye.xml");
+    assert_eq!(row, "1001|normal_clearing|callback");
+}
+
+fn wait_output_of(spec: &mut Spec) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = spec.child.try_wait() {
+            return Some(status);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
