@@ -64,12 +64,14 @@ fn config() -> CtiConfig {
         max_wait: Some(Duration::from_secs(30)),
         wrap_up: Duration::from_secs(5),
         no_agents: NoAgents::Wait,
+        ..QueueConfig::default()
     };
     let vip = QueueConfig {
         max_size: 2,
         max_wait: None,
         wrap_up: Duration::ZERO,
         no_agents: NoAgents::Reject,
+        ..QueueConfig::default()
     };
     cfg.queues.insert(QueueName::from("sales"), sales);
     cfg.queues.insert(QueueName::from("vip"), vip);

@@ -126,8 +126,13 @@ pub enum CtiToIvr {
     QueueFull { contact: ContactId },
     /// An agent was chosen; the IVR leg is about to be released (step 8).
     AgentFound { contact: ContactId },
-    /// The answer to the IVR's position question: 1-based, 0 when not waiting.
-    QueuePosition { contact: ContactId, position: u32 },
+    /// The answer to the IVR's position question: 1-based, 0 when not
+    /// waiting; `ewt_s` the estimated wait in seconds, if any agent could serve.
+    QueuePosition {
+        contact: ContactId,
+        position: u32,
+        ewt_s: Option<u32>,
+    },
 }
 
 /// One CDR fact as it becomes known; the engine stamps the time and writes

@@ -103,8 +103,15 @@ pub struct QueueSection {
     pub wrap_up_s: u64,
     #[serde(default)]
     pub no_agents: NoAgentsPolicy,
+    /// Average handling time (talk + wrap-up, seconds) assumed for
+    /// estimated waits until contacts of this queue have finished.
+    #[serde(default = "default_aht")]
+    pub default_aht_s: u64,
 }
 
+fn default_aht() -> u64 {
+    180
+}
 fn default_queue_size() -> usize {
     100
 }

@@ -125,6 +125,9 @@ fn media_codecs(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Longest `default_aht_s` accepted (a day).
+const MAX_AHT_S: u64 = 86_400;
+
 /// `[cti]`, `[[queue]]` and `[[service]]`: names unique and usable.
 fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
     let level = cfg.cti.seat_skill_level;
@@ -172,6 +175,16 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             );
             out.push(Finding::new(
                 loc.near(&[Key("queue"), Index(i), Key("max_size")]),
+                msg,
+            ));
+        }
+        if !(1..=MAX_AHT_S).contains(&q.default_aht_s) {
+            let msg = format!(
+                "queue.default_aht_s: queue `{}`: {} is outside 1..={MAX_AHT_S}",
+                q.name, q.default_aht_s
+            );
+            out.push(Finding::new(
+                loc.near(&[Key("queue"), Index(i), Key("default_aht_s")]),
                 msg,
             ));
         }

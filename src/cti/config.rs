@@ -26,6 +26,9 @@ pub struct QueueConfig {
     /// Wrap-up time an agent gets after a call from this queue.
     pub wrap_up: Duration,
     pub no_agents: NoAgents,
+    /// Average handling time assumed until contacts of this queue finish
+    /// (seeds the moving average behind estimated wait times).
+    pub default_aht: Duration,
 }
 
 impl Default for QueueConfig {
@@ -35,6 +38,7 @@ impl Default for QueueConfig {
             max_wait: Some(Duration::from_secs(600)),
             wrap_up: Duration::from_secs(10),
             no_agents: NoAgents::Wait,
+            default_aht: Duration::from_secs(180),
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct AgentRequest {
     pub priority: u8,
     /// When the queue's maximum wait runs out (kept across requeues).
     pub deadline: Option<Instant>,
+    /// When the contact asked (kept across requeues): its wait so far.
+    pub since: Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,8 @@ pub struct Contact {
     pub caller: Option<String>,
     pub request: Option<AgentRequest>,
     pub phase: ContactPhase,
+    /// When the agent answered (handling time starts).
+    pub answered_at: Option<Instant>,
     history: VecDeque<CstaEvent>,
     max_history: usize,
 }
@@ -79,6 +83,7 @@ impl Contact {
             caller: None,
             request: None,
             phase: ContactPhase::Routing,
+            answered_at: None,
             history: VecDeque::new(),
             max_history,
         }

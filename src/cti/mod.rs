@@ -20,7 +20,9 @@ mod error;
 mod events;
 mod invariants;
 mod queue;
+mod report;
 mod routing;
+mod stats;
 mod timers;
 mod types;
 
@@ -33,6 +35,8 @@ pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
 pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
 pub use queue::{Queue, QueueKey};
+pub use report::{QueueStats, WaitEstimate};
+pub use stats::{estimated_wait, HandlingTime};
 pub use timers::{Timer, TimerTable};
 pub use types::{AgentId, Channel, ContactId, Leg, Media, QueueName, Skill};
 
@@ -57,8 +61,8 @@ impl Cti {
     pub fn new(cfg: CtiConfig) -> Self {
         let queues = cfg
             .queues
-            .keys()
-            .map(|name| (name.clone(), Queue::default()))
+            .iter()
+            .map(|(name, q)| (name.clone(), Queue::new(q.default_aht)))
             .collect();
         Cti {
             cfg,
@@ -171,7 +175,7 @@ impl Cti {
             } => self.request_agent(now, contact, queue, skills, priority, out),
             Input::LeaveQueue { contact } => self.leave_queue(contact),
             Input::AgentRinging { contact } => self.agent_ringing(contact, out),
-            Input::AgentAnswered { contact } => self.agent_answered(contact, out),
+            Input::AgentAnswered { contact } => self.agent_answered(now, contact, out),
             Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {
                 self.offer_failed(now, name, contact, out)
             }

@@ -98,6 +98,7 @@ impl Cti {
     /// Step 9: the agent answered; the call is established.
     pub(super) fn agent_answered(
         &mut self,
+        now: Instant,
         contact: ContactId,
         out: &mut Vec<Output>,
     ) -> Result<(), CtiError> {
@@ -106,6 +107,7 @@ impl Cti {
         self.timers.cancel(&Timer::RingTimeout(contact));
         if let Some(c) = self.contacts.get_mut(&contact) {
             c.phase = ContactPhase::Connected(agent.clone());
+            c.answered_at = Some(now);
             c.record(CstaEvent::Established {
                 contact,
                 agent: agent.clone(),

@@ -8,9 +8,11 @@ mod agents;
 mod calls;
 pub mod extract;
 mod ivr;
+mod queues;
 mod ws;
 
 pub use agents::{AgentCommand, AgentError, AgentOp, AgentView, AGENT_QUEUE, AGENT_REPLY_TIMEOUT};
+pub use queues::{QueueView, QUEUES_EVERY};
 
 use crate::cdr::CdrStore;
 use crate::events::EventBus;
@@ -49,6 +51,8 @@ pub struct HttpState {
     pub ivr_flows: Option<crate::ivr::store::Reloader>,
     /// Live calls' recordings (pause/resume).
     pub recordings: Recordings,
+    /// Snapshot for `GET /api/queues`, replaced by the engine.
+    pub queues: Arc<RwLock<Vec<QueueView>>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -67,6 +71,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/events", get(ws::events))
         .route("/api/ivr/flows", get(ivr::flows))
         .route("/api/ivr/reload", post(ivr::reload))
+        .route("/api/queues", get(queues::list))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -46,7 +46,7 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
             IvrEvent::HttpResponse { id, status, body }
         }
         AppEvent::Http(HttpResult::Failed { id, reason }) => IvrEvent::HttpFailed { id, reason },
-        AppEvent::QueuePosition { position } => IvrEvent::QueuePosition { position },
+        AppEvent::QueuePosition { position, ewt_s } => IvrEvent::QueuePosition { position, ewt_s },
     }
 }
 

@@ -16,7 +16,7 @@
 mod http;
 mod nodes;
 mod queue;
-pub use queue::POSITION_PROMPT;
+pub use queue::{ESTIMATE_PROMPT, POSITION_PROMPT};
 #[cfg(test)]
 mod queue_tests;
 
@@ -80,8 +80,9 @@ pub enum IvrEvent {
     HttpResponse { id: u64, status: u16, body: String },
     /// `HttpRequest` `id` failed (connect, timeout, too large, refused host).
     HttpFailed { id: u64, reason: String },
-    /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not queued).
-    QueuePosition { position: u32 },
+    /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not
+    /// queued) and the estimated wait in seconds (`None`: no agent could serve).
+    QueuePosition { position: u32, ewt_s: Option<u32> },
 }
 
 /// What the session asks the shell to do, in order.

@@ -138,6 +138,7 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
                         NoAgentsPolicy::Wait => NoAgents::Wait,
                         NoAgentsPolicy::Reject => NoAgents::Reject,
                     },
+                    default_aht: Duration::from_secs(q.default_aht_s),
                 },
             )
         })
@@ -358,6 +359,7 @@ pub async fn run(
     let draining = Arc::new(AtomicBool::new(false));
     let events = EventBus::new(EVENT_CAPACITY);
     let agents = Arc::new(RwLock::new(engine.agent_views()));
+    let queues = Arc::new(RwLock::new(Vec::new()));
     let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
     let state = HttpState {
         bindings: bindings.clone(),
@@ -371,6 +373,7 @@ pub async fn run(
         events: events.clone(),
         ivr_flows: Some(flows),
         recordings: recordings.clone(),
+        queues: queues.clone(),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -394,6 +397,7 @@ pub async fn run(
         cdrs: cdr_tx,
         bindings,
         agents,
+        queues,
         agent_commands: agent_rx,
         events,
         from_ivr: ivr.from_ivr,
