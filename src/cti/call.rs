@@ -129,6 +129,7 @@ impl Cti {
             priority,
             deadline: qcfg.max_wait.map(|w| now + w),
             since: now,
+            escalated: Duration::ZERO,
         };
         let key = QueueKey::new(priority, self.tail_seq);
         self.tail_seq = self.tail_seq.saturating_add(1);
@@ -156,11 +157,13 @@ impl Cti {
         if let Some(at) = req.deadline {
             self.timers.set(Timer::QueueTimeout(contact), at);
         }
+        self.arm_escalation(contact);
     }
 
     /// Takes a queued contact out of its queue (phase left to the caller).
     pub(super) fn dequeue(&mut self, contact: ContactId) {
         self.timers.cancel(&Timer::QueueTimeout(contact));
+        self.timers.cancel(&Timer::Escalate(contact));
         let Some(c) = self.contacts.get(&contact) else {
             return;
         };
@@ -298,7 +301,7 @@ impl Cti {
 
     /// Contacts of `queue` waiting or being diverted: what the size bound
     /// counts, so a failed offer can always go back in line.
-    fn occupancy(&self, queue: &QueueName) -> usize {
+    pub(super) fn occupancy(&self, queue: &QueueName) -> usize {
         self.contacts
             .values()
             .filter(|c| {

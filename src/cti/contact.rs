@@ -7,7 +7,7 @@ use super::events::CstaEvent;
 use super::queue::QueueKey;
 use super::types::{AgentId, Channel, ContactId, QueueName, Skill};
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where the contact is, from the CTI's side.
 ///
@@ -58,6 +58,8 @@ pub struct AgentRequest {
     pub deadline: Option<Instant>,
     /// When the contact asked (kept across requeues): its wait so far.
     pub since: Instant,
+    /// The wait after which the last escalation step was applied (zero: none).
+    pub escalated: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,6 +75,10 @@ impl Cti {
                 if deadline != self.timers.get(&Timer::QueueTimeout(*cid)) {
                     return Err(format!("{cid} queue timer differs from its deadline"));
                 }
+                let step = c.request.as_ref().and_then(|r| self.next_escalation(r));
+                if step.map(|(at, _)| at) != self.timers.get(&Timer::Escalate(*cid)) {
+                    return Err(format!("{cid} escalation timer differs from its next step"));
+                }
             }
         }
         Ok(())
@@ -99,6 +103,10 @@ impl Cti {
         for (timer, _) in self.timers.iter() {
             let live = match timer {
                 Timer::QueueTimeout(c) => self
+                    .contacts
+                    .get(c)
+                    .is_some_and(|c| matches!(c.phase, ContactPhase::Queued(_))),
+                Timer::Escalate(c) => self
                     .contacts
                     .get(c)
                     .is_some_and(|c| matches!(c.phase, ContactPhase::Queued(_))),

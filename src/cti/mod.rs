@@ -17,12 +17,14 @@ mod config;
 mod contact;
 mod desk;
 mod error;
+mod escalate;
 mod events;
 mod invariants;
 mod queue;
 mod report;
 mod routing;
 mod stats;
+mod strategy;
 mod timers;
 mod types;
 
@@ -30,7 +32,7 @@ mod types;
 mod tests;
 
 pub use agent::{Agent, AgentState, AgentStatus};
-pub use config::{CtiConfig, NoAgents, QueueConfig};
+pub use config::{CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, SKILL_LEVELS};
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
 pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
@@ -192,6 +194,7 @@ impl Cti {
             Timer::QueueTimeout(contact) => self.queue_timeout(contact, out),
             Timer::RingTimeout(contact) => self.ring_timeout(now, contact, out),
             Timer::WrapUp(agent) => self.wrap_up_over(now, &agent, out),
+            Timer::Escalate(contact) => self.escalate(contact),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! offer failed goes back to the head of its priority class (step 8).
 
 use super::stats::HandlingTime;
-use super::types::ContactId;
+use super::types::{AgentId, ContactId};
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,6 +36,8 @@ impl QueueKey {
 pub struct Queue {
     waiting: BTreeMap<QueueKey, ContactId>,
     handling: HandlingTime,
+    /// The agent this queue offered a contact to last (round-robin).
+    pub(crate) last_offered: Option<AgentId>,
 }
 
 impl Queue {
@@ -44,6 +46,7 @@ impl Queue {
         Queue {
             waiting: BTreeMap::new(),
             handling: HandlingTime::seeded(default_aht),
+            last_offered: None,
         }
     }
 

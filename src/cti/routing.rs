@@ -1,7 +1,7 @@
-//! Routing (mission steps 7–9): the first strategy offers each waiting
-//! contact — highest priority first, then first come first served across all
-//! queues — to the longest-idle agent that is Available, Idle and holds every
-//! required skill (DivertCall). Then the offer's outcome: ringing, answered
+//! Routing (mission steps 7–9): each waiting contact — highest priority
+//! first, then first come first served across all queues — is offered to the
+//! agent its queue's strategy picks (`strategy`) among those Available, Idle
+//! and holding every required skill (DivertCall). Then the offer's outcome: ringing, answered
 //! (Established), or rejected / not answered / CTI ring timeout, after which
 //! the contact goes back to the head of its queue and the next agent is tried.
 
@@ -11,7 +11,7 @@ use super::error::CtiError;
 use super::events::{CstaEvent, Output};
 use super::queue::QueueKey;
 use super::timers::Timer;
-use super::types::{AgentId, ContactId, Skill};
+use super::types::{AgentId, ContactId, QueueName, Skill};
 use super::Cti;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -32,27 +32,18 @@ impl Cti {
             .collect();
         waiting.sort();
         for (_, contact) in waiting {
-            let Some(skills) = self.requested_skills(contact) else {
+            let Some((queue, skills)) = self.requested(contact) else {
                 continue;
             };
-            if let Some(agent) = self.longest_idle(&skills) {
+            if let Some(agent) = self.pick_agent(&queue, &skills) {
                 self.divert(now, contact, agent, out);
             }
         }
     }
 
-    fn requested_skills(&self, contact: ContactId) -> Option<BTreeMap<Skill, u8>> {
+    fn requested(&self, contact: ContactId) -> Option<(QueueName, BTreeMap<Skill, u8>)> {
         let req = self.contacts.get(&contact)?.request.as_ref()?;
-        Some(req.skills.clone())
-    }
-
-    /// The free, skilled agent idle the longest (ties: smallest id).
-    fn longest_idle(&self, skills: &BTreeMap<Skill, u8>) -> Option<AgentId> {
-        self.agents
-            .values()
-            .filter(|a| a.is_free() && a.has_skills(skills))
-            .min_by(|a, b| a.idle_since.cmp(&b.idle_since).then(a.id.cmp(&b.id)))
-            .map(|a| a.id.clone())
+        Some((req.queue.clone(), req.skills.clone()))
     }
 
     /// Step 8: reserve the agent and tell the SoftACD to ring its device.
@@ -65,6 +56,13 @@ impl Cti {
             return;
         };
         c.phase = ContactPhase::Diverting(agent.clone());
+        let queue = c
+            .request
+            .as_ref()
+            .and_then(|r| self.queues.get_mut(&r.queue));
+        if let Some(q) = queue {
+            q.last_offered = Some(agent.clone());
+        }
         c.record(CstaEvent::DivertCall {
             contact,
             agent: agent.clone(),
@@ -116,6 +114,7 @@ impl Cti {
         self.update_agent(&agent, out, |a| {
             a.state = AgentState::InCall { contact };
             a.missed = 0;
+            a.handled = a.handled.saturating_add(1);
         });
         out.push(Output::Established { contact, agent });
         Ok(())

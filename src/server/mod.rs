@@ -18,8 +18,8 @@ pub use engine_task::DRAIN_LIMIT;
 use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
 use crate::b2bua::MediaMode;
 use crate::cdr::{Cdr, CdrStore};
-use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode};
-use crate::cti::{Cti, CtiConfig, NoAgents, QueueConfig, QueueName};
+use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode, StrategyConfig};
+use crate::cti::{Cti, CtiConfig, Escalation, NoAgents, QueueConfig, QueueName, RoutingStrategy};
 use crate::events::{EventBus, EVENT_CAPACITY};
 use crate::http::{self, AgentCommand, HttpState};
 use crate::media::recording::{Layout, RecordingPolicy, Recordings};
@@ -139,6 +139,20 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
                         NoAgentsPolicy::Reject => NoAgents::Reject,
                     },
                     default_aht: Duration::from_secs(q.default_aht_s),
+                    strategy: match q.strategy {
+                        StrategyConfig::LongestIdle => RoutingStrategy::LongestIdle,
+                        StrategyConfig::RoundRobin => RoutingStrategy::RoundRobin,
+                        StrategyConfig::FewestContacts => RoutingStrategy::FewestContacts,
+                    },
+                    escalate: q
+                        .escalate
+                        .iter()
+                        .map(|e| Escalation {
+                            after: Duration::from_secs(e.after_s),
+                            min_level: e.min_level,
+                            queue: e.queue.clone().map(QueueName),
+                        })
+                        .collect(),
                 },
             )
         })

@@ -9,6 +9,7 @@ mod estimate;
 mod offer;
 mod refusals;
 mod routing;
+mod strategies;
 
 use super::*;
 use std::time::Duration;
