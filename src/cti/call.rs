@@ -224,6 +224,7 @@ impl Cti {
         const IN: &str = "ConnectionCleared";
         let phase = self.contact_in(IN, contact, "any", |_| true)?.phase.clone();
         self.dequeue(contact);
+        self.undivert(contact);
         self.timers.cancel(&Timer::RingTimeout(contact));
         let removed = self.contacts.remove(&contact);
         match phase {
@@ -302,15 +303,9 @@ impl Cti {
     /// Contacts of `queue` waiting or being diverted: what the size bound
     /// counts, so a failed offer can always go back in line.
     pub(super) fn occupancy(&self, queue: &QueueName) -> usize {
-        self.contacts
-            .values()
-            .filter(|c| {
-                matches!(
-                    c.phase,
-                    ContactPhase::Queued(_) | ContactPhase::Diverting(_)
-                ) && c.request.as_ref().is_some_and(|r| &r.queue == queue)
-            })
-            .count()
+        self.queues
+            .get(queue)
+            .map_or(0, |q| q.len().saturating_add(q.diverting))
     }
 
     fn anyone_signed_in_with(&self, skills: &BTreeMap<Skill, u8>) -> bool {

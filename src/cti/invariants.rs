@@ -86,6 +86,18 @@ impl Cti {
 
     fn check_queues(&self) -> Result<(), String> {
         for (name, q) in &self.queues {
+            let diverting = self
+                .contacts
+                .values()
+                .filter(|c| matches!(c.phase, ContactPhase::Diverting(_)))
+                .filter(|c| c.request.as_ref().is_some_and(|r| &r.queue == name))
+                .count();
+            if q.diverting != diverting {
+                return Err(format!(
+                    "{name} counts {} diverting, not {diverting}",
+                    q.diverting
+                ));
+            }
             for (key, cid) in q.waiting() {
                 let ok = self.contacts.get(cid).is_some_and(|c| {
                     c.phase == ContactPhase::Queued(*key)

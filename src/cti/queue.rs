@@ -38,6 +38,8 @@ pub struct Queue {
     handling: HandlingTime,
     /// The agent this queue offered a contact to last (round-robin).
     pub(crate) last_offered: Option<AgentId>,
+    /// Contacts of this queue being offered to an agent (Diverting).
+    pub(crate) diverting: usize,
 }
 
 impl Queue {
@@ -47,6 +49,7 @@ impl Queue {
             waiting: BTreeMap::new(),
             handling: HandlingTime::seeded(default_aht),
             last_offered: None,
+            diverting: 0,
         }
     }
 

@@ -13,16 +13,20 @@ use super::queue::QueueKey;
 use super::timers::Timer;
 use super::types::{AgentId, ContactId, QueueName, Skill};
 use super::Cti;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// NotReady reason given to an agent after too many missed offers.
 pub const NO_ANSWER_REASON: &str = "no answer";
 
 impl Cti {
-    /// Offers waiting contacts to free agents until no match remains.
+    /// Offers waiting contacts to free agents until no match remains. Within
+    /// one pass agents only stop being free, so a skill set that found no
+    /// free agent is not looked up again, and the pass ends once no agent
+    /// is free: the agent scans are per distinct skill set, not per contact.
     pub(super) fn route(&mut self, now: Instant, out: &mut Vec<Output>) {
-        if !self.agents.values().any(|a| a.is_free()) {
+        let mut free = self.agents.values().filter(|a| a.is_free()).count();
+        if free == 0 {
             return;
         }
         let mut waiting: Vec<(QueueKey, ContactId)> = self
@@ -31,12 +35,25 @@ impl Cti {
             .flat_map(|q| q.waiting().map(|(k, c)| (*k, *c)))
             .collect();
         waiting.sort();
+        let mut unmatched: BTreeSet<BTreeMap<Skill, u8>> = BTreeSet::new();
         for (_, contact) in waiting {
+            if free == 0 {
+                break;
+            }
             let Some((queue, skills)) = self.requested(contact) else {
                 continue;
             };
-            if let Some(agent) = self.pick_agent(&queue, &skills) {
-                self.divert(now, contact, agent, out);
+            if unmatched.contains(&skills) {
+                continue;
+            }
+            match self.pick_agent(&queue, &skills) {
+                Some(agent) => {
+                    self.divert(now, contact, agent, out);
+                    free -= 1;
+                }
+                None => {
+                    unmatched.insert(skills);
+                }
             }
         }
     }
@@ -62,6 +79,7 @@ impl Cti {
             .and_then(|r| self.queues.get_mut(&r.queue));
         if let Some(q) = queue {
             q.last_offered = Some(agent.clone());
+            q.diverting += 1;
         }
         c.record(CstaEvent::DivertCall {
             contact,
@@ -103,6 +121,7 @@ impl Cti {
         const IN: &str = "AgentAnswered";
         let agent = self.diverting_agent(IN, contact)?;
         self.timers.cancel(&Timer::RingTimeout(contact));
+        self.undivert(contact);
         if let Some(c) = self.contacts.get_mut(&contact) {
             c.phase = ContactPhase::Connected(agent.clone());
             c.answered_at = Some(now);
@@ -156,6 +175,7 @@ impl Cti {
         out: &mut Vec<Output>,
     ) {
         self.timers.cancel(&Timer::RingTimeout(contact));
+        self.undivert(contact);
         let limit = self.cfg.max_no_answer;
         self.update_agent(agent, out, |a| {
             a.missed = a.missed.saturating_add(1);
@@ -176,6 +196,19 @@ impl Cti {
             let key = QueueKey::new(priority, self.head_seq);
             self.head_seq = self.head_seq.saturating_sub(1);
             self.enqueue(contact, key);
+        }
+    }
+
+    /// A Diverting contact stops being one: its queue's count goes down.
+    pub(super) fn undivert(&mut self, contact: ContactId) {
+        let Some(c) = self.contacts.get(&contact) else {
+            return;
+        };
+        let (ContactPhase::Diverting(_), Some(req)) = (&c.phase, &c.request) else {
+            return;
+        };
+        if let Some(q) = self.queues.get_mut(&req.queue) {
+            q.diverting = q.diverting.saturating_sub(1);
         }
     }
 
