@@ -95,6 +95,7 @@ fn config() -> CtiConfig {
         max_wait: Some(Duration::from_secs(40)),
         wrap_up: Duration::from_secs(5),
         no_agents: NoAgents::Wait,
+        ..QueueConfig::default()
     };
     let strict = QueueConfig {
         no_agents: NoAgents::Reject,

@@ -5,7 +5,11 @@
 //! invariants hold, the event stream agrees with the views, routing is work
 //! conserving, and refused inputs change nothing. At the end, once every
 //! contact is cleared and every timer has run, no agent is left holding a
-//! contact and no contact remains.
+//! contact and no contact remains. The three queues use the three routing
+//! strategies (sales also escalates: level widened at 20 s, moved to vip at
+//! 40 s); agents hold levels 3/6/9 and contacts ask 1/4/7, and every offer
+//! is checked against the strategy's reference choice among the agents
+//! still free after the step.
 
 use proptest::prelude::*;
 use softacd::cti::*;
@@ -22,7 +26,7 @@ enum Op {
     Ready(u8),
     NotReady(u8),
     Arrive(u64),
-    Request(u64, bool, u8, u8),
+    Request(u64, u8, u8, u8),
     Ringing(u64),
     Answered(u64),
     Rejected(u64),
@@ -40,8 +44,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => a.clone().prop_map(Op::Ready),
         1 => a.prop_map(Op::NotReady),
         3 => c.clone().prop_map(Op::Arrive),
-        4 => (c.clone(), any::<bool>(), 0..4u8, 0..3u8)
-            .prop_map(|(c, v, m, p)| Op::Request(c, v, m, p)),
+        4 => (c.clone(), 0..3u8, 0..4u8, 0..3u8)
+            .prop_map(|(c, q, m, p)| Op::Request(c, q, m, p)),
         2 => c.clone().prop_map(Op::Ringing),
         3 => c.clone().prop_map(Op::Answered),
         1 => c.clone().prop_map(Op::Rejected),
@@ -64,29 +68,59 @@ fn config() -> CtiConfig {
         max_wait: Some(Duration::from_secs(30)),
         wrap_up: Duration::from_secs(5),
         no_agents: NoAgents::Wait,
+        ..QueueConfig::default()
     };
     let vip = QueueConfig {
         max_size: 2,
         max_wait: None,
         wrap_up: Duration::ZERO,
         no_agents: NoAgents::Reject,
+        ..QueueConfig::default()
+    };
+    let sales = QueueConfig {
+        strategy: RoutingStrategy::FewestContacts,
+        escalate: vec![
+            Escalation {
+                after: Duration::from_secs(20),
+                min_level: Some(1),
+                queue: None,
+            },
+            Escalation {
+                after: Duration::from_secs(40),
+                min_level: None,
+                queue: Some(QueueName::from("vip")),
+            },
+        ],
+        ..sales
+    };
+    let vip = QueueConfig {
+        strategy: RoutingStrategy::RoundRobin,
+        ..vip
+    };
+    let general = QueueConfig {
+        max_size: 2,
+        max_wait: Some(Duration::from_secs(50)),
+        ..QueueConfig::default()
     };
     cfg.queues.insert(QueueName::from("sales"), sales);
     cfg.queues.insert(QueueName::from("vip"), vip);
+    cfg.queues.insert(QueueName::from("general"), general);
     cfg
 }
 
-/// Skill mask → skills: bit 0 "sales", bit 1 "fr".
-fn skills(mask: u8) -> BTreeMap<Skill, u8> {
+/// Skill mask → skills at `level`: bit 0 "sales", bit 1 "fr".
+fn skills(mask: u8, level: u8) -> BTreeMap<Skill, u8> {
     let mut s = BTreeMap::new();
     if mask & 1 != 0 {
-        s.insert(Skill::from("sales"), 1);
+        s.insert(Skill::from("sales"), level);
     }
     if mask & 2 != 0 {
-        s.insert(Skill::from("fr"), 1);
+        s.insert(Skill::from("fr"), level);
     }
     s
 }
+
+const QUEUES: [&str; 3] = ["sales", "vip", "general"];
 
 fn agent(a: u8) -> AgentId {
     AgentId(format!("agent{a}"))
@@ -98,7 +132,7 @@ fn input(op: &Op) -> Option<Input> {
         Op::SignIn(a, m) => Input::SignIn {
             agent: agent(*a),
             device: format!("sip:agent{a}@lan"),
-            skills: skills(*m),
+            skills: skills(*m, 3 * (a + 1)),
         },
         Op::SignOut(a) => Input::SignOut { agent: agent(*a) },
         Op::Ready(a) => Input::SetReady { agent: agent(*a) },
@@ -112,10 +146,10 @@ fn input(op: &Op) -> Option<Input> {
             caller: "sip:caller@net".into(),
             media: Media::Audio,
         },
-        Op::Request(id, vip, m, p) => Input::RequestAgent {
+        Op::Request(id, q, m, p) => Input::RequestAgent {
             contact: c(id),
-            queue: QueueName::from(if *vip { "vip" } else { "sales" }),
-            skills: skills(*m),
+            queue: QueueName::from(QUEUES[usize::from(*q) % QUEUES.len()]),
+            skills: skills(*m, 1 + 3 * p),
             priority: *p,
         },
         Op::Ringing(id) => Input::AgentRinging { contact: c(id) },
@@ -148,7 +182,47 @@ fn check_step(cti: &Cti, before: &Snapshot, out: &[Output]) -> Result<(), TestCa
         prop_assert_eq!(&snapshot(cti), before, "a refused input changed something");
     }
     check_event_stream(cti, before, out)?;
+    check_strategies(cti, out)?;
     check_work_conserving(cti)
+}
+
+/// Each DivertCall went to a skilled agent no agent still free (hence free
+/// while routing) beats under the queue's strategy: longest-idle by
+/// (idle since, id), fewest-contacts by (answered, idle since, id);
+/// round-robin only needs the skills (its cursor is the core's own).
+fn check_strategies(cti: &Cti, out: &[Output]) -> Result<(), TestCaseError> {
+    for o in out {
+        let Output::DivertCall { contact, agent, .. } = o else {
+            continue;
+        };
+        let req = cti.contact(*contact).and_then(|c| c.request.clone());
+        let chosen = cti.agent(agent);
+        let (Some(req), Some(chosen)) = (req, chosen) else {
+            return Err(TestCaseError::fail(format!(
+                "{contact} diverted to a ghost"
+            )));
+        };
+        prop_assert!(chosen.has_skills(&req.skills), "{agent} lacks skills");
+        let strategy = cti.config().queues.get(&req.queue).map(|q| q.strategy);
+        let key = |a: &Agent| match strategy {
+            Some(RoutingStrategy::FewestContacts) => (a.handled, a.idle_since, a.id.clone()),
+            _ => (0, a.idle_since, a.id.clone()),
+        };
+        if strategy == Some(RoutingStrategy::RoundRobin) {
+            continue;
+        }
+        let better = cti
+            .agents()
+            .filter(|a| a.is_free() && a.has_skills(&req.skills))
+            .find(|a| key(a) < key(chosen));
+        prop_assert!(
+            better.is_none(),
+            "{contact} in {} went to {agent}, but {:?} was free and better",
+            req.queue,
+            better.map(|a| &a.id)
+        );
+    }
+    Ok(())
 }
 
 /// The last AgentStateChanged of each agent matches the view; an agent whose

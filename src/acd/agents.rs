@@ -118,6 +118,12 @@ impl Engine {
         }
     }
 
+    /// Every queue's live figures (for `GET /api/queues`).
+    pub fn queue_views(&self, now: Instant) -> Vec<crate::http::QueueView> {
+        let stats = self.cti.queue_stats(now);
+        stats.iter().map(crate::http::QueueView::from).collect()
+    }
+
     /// Every seat, signed in or not (for `GET /api/agents`).
     pub fn agent_views(&self) -> Vec<AgentView> {
         self.cfg

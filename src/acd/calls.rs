@@ -585,9 +585,17 @@ impl Engine {
                 },
             ),
             IvrToCti::QueryPosition { contact } => {
-                let place = self.cti.queue_position(contact).unwrap_or(0);
+                let wait = self.cti.wait_estimate(contact);
+                let place = wait.map_or(0, |w| w.position);
                 let position = u32::try_from(place).unwrap_or(u32::MAX);
-                let answer = CtiToIvr::QueuePosition { contact, position };
+                let ewt_s = wait
+                    .and_then(|w| w.ewt)
+                    .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+                let answer = CtiToIvr::QueuePosition {
+                    contact,
+                    position,
+                    ewt_s,
+                };
                 self.actions.push_back(Action::ToIvr(answer));
             }
             IvrToCti::LeaveQueue { contact } => {

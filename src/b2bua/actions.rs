@@ -141,13 +141,18 @@ pub enum CtiToIvr {
     QueueFull { contact: ContactId },
     /// An agent was chosen; the IVR leg is about to be released (step 8).
     AgentFound { contact: ContactId },
-    /// The answer to the IVR's position question: 1-based, 0 when not waiting.
-    QueuePosition { contact: ContactId, position: u32 },
     /// The transfer target answered; the IVR leg is about to be released.
     TransferAnswered { contact: ContactId },
     /// The transfer failed with this SIP status (408 for the ring timeout,
     /// 403 for a refused target, 400 for a bad URI); the IVR goes on.
     TransferFailed { contact: ContactId, code: u16 },
+    /// The answer to the IVR's position question: 1-based, 0 when not
+    /// waiting; `ewt_s` the estimated wait in seconds, if any agent could serve.
+    QueuePosition {
+        contact: ContactId,
+        position: u32,
+        ewt_s: Option<u32>,
+    },
 }
 
 /// One CDR fact as it becomes known; the engine stamps the time and writes

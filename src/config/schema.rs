@@ -125,8 +125,43 @@ pub struct QueueSection {
     pub wrap_up_s: u64,
     #[serde(default)]
     pub no_agents: NoAgentsPolicy,
+    /// Average handling time (talk + wrap-up, seconds) assumed for
+    /// estimated waits until contacts of this queue have finished.
+    #[serde(default = "default_aht")]
+    pub default_aht_s: u64,
+    /// How the queue picks among free agents able to serve its next contact.
+    #[serde(default)]
+    pub strategy: StrategyConfig,
+    /// Time-based escalation steps, `after_s` strictly increasing.
+    #[serde(default)]
+    pub escalate: Vec<EscalateStep>,
 }
 
+/// `[[queue]] strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyConfig {
+    #[default]
+    LongestIdle,
+    RoundRobin,
+    FewestContacts,
+}
+
+/// One `[[queue]] escalate` step: after `after_s` seconds of waiting, widen
+/// the required levels to at most `min_level`, and/or move to `queue`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateStep {
+    pub after_s: u64,
+    #[serde(default)]
+    pub min_level: Option<u8>,
+    #[serde(default)]
+    pub queue: Option<String>,
+}
+
+fn default_aht() -> u64 {
+    180
+}
 fn default_queue_size() -> usize {
     100
 }

@@ -433,3 +433,54 @@ fn desk_codes_must_be_unique_and_non_empty() {
         "{d:?}"
     );
 }
+
+#[test]
+fn queue_strategy_and_escalation_parse_into_their_steps() {
+    let text = "[[queue]]\nname = \"a\"\nstrategy = \"round-robin\"\ndefault_aht_s = 90\nescalate = [{ after_s = 30, min_level = 1 }, { after_s = 60, queue = \"b\" }]\n[[queue]]\nname = \"b\"\n";
+    let cfg = Config::from_toml(text, "q.toml").expect("valid");
+    let a = &cfg.queue[0];
+    assert_eq!(a.strategy, StrategyConfig::RoundRobin);
+    assert_eq!(a.default_aht_s, 90);
+    assert_eq!(
+        a.escalate,
+        vec![
+            EscalateStep {
+                after_s: 30,
+                min_level: Some(1),
+                queue: None
+            },
+            EscalateStep {
+                after_s: 60,
+                min_level: None,
+                queue: Some("b".into())
+            },
+        ]
+    );
+    assert_eq!(cfg.queue[1].strategy, StrategyConfig::LongestIdle);
+}
+
+#[test]
+fn unknown_strategy_is_an_error_at_its_line() {
+    let text = "[[queue]]\nname = \"a\"\nstrategy = \"ring-all\"\n";
+    assert_eq!(one_at(text, "ring-all"), 3);
+}
+
+#[test]
+fn bad_escalation_steps_are_reported_at_their_lines() {
+    let text = "[[queue]]\nname = \"a\"\ndefault_aht_s = 0\n\
+        [[queue.escalate]]\nafter_s = 30\nmin_level = 11\n\
+        [[queue.escalate]]\nafter_s = 30\nqueue = \"a\"\n\
+        [[queue.escalate]]\nafter_s = 90\n";
+    let d = diags(text);
+    let got: Vec<(usize, bool)> = d.iter().map(|x| (x.line, x.col > 0)).collect();
+    assert_eq!(
+        got,
+        vec![(3, true), (6, true), (8, true), (9, true), (11, true)],
+        "{d:?}"
+    );
+    assert!(d[0].message.contains("default_aht_s"));
+    assert!(d[1].message.contains("11 is outside 1..=10"));
+    assert!(d[2].message.contains("after the step before (30)"));
+    assert!(d[3].message.contains("`a` is not another configured queue"));
+    assert!(d[4].message.contains("needs `min_level`, `queue` or both"));
+}

@@ -163,6 +163,54 @@ fn media_codecs(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// `[[queue]] escalate`: `after_s` in 1..=86400 and strictly increasing;
+/// each step widens (`min_level` 1..=10), moves (`queue`, another configured
+/// queue), or both.
+fn escalation(
+    cfg: &Config,
+    i: usize,
+    q: &super::schema::QueueSection,
+    loc: &Locator<'_, '_>,
+    out: &mut Vec<Finding>,
+) {
+    let mut prev = 0;
+    for (j, e) in q.escalate.iter().enumerate() {
+        let at = |key| loc.near(&[Key("queue"), Index(i), Key("escalate"), Index(j), Key(key)]);
+        let name = &q.name;
+        if !(1..=MAX_AHT_S).contains(&e.after_s) || e.after_s <= prev {
+            let msg = format!(
+                "queue.escalate.after_s: queue `{name}`: {} must be in 1..={MAX_AHT_S} and after the step before ({prev})",
+                e.after_s
+            );
+            out.push(Finding::new(at("after_s"), msg));
+        }
+        prev = prev.max(e.after_s);
+        if let Some(level) = e.min_level.filter(|l| !(1..=10).contains(l)) {
+            let msg =
+                format!("queue.escalate.min_level: queue `{name}`: {level} is outside 1..=10");
+            out.push(Finding::new(at("min_level"), msg));
+        }
+        match &e.queue {
+            Some(to) if to == name || !cfg.queue.iter().any(|x| &x.name == to) => {
+                let msg = format!(
+                    "queue.escalate.queue: queue `{name}`: `{to}` is not another configured queue"
+                );
+                out.push(Finding::new(at("queue"), msg));
+            }
+            None if e.min_level.is_none() => {
+                let msg = format!(
+                    "queue.escalate: queue `{name}`: a step needs `min_level`, `queue` or both"
+                );
+                out.push(Finding::new(at("after_s"), msg));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Longest `default_aht_s` accepted (a day).
+const MAX_AHT_S: u64 = 86_400;
+
 /// `[cti]`, `[[queue]]` and `[[service]]`: names unique and usable.
 fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
     let level = cfg.cti.seat_skill_level;
@@ -213,6 +261,19 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
                 msg,
             ));
         }
+        if !(1..=MAX_AHT_S).contains(&q.default_aht_s) {
+            let msg = format!(
+                "queue.default_aht_s: queue `{}`: {} is outside 1..={MAX_AHT_S}",
+                q.name, q.default_aht_s
+            );
+            out.push(Finding::new(
+                loc.near(&[Key("queue"), Index(i), Key("default_aht_s")]),
+                msg,
+            ));
+        }
+    }
+    for (i, q) in cfg.queue.iter().enumerate() {
+        escalation(cfg, i, q, loc, out);
     }
     let mut numbers: HashMap<&str, usize> = HashMap::new();
     for (i, s) in cfg.service.iter().enumerate() {

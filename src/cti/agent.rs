@@ -53,6 +53,8 @@ pub struct Agent {
     pub wrap_up_until: Option<Instant>,
     /// Consecutive rejected or unanswered offers.
     pub missed: u32,
+    /// Contacts answered since signing in (the fewest-contacts strategy).
+    pub handled: u64,
 }
 
 impl Agent {
@@ -71,6 +73,7 @@ impl Agent {
             idle_since: now,
             wrap_up_until: None,
             missed: 0,
+            handled: 0,
         }
     }
 

@@ -13,7 +13,7 @@ use super::timers::Timer;
 use super::types::{Channel, ContactId, Leg, Media, QueueName, Skill};
 use super::Cti;
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl Cti {
     /// Step 2 (leg Caller, creates the contact) or step 9 (leg Agent).
@@ -128,6 +128,8 @@ impl Cti {
             skills,
             priority,
             deadline: qcfg.max_wait.map(|w| now + w),
+            since: now,
+            escalated: Duration::ZERO,
         };
         let key = QueueKey::new(priority, self.tail_seq);
         self.tail_seq = self.tail_seq.saturating_add(1);
@@ -155,11 +157,13 @@ impl Cti {
         if let Some(at) = req.deadline {
             self.timers.set(Timer::QueueTimeout(contact), at);
         }
+        self.arm_escalation(contact);
     }
 
     /// Takes a queued contact out of its queue (phase left to the caller).
     pub(super) fn dequeue(&mut self, contact: ContactId) {
         self.timers.cancel(&Timer::QueueTimeout(contact));
+        self.timers.cancel(&Timer::Escalate(contact));
         let Some(c) = self.contacts.get(&contact) else {
             return;
         };
@@ -220,21 +224,40 @@ impl Cti {
         const IN: &str = "ConnectionCleared";
         let phase = self.contact_in(IN, contact, "any", |_| true)?.phase.clone();
         self.dequeue(contact);
+        self.undivert(contact);
         self.timers.cancel(&Timer::RingTimeout(contact));
         let removed = self.contacts.remove(&contact);
         match phase {
             ContactPhase::Routing | ContactPhase::Queued(_) => {}
             ContactPhase::Diverting(agent) => self.agent_idle(now, &agent, out),
             ContactPhase::Connected(agent) => {
-                let wrap_up = removed
-                    .and_then(|c| c.request)
-                    .and_then(|r| self.cfg.queues.get(&r.queue))
-                    .map(|q| q.wrap_up)
-                    .unwrap_or_default();
+                let wrap_up = self.record_handled(now, removed.as_ref());
                 self.start_wrap_up(now, &agent, wrap_up, out);
             }
         }
         Ok(())
+    }
+
+    /// Adds a finished contact's talk time plus its queue's wrap-up to the
+    /// queue's handling time; returns that wrap-up.
+    fn record_handled(&mut self, now: Instant, contact: Option<&Contact>) -> Duration {
+        let Some((c, req)) = contact.and_then(|c| Some((c, c.request.as_ref()?))) else {
+            return Duration::ZERO;
+        };
+        let wrap_up = self
+            .cfg
+            .queues
+            .get(&req.queue)
+            .map(|q| q.wrap_up)
+            .unwrap_or_default();
+        let talk = c
+            .answered_at
+            .map(|at| now.saturating_duration_since(at))
+            .unwrap_or_default();
+        if let Some(q) = self.queues.get_mut(&req.queue) {
+            q.record_handled(talk.saturating_add(wrap_up));
+        }
+        wrap_up
     }
 
     fn new_contact(
@@ -279,16 +302,10 @@ impl Cti {
 
     /// Contacts of `queue` waiting or being diverted: what the size bound
     /// counts, so a failed offer can always go back in line.
-    fn occupancy(&self, queue: &QueueName) -> usize {
-        self.contacts
-            .values()
-            .filter(|c| {
-                matches!(
-                    c.phase,
-                    ContactPhase::Queued(_) | ContactPhase::Diverting(_)
-                ) && c.request.as_ref().is_some_and(|r| &r.queue == queue)
-            })
-            .count()
+    pub(super) fn occupancy(&self, queue: &QueueName) -> usize {
+        self.queues
+            .get(queue)
+            .map_or(0, |q| q.len().saturating_add(q.diverting))
     }
 
     fn anyone_signed_in_with(&self, skills: &BTreeMap<Skill, u8>) -> bool {

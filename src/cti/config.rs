@@ -1,7 +1,8 @@
 //! CTI configuration: the DNIS → IVR-script map (mission steps 2–3), the
 //! queues with their size bound, maximum wait, wrap-up time and no-agents
 //! policy (step 7, wrap-up after step 10), the no-answer rules (step 8) and
-//! the bounds on everything a peer can grow.
+//! the bounds on everything a peer can grow; per queue the routing strategy
+//! and the time-based escalation steps (issue 6).
 
 use super::types::QueueName;
 use std::collections::BTreeMap;
@@ -16,6 +17,32 @@ pub enum NoAgents {
     Reject,
 }
 
+/// How a queue picks among the free agents able to serve its next contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoutingStrategy {
+    /// The agent idle the longest (ties: smallest id).
+    #[default]
+    LongestIdle,
+    /// The next agent (by id) after the one this queue offered last, wrapping.
+    RoundRobin,
+    /// The agent who answered the fewest contacts since signing in (ties:
+    /// longest idle, then smallest id).
+    FewestContacts,
+}
+
+/// One time-based escalation step of a queue: once a contact has waited
+/// `after` since asking, widen its required levels to at most `min_level`
+/// and/or move it to `queue` (keeping its priority and place by arrival).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub after: Duration,
+    pub min_level: Option<u8>,
+    pub queue: Option<QueueName>,
+}
+
+/// Skill levels an agent may hold (issue 6: "skills with levels (1–10)").
+pub const SKILL_LEVELS: std::ops::RangeInclusive<u8> = 1..=10;
+
 /// One queue's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueConfig {
@@ -26,6 +53,12 @@ pub struct QueueConfig {
     /// Wrap-up time an agent gets after a call from this queue.
     pub wrap_up: Duration,
     pub no_agents: NoAgents,
+    /// Average handling time assumed until contacts of this queue finish
+    /// (seeds the moving average behind estimated wait times).
+    pub default_aht: Duration,
+    pub strategy: RoutingStrategy,
+    /// Escalation steps, `after` strictly increasing.
+    pub escalate: Vec<Escalation>,
 }
 
 impl Default for QueueConfig {
@@ -35,6 +68,9 @@ impl Default for QueueConfig {
             max_wait: Some(Duration::from_secs(600)),
             wrap_up: Duration::from_secs(10),
             no_agents: NoAgents::Wait,
+            default_aht: Duration::from_secs(180),
+            strategy: RoutingStrategy::LongestIdle,
+            escalate: Vec::new(),
         }
     }
 }

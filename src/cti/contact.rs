@@ -7,7 +7,7 @@ use super::events::CstaEvent;
 use super::queue::QueueKey;
 use super::types::{AgentId, Channel, ContactId, QueueName, Skill};
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where the contact is, from the CTI's side.
 ///
@@ -56,6 +56,10 @@ pub struct AgentRequest {
     pub priority: u8,
     /// When the queue's maximum wait runs out (kept across requeues).
     pub deadline: Option<Instant>,
+    /// When the contact asked (kept across requeues): its wait so far.
+    pub since: Instant,
+    /// The wait after which the last escalation step was applied (zero: none).
+    pub escalated: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +70,8 @@ pub struct Contact {
     pub caller: Option<String>,
     pub request: Option<AgentRequest>,
     pub phase: ContactPhase,
+    /// When the agent answered (handling time starts).
+    pub answered_at: Option<Instant>,
     history: VecDeque<CstaEvent>,
     max_history: usize,
 }
@@ -79,6 +85,7 @@ impl Contact {
             caller: None,
             request: None,
             phase: ContactPhase::Routing,
+            answered_at: None,
             history: VecDeque::new(),
             max_history,
         }

@@ -4,6 +4,7 @@
 //! agent's status or state emits [`Output::AgentStateChanged`].
 
 use super::agent::{Agent, AgentState, AgentStatus};
+use super::config::SKILL_LEVELS;
 use super::error::{check_len, check_text, CtiError};
 use super::events::Output;
 use super::timers::Timer;
@@ -25,6 +26,13 @@ impl Cti {
         check_text(IN, "agent", &agent.0, self.cfg.max_text)?;
         check_text(IN, "device", &device, self.cfg.max_text)?;
         self.check_skills(IN, &skills)?;
+        if let Some((skill, level)) = skills.iter().find(|(_, l)| !SKILL_LEVELS.contains(l)) {
+            return Err(CtiError::SkillLevel {
+                input: IN,
+                skill: skill.0.clone(),
+                level: *level,
+            });
+        }
         if self.agents.contains_key(&agent) {
             self.update_agent(&agent, out, |a| {
                 a.device = device;

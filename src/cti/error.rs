@@ -38,6 +38,12 @@ pub enum CtiError {
     TooManyContacts { input: &'static str, limit: usize },
     #[error("{input}: agent table full ({limit})")]
     TooManyAgents { input: &'static str, limit: usize },
+    #[error("{input}: skill {skill:?} at level {level}, outside 1..=10")]
+    SkillLevel {
+        input: &'static str,
+        skill: String,
+        level: u8,
+    },
     #[error("{input}: {field} too large ({len} > {limit})")]
     TooLarge {
         input: &'static str,

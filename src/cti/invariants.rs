@@ -75,6 +75,10 @@ impl Cti {
                 if deadline != self.timers.get(&Timer::QueueTimeout(*cid)) {
                     return Err(format!("{cid} queue timer differs from its deadline"));
                 }
+                let step = c.request.as_ref().and_then(|r| self.next_escalation(r));
+                if step.map(|(at, _)| at) != self.timers.get(&Timer::Escalate(*cid)) {
+                    return Err(format!("{cid} escalation timer differs from its next step"));
+                }
             }
         }
         Ok(())
@@ -82,6 +86,18 @@ impl Cti {
 
     fn check_queues(&self) -> Result<(), String> {
         for (name, q) in &self.queues {
+            let diverting = self
+                .contacts
+                .values()
+                .filter(|c| matches!(c.phase, ContactPhase::Diverting(_)))
+                .filter(|c| c.request.as_ref().is_some_and(|r| &r.queue == name))
+                .count();
+            if q.diverting != diverting {
+                return Err(format!(
+                    "{name} counts {} diverting, not {diverting}",
+                    q.diverting
+                ));
+            }
             for (key, cid) in q.waiting() {
                 let ok = self.contacts.get(cid).is_some_and(|c| {
                     c.phase == ContactPhase::Queued(*key)
@@ -99,6 +115,10 @@ impl Cti {
         for (timer, _) in self.timers.iter() {
             let live = match timer {
                 Timer::QueueTimeout(c) => self
+                    .contacts
+                    .get(c)
+                    .is_some_and(|c| matches!(c.phase, ContactPhase::Queued(_))),
+                Timer::Escalate(c) => self
                     .contacts
                     .get(c)
                     .is_some_and(|c| matches!(c.phase, ContactPhase::Queued(_))),

@@ -17,10 +17,14 @@ mod config;
 mod contact;
 mod desk;
 mod error;
+mod escalate;
 mod events;
 mod invariants;
 mod queue;
+mod report;
 mod routing;
+mod stats;
+mod strategy;
 mod timers;
 mod types;
 
@@ -28,11 +32,13 @@ mod types;
 mod tests;
 
 pub use agent::{Agent, AgentState, AgentStatus};
-pub use config::{CtiConfig, NoAgents, QueueConfig};
+pub use config::{CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, SKILL_LEVELS};
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
 pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
 pub use queue::{Queue, QueueKey};
+pub use report::{QueueStats, WaitEstimate};
+pub use stats::{estimated_wait, HandlingTime};
 pub use timers::{Timer, TimerTable};
 pub use types::{AgentId, Channel, ContactId, Leg, Media, QueueName, Skill};
 
@@ -57,8 +63,8 @@ impl Cti {
     pub fn new(cfg: CtiConfig) -> Self {
         let queues = cfg
             .queues
-            .keys()
-            .map(|name| (name.clone(), Queue::default()))
+            .iter()
+            .map(|(name, q)| (name.clone(), Queue::new(q.default_aht)))
             .collect();
         Cti {
             cfg,
@@ -172,7 +178,7 @@ impl Cti {
             } => self.request_agent(now, contact, queue, skills, priority, out),
             Input::LeaveQueue { contact } => self.leave_queue(contact),
             Input::AgentRinging { contact } => self.agent_ringing(contact, out),
-            Input::AgentAnswered { contact } => self.agent_answered(contact, out),
+            Input::AgentAnswered { contact } => self.agent_answered(now, contact, out),
             Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {
                 self.offer_failed(now, name, contact, out)
             }
@@ -189,6 +195,7 @@ impl Cti {
             Timer::QueueTimeout(contact) => self.queue_timeout(contact, out),
             Timer::RingTimeout(contact) => self.ring_timeout(now, contact, out),
             Timer::WrapUp(agent) => self.wrap_up_over(now, &agent, out),
+            Timer::Escalate(contact) => self.escalate(contact),
         }
     }
 }

@@ -2,9 +2,11 @@
 //! priority order, first-in first-out within a priority. A contact whose
 //! offer failed goes back to the head of its priority class (step 8).
 
-use super::types::ContactId;
+use super::stats::HandlingTime;
+use super::types::{AgentId, ContactId};
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// A contact's place in line. Keys from every queue share one total order
 /// (priority, then sequence), so the router can merge queues fairly.
@@ -33,9 +35,33 @@ impl QueueKey {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Queue {
     waiting: BTreeMap<QueueKey, ContactId>,
+    handling: HandlingTime,
+    /// The agent this queue offered a contact to last (round-robin).
+    pub(crate) last_offered: Option<AgentId>,
+    /// Contacts of this queue being offered to an agent (Diverting).
+    pub(crate) diverting: usize,
 }
 
 impl Queue {
+    /// An empty queue whose handling time starts at `default_aht`.
+    pub(crate) fn new(default_aht: Duration) -> Self {
+        Queue {
+            waiting: BTreeMap::new(),
+            handling: HandlingTime::seeded(default_aht),
+            last_offered: None,
+            diverting: 0,
+        }
+    }
+
+    /// The queue's average handling time (talk + wrap-up).
+    pub fn handling(&self) -> &HandlingTime {
+        &self.handling
+    }
+
+    pub(crate) fn record_handled(&mut self, handled: Duration) {
+        self.handling.record(handled);
+    }
+
     pub(crate) fn insert(&mut self, key: QueueKey, contact: ContactId) {
         self.waiting.insert(key, contact);
     }

@@ -1,7 +1,7 @@
-//! Routing (mission steps 7–9): the first strategy offers each waiting
-//! contact — highest priority first, then first come first served across all
-//! queues — to the longest-idle agent that is Available, Idle and holds every
-//! required skill (DivertCall). Then the offer's outcome: ringing, answered
+//! Routing (mission steps 7–9): each waiting contact — highest priority
+//! first, then first come first served across all queues — is offered to the
+//! agent its queue's strategy picks (`strategy`) among those Available, Idle
+//! and holding every required skill (DivertCall). Then the offer's outcome: ringing, answered
 //! (Established), or rejected / not answered / CTI ring timeout, after which
 //! the contact goes back to the head of its queue and the next agent is tried.
 
@@ -11,18 +11,22 @@ use super::error::CtiError;
 use super::events::{CstaEvent, Output};
 use super::queue::QueueKey;
 use super::timers::Timer;
-use super::types::{AgentId, ContactId, Skill};
+use super::types::{AgentId, ContactId, QueueName, Skill};
 use super::Cti;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// NotReady reason given to an agent after too many missed offers.
 pub const NO_ANSWER_REASON: &str = "no answer";
 
 impl Cti {
-    /// Offers waiting contacts to free agents until no match remains.
+    /// Offers waiting contacts to free agents until no match remains. Within
+    /// one pass agents only stop being free, so a skill set that found no
+    /// free agent is not looked up again, and the pass ends once no agent
+    /// is free: the agent scans are per distinct skill set, not per contact.
     pub(super) fn route(&mut self, now: Instant, out: &mut Vec<Output>) {
-        if !self.agents.values().any(|a| a.is_free()) {
+        let mut free = self.agents.values().filter(|a| a.is_free()).count();
+        if free == 0 {
             return;
         }
         let mut waiting: Vec<(QueueKey, ContactId)> = self
@@ -31,28 +35,32 @@ impl Cti {
             .flat_map(|q| q.waiting().map(|(k, c)| (*k, *c)))
             .collect();
         waiting.sort();
+        let mut unmatched: BTreeSet<BTreeMap<Skill, u8>> = BTreeSet::new();
         for (_, contact) in waiting {
-            let Some(skills) = self.requested_skills(contact) else {
+            if free == 0 {
+                break;
+            }
+            let Some((queue, skills)) = self.requested(contact) else {
                 continue;
             };
-            if let Some(agent) = self.longest_idle(&skills) {
-                self.divert(now, contact, agent, out);
+            if unmatched.contains(&skills) {
+                continue;
+            }
+            match self.pick_agent(&queue, &skills) {
+                Some(agent) => {
+                    self.divert(now, contact, agent, out);
+                    free -= 1;
+                }
+                None => {
+                    unmatched.insert(skills);
+                }
             }
         }
     }
 
-    fn requested_skills(&self, contact: ContactId) -> Option<BTreeMap<Skill, u8>> {
+    fn requested(&self, contact: ContactId) -> Option<(QueueName, BTreeMap<Skill, u8>)> {
         let req = self.contacts.get(&contact)?.request.as_ref()?;
-        Some(req.skills.clone())
-    }
-
-    /// The free, skilled agent idle the longest (ties: smallest id).
-    fn longest_idle(&self, skills: &BTreeMap<Skill, u8>) -> Option<AgentId> {
-        self.agents
-            .values()
-            .filter(|a| a.is_free() && a.has_skills(skills))
-            .min_by(|a, b| a.idle_since.cmp(&b.idle_since).then(a.id.cmp(&b.id)))
-            .map(|a| a.id.clone())
+        Some((req.queue.clone(), req.skills.clone()))
     }
 
     /// Step 8: reserve the agent and tell the SoftACD to ring its device.
@@ -65,6 +73,14 @@ impl Cti {
             return;
         };
         c.phase = ContactPhase::Diverting(agent.clone());
+        let queue = c
+            .request
+            .as_ref()
+            .and_then(|r| self.queues.get_mut(&r.queue));
+        if let Some(q) = queue {
+            q.last_offered = Some(agent.clone());
+            q.diverting += 1;
+        }
         c.record(CstaEvent::DivertCall {
             contact,
             agent: agent.clone(),
@@ -98,14 +114,17 @@ impl Cti {
     /// Step 9: the agent answered; the call is established.
     pub(super) fn agent_answered(
         &mut self,
+        now: Instant,
         contact: ContactId,
         out: &mut Vec<Output>,
     ) -> Result<(), CtiError> {
         const IN: &str = "AgentAnswered";
         let agent = self.diverting_agent(IN, contact)?;
         self.timers.cancel(&Timer::RingTimeout(contact));
+        self.undivert(contact);
         if let Some(c) = self.contacts.get_mut(&contact) {
             c.phase = ContactPhase::Connected(agent.clone());
+            c.answered_at = Some(now);
             c.record(CstaEvent::Established {
                 contact,
                 agent: agent.clone(),
@@ -114,6 +133,7 @@ impl Cti {
         self.update_agent(&agent, out, |a| {
             a.state = AgentState::InCall { contact };
             a.missed = 0;
+            a.handled = a.handled.saturating_add(1);
         });
         out.push(Output::Established { contact, agent });
         Ok(())
@@ -155,6 +175,7 @@ impl Cti {
         out: &mut Vec<Output>,
     ) {
         self.timers.cancel(&Timer::RingTimeout(contact));
+        self.undivert(contact);
         let limit = self.cfg.max_no_answer;
         self.update_agent(agent, out, |a| {
             a.missed = a.missed.saturating_add(1);
@@ -175,6 +196,19 @@ impl Cti {
             let key = QueueKey::new(priority, self.head_seq);
             self.head_seq = self.head_seq.saturating_sub(1);
             self.enqueue(contact, key);
+        }
+    }
+
+    /// A Diverting contact stops being one: its queue's count goes down.
+    pub(super) fn undivert(&mut self, contact: ContactId) {
+        let Some(c) = self.contacts.get(&contact) else {
+            return;
+        };
+        let (ContactPhase::Diverting(_), Some(req)) = (&c.phase, &c.request) else {
+            return;
+        };
+        if let Some(q) = self.queues.get_mut(&req.queue) {
+            q.diverting = q.diverting.saturating_sub(1);
         }
     }
 

@@ -17,6 +17,8 @@ pub enum Timer {
     RingTimeout(ContactId),
     /// The agent's wrap-up ends.
     WrapUp(AgentId),
+    /// A queued contact's next escalation step is due.
+    Escalate(ContactId),
 }
 
 /// Deadlines by timer, and timers by deadline.

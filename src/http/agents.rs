@@ -109,9 +109,9 @@ impl From<CtiError> for AgentError {
     fn from(e: CtiError) -> Self {
         match e {
             CtiError::UnknownAgent { .. } => AgentError::NotFound,
-            CtiError::TooLarge { .. } | CtiError::TooManyAgents { .. } => {
-                AgentError::Invalid(e.to_string())
-            }
+            CtiError::TooLarge { .. }
+            | CtiError::TooManyAgents { .. }
+            | CtiError::SkillLevel { .. } => AgentError::Invalid(e.to_string()),
             _ => AgentError::Conflict(e.to_string()),
         }
     }
@@ -327,6 +327,7 @@ mod tests {
             idle_since: Instant::now(),
             wrap_up_until: None,
             missed: 0,
+            handled: 0,
         };
         a.status = AgentStatus::NotReady {
             reason: "break".into(),

@@ -9,11 +9,13 @@ mod calls;
 pub mod desk;
 pub mod extract;
 mod ivr;
+mod queues;
 mod ws;
 
 pub use agents::{
     AgentCommand, AgentError, AgentOp, AgentView, ContactCard, AGENT_QUEUE, AGENT_REPLY_TIMEOUT,
 };
+pub use queues::{QueueView, QUEUES_EVERY};
 
 use crate::cdr::CdrStore;
 use crate::events::EventBus;
@@ -54,6 +56,8 @@ pub struct HttpState {
     pub recordings: Recordings,
     /// The agent desktop's passwords and codes (`/api/desk`).
     pub desk: Arc<desk::DeskSettings>,
+    /// Snapshot for `GET /api/queues`, replaced by the engine.
+    pub queues: Arc<RwLock<Vec<QueueView>>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -76,6 +80,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/desk/desk.js", get(desk::script))
         .route("/desk/desk.css", get(desk::style))
         .route("/api/desk", get(desk::socket))
+        .route("/api/queues", get(queues::list))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -48,10 +48,10 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
             IvrEvent::HttpResponse { id, status, body }
         }
         AppEvent::Http(HttpResult::Failed { id, reason }) => IvrEvent::HttpFailed { id, reason },
-        AppEvent::QueuePosition { position } => IvrEvent::QueuePosition { position },
         AppEvent::TransferAnswered => IvrEvent::TransferAnswered,
         AppEvent::TransferFailed { code } => IvrEvent::TransferFailed { code },
         AppEvent::Record(r) => IvrEvent::Record(r),
+        AppEvent::QueuePosition { position, ewt_s } => IvrEvent::QueuePosition { position, ewt_s },
     }
 }
 

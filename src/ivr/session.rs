@@ -20,9 +20,9 @@ mod transfer;
 mod record;
 #[cfg(test)]
 mod record_tests;
-pub use queue::POSITION_PROMPT;
 use record::RecordPhase;
 pub use record::{RecordCommand, RecordResult, RECORD_GRACE};
+pub use queue::{ESTIMATE_PROMPT, POSITION_PROMPT};
 #[cfg(test)]
 mod queue_tests;
 
@@ -86,14 +86,15 @@ pub enum IvrEvent {
     HttpResponse { id: u64, status: u16, body: String },
     /// `HttpRequest` `id` failed (connect, timeout, too large, refused host).
     HttpFailed { id: u64, reason: String },
-    /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not queued).
-    QueuePosition { position: u32 },
     /// The transfer target answered; the SoftACD takes the call away.
     TransferAnswered,
     /// The transfer failed (busy, no answer, SIP failure, refused URI).
     TransferFailed { code: u16 },
     /// The voicemail recorder's report (a `record` node).
     Record(RecordResult),
+    /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not
+    /// queued) and the estimated wait in seconds (`None`: no agent could serve).
+    QueuePosition { position: u32, ewt_s: Option<u32> },
 }
 
 /// What the session asks the shell to do, in order.

@@ -541,9 +541,14 @@ fn cti_input(m: CtiToIvr) -> ms::CtiToIvr {
             ms::CtiToIvr::NoAgents { contact: contact.0 }
         }
         CtiToIvr::AgentFound { contact } => ms::CtiToIvr::AgentFound { contact: contact.0 },
-        CtiToIvr::QueuePosition { contact, position } => ms::CtiToIvr::QueuePosition {
+        CtiToIvr::QueuePosition {
+            contact,
+            position,
+            ewt_s,
+        } => ms::CtiToIvr::QueuePosition {
             contact: contact.0,
             position,
+            ewt_s,
         },
         CtiToIvr::TransferAnswered { contact } => {
             ms::CtiToIvr::TransferAnswered { contact: contact.0 }

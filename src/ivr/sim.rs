@@ -30,6 +30,8 @@ use std::time::Instant;
 
 /// The simulated caller's place in line, told to position announcements.
 pub const SIM_POSITION: u32 = 1;
+/// The simulated caller's estimated wait in seconds (spoken as 3 minutes).
+pub const SIM_EWT_S: u32 = 150;
 
 /// Most events fed in one run; a flow still running then is reported.
 pub const MAX_SIM_STEPS: usize = 1000;
@@ -199,7 +201,7 @@ impl Run {
 
     /// The caller's turn on hold: no group left, an agent answers; `-`
     /// lets time run to the queue's next timer (a position announcement,
-    /// answered with [`SIM_POSITION`], or `max_wait_s`; an agent answers
+    /// answered with [`SIM_POSITION`] and [`SIM_EWT_S`], or `max_wait_s`; an agent answers
     /// when it has none); a key group is pressed during the hold music.
     fn on_hold(&mut self, group: Option<String>) {
         match (group.as_deref(), self.session.poll_timeout()) {
@@ -215,6 +217,7 @@ impl Run {
                 if std::mem::take(&mut self.asked) {
                     self.feed(IvrEvent::QueuePosition {
                         position: SIM_POSITION,
+                        ewt_s: Some(SIM_EWT_S),
                     });
                 }
             }

@@ -31,6 +31,7 @@ pub struct EngineIo {
     pub cdrs: mpsc::Sender<Cdr>,
     pub bindings: Arc<RwLock<Vec<Binding>>>,
     pub agents: Arc<RwLock<Vec<AgentView>>>,
+    pub queues: Arc<RwLock<Vec<crate::http::QueueView>>>,
     pub agent_commands: mpsc::Receiver<AgentCommand>,
     pub events: EventBus,
     pub from_ivr: mpsc::Receiver<IvrToCti>,
@@ -44,6 +45,8 @@ pub async fn run(mut engine: Engine, mut io: EngineIo) {
     let mut drain_deadline: Option<tokio::time::Instant> = None;
     engine.sync_auto_ready(Instant::now(), wall_ms());
     publish_agents(&engine, &io.agents);
+    let mut queues_at = Instant::now();
+    *io.queues.write().unwrap_or_else(|p| p.into_inner()) = engine.queue_views(queues_at);
     loop {
         let wake = engine
             .poll_timeout()
@@ -82,6 +85,11 @@ pub async fn run(mut engine: Engine, mut io: EngineIo) {
         }
         if changed.agents {
             publish_agents(&engine, &io.agents);
+        }
+        if queues_at.elapsed() >= crate::http::QUEUES_EVERY {
+            queues_at = Instant::now();
+            let views = engine.queue_views(queues_at);
+            *io.queues.write().unwrap_or_else(|p| p.into_inner()) = views;
         }
         telemetry::set_sip_transactions(engine.transactions());
         if let Some(deadline) = drain_deadline {

@@ -18,8 +18,8 @@ pub use engine_task::DRAIN_LIMIT;
 use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
 use crate::b2bua::MediaMode;
 use crate::cdr::{Cdr, CdrStore};
-use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode};
-use crate::cti::{Cti, CtiConfig, NoAgents, QueueConfig, QueueName};
+use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode, StrategyConfig};
+use crate::cti::{Cti, CtiConfig, Escalation, NoAgents, QueueConfig, QueueName, RoutingStrategy};
 use crate::events::{EventBus, EVENT_CAPACITY};
 use crate::http::{self, AgentCommand, HttpState};
 use crate::media::recording::{Layout, RecordingPolicy, Recordings};
@@ -138,6 +138,21 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
                         NoAgentsPolicy::Wait => NoAgents::Wait,
                         NoAgentsPolicy::Reject => NoAgents::Reject,
                     },
+                    default_aht: Duration::from_secs(q.default_aht_s),
+                    strategy: match q.strategy {
+                        StrategyConfig::LongestIdle => RoutingStrategy::LongestIdle,
+                        StrategyConfig::RoundRobin => RoutingStrategy::RoundRobin,
+                        StrategyConfig::FewestContacts => RoutingStrategy::FewestContacts,
+                    },
+                    escalate: q
+                        .escalate
+                        .iter()
+                        .map(|e| Escalation {
+                            after: Duration::from_secs(e.after_s),
+                            min_level: e.min_level,
+                            queue: e.queue.clone().map(QueueName),
+                        })
+                        .collect(),
                 },
             )
         })
@@ -359,6 +374,7 @@ pub async fn run(
     let draining = Arc::new(AtomicBool::new(false));
     let events = EventBus::new(EVENT_CAPACITY);
     let agents = Arc::new(RwLock::new(engine.agent_views()));
+    let queues = Arc::new(RwLock::new(Vec::new()));
     let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
     let state = HttpState {
         bindings: bindings.clone(),
@@ -373,6 +389,7 @@ pub async fn run(
         ivr_flows: Some(flows),
         recordings: recordings.clone(),
         desk: Arc::new(http::desk::DeskSettings::from_config(&cfg)),
+        queues: queues.clone(),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -396,6 +413,7 @@ pub async fn run(
         cdrs: cdr_tx,
         bindings,
         agents,
+        queues,
         agent_commands: agent_rx,
         events,
         from_ivr: ivr.from_ivr,

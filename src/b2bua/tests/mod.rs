@@ -63,6 +63,7 @@ pub(super) fn cti_config() -> CtiConfig {
         max_wait: Some(Duration::from_secs(60)),
         wrap_up: Duration::from_secs(5),
         no_agents: NoAgents::Wait,
+        ..QueueConfig::default()
     };
     let vip = QueueConfig {
         no_agents: NoAgents::Reject,

@@ -5,9 +5,11 @@
 //! `refusals` (bad input and bounds).
 
 mod clearing;
+mod estimate;
 mod offer;
 mod refusals;
 mod routing;
+mod strategies;
 
 use super::*;
 use std::time::Duration;
@@ -26,6 +28,7 @@ pub(super) fn cfg() -> CtiConfig {
             max_wait: Some(Duration::from_secs(60)),
             wrap_up: Duration::from_secs(5),
             no_agents: NoAgents::Wait,
+            ..QueueConfig::default()
         },
     );
     cfg.queues.insert(
@@ -35,6 +38,7 @@ pub(super) fn cfg() -> CtiConfig {
             max_wait: None,
             wrap_up: Duration::ZERO,
             no_agents: NoAgents::Reject,
+            ..QueueConfig::default()
         },
     );
     cfg

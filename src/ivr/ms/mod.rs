@@ -133,13 +133,15 @@ impl<F: SessionFactory> MediaServer<F> {
             CtiToIvr::QueueTimeout { contact } => (contact, AppEvent::QueueTimeout),
             CtiToIvr::NoAgents { contact } => (contact, AppEvent::NoAgents),
             CtiToIvr::AgentFound { contact } => (contact, AppEvent::AgentFound),
-            CtiToIvr::QueuePosition { contact, position } => {
-                (contact, AppEvent::QueuePosition { position })
-            }
             CtiToIvr::TransferAnswered { contact } => (contact, AppEvent::TransferAnswered),
             CtiToIvr::TransferFailed { contact, code } => {
                 (contact, AppEvent::TransferFailed { code })
             }
+            CtiToIvr::QueuePosition {
+                contact,
+                position,
+                ewt_s,
+            } => (contact, AppEvent::QueuePosition { position, ewt_s }),
         };
         if let Some(call) = self.by_contact.get(&contact).copied() {
             self.feed_session(now, call, ev);

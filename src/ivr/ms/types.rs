@@ -65,6 +65,8 @@ pub enum CtiToIvr {
     QueuePosition {
         contact: u64,
         position: u32,
+        /// Estimated wait in seconds; `None` when no agent could serve.
+        ewt_s: Option<u32>,
     },
     /// The transfer target answered; the SoftACD releases our leg.
     TransferAnswered {
@@ -181,10 +183,10 @@ pub enum AppEvent {
     AgentFound,
     Hangup,
     Http(HttpResult),
-    QueuePosition { position: u32 },
     TransferAnswered,
     TransferFailed { code: u16 },
     Record(crate::ivr::session::RecordResult),
+    QueuePosition { position: u32, ewt_s: Option<u32> },
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).

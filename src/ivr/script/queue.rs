@@ -58,9 +58,17 @@ pub(super) fn check_queue(
             );
             d.at(e.span(), msg);
         }
-        let prompt = crate::ivr::session::POSITION_PROMPT;
-        if !exists(prompt) {
-            let msg = format!("`announce_every_s` needs the prompt `{prompt}` (no media file)");
+        use crate::ivr::session::{ESTIMATE_PROMPT, POSITION_PROMPT};
+        let missing: Vec<String> = [POSITION_PROMPT, ESTIMATE_PROMPT, "minute", "minutes"]
+            .into_iter()
+            .filter(|p| !exists(p))
+            .map(|p| format!("`{p}`"))
+            .collect();
+        if !missing.is_empty() {
+            let msg = format!(
+                "`announce_every_s` needs prompts that have no media file: {}",
+                missing.join(", ")
+            );
             d.at(e.span(), msg);
         }
     }

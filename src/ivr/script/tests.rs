@@ -496,7 +496,11 @@ fn queue_extension_rules_at_their_values() {
     // the loader's known prompts lack you-are-caller-number
     let text = with_queue("announce_every_s = 20\n");
     assert!(load_str(&text, "t.toml", &|_| true).is_ok());
-    one_error(&text, line, "needs the prompt `you-are-caller-number`");
+    one_error(
+        &text,
+        line,
+        "no media file: `you-are-caller-number`, `estimated-wait`",
+    );
     one_error(
         &with_queue("callback_key = \"1\"\non_callback = \"gone\"\n"),
         line + 1,

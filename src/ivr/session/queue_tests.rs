@@ -166,7 +166,13 @@ fn every_period_the_place_in_line_is_asked_then_spoken_then_hold_resumes() {
         vec![IvrCommand::QueryPosition]
     );
     assert_eq!(s.poll_timeout(), Some(secs(t0, 30)), "then the max wait");
-    let spoken = s.handle(secs(t0, 21), QueuePosition { position: 3 });
+    let spoken = s.handle(
+        secs(t0, 21),
+        QueuePosition {
+            position: 3,
+            ewt_s: None,
+        },
+    );
     let prompts = vec!["you-are-caller-number".to_owned(), "n3".to_owned()];
     assert_eq!(
         spoken,
@@ -176,7 +182,13 @@ fn every_period_the_place_in_line_is_asked_then_spoken_then_hold_resumes() {
         }]
     );
     assert_eq!(
-        s.handle(secs(t0, 22), QueuePosition { position: 2 }),
+        s.handle(
+            secs(t0, 22),
+            QueuePosition {
+                position: 2,
+                ewt_s: None
+            }
+        ),
         vec![],
         "one announcement at a time"
     );
@@ -184,7 +196,13 @@ fn every_period_the_place_in_line_is_asked_then_spoken_then_hold_resumes() {
     assert_eq!(s.handle(secs(t0, 23), PromptDone), vec![hold()]);
     assert_eq!(s.handle(secs(t0, 24), PromptDone), vec![], "hold's own end");
     assert_eq!(
-        s.handle(secs(t0, 25), QueuePosition { position: 0 }),
+        s.handle(
+            secs(t0, 25),
+            QueuePosition {
+                position: 0,
+                ewt_s: None
+            }
+        ),
         vec![],
         "not waiting"
     );
@@ -194,7 +212,13 @@ fn every_period_the_place_in_line_is_asked_then_spoken_then_hold_resumes() {
 fn callback_key_during_the_announcement_still_leaves() {
     let (mut s, t0) = with_announcements();
     s.handle(secs(t0, 20), Timeout);
-    s.handle(secs(t0, 20), QueuePosition { position: 12 });
+    s.handle(
+        secs(t0, 20),
+        QueuePosition {
+            position: 12,
+            ewt_s: None,
+        },
+    );
     let out = s.handle(secs(t0, 21), Digit('1'));
     assert_eq!(out[..2], [StopPlayback, LeaveQueue]);
     assert_eq!(s.poll_timeout(), None);
@@ -203,7 +227,16 @@ fn callback_key_during_the_announcement_still_leaves() {
 #[test]
 fn a_position_without_announcements_configured_is_ignored() {
     let (mut s, t0) = session();
-    assert_eq!(s.handle(secs(t0, 1), QueuePosition { position: 4 }), vec![]);
+    assert_eq!(
+        s.handle(
+            secs(t0, 1),
+            QueuePosition {
+                position: 4,
+                ewt_s: None
+            }
+        ),
+        vec![]
+    );
 }
 
 #[test]
@@ -221,4 +254,54 @@ fn max_wait_wins_over_an_announcement_due_at_the_same_instant() {
     assert_eq!(s.poll_timeout(), Some(secs(t0, 30)));
     let out = s.handle(secs(t0, 30), Timeout);
     assert_eq!(out[..2], [StopPlayback, LeaveQueue]);
+}
+
+#[test]
+fn an_estimated_wait_follows_the_place_in_line_in_whole_minutes_rounded_up() {
+    let (mut s, t0) = with_announcements();
+    s.handle(secs(t0, 20), Timeout);
+    let spoken = s.handle(
+        secs(t0, 20),
+        QueuePosition {
+            position: 4,
+            ewt_s: Some(125),
+        },
+    );
+    let prompts: Vec<String> = [
+        "you-are-caller-number",
+        "n4",
+        "estimated-wait",
+        "n3",
+        "minutes",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        spoken,
+        vec![IvrCommand::Play {
+            prompts,
+            interruptible: false
+        }]
+    );
+    assert_eq!(
+        s.take_notes(),
+        vec!["queue first: caller number 4, estimated wait 3 min"]
+    );
+}
+
+#[test]
+fn a_short_estimated_wait_is_one_minute_singular() {
+    let (mut s, t0) = with_announcements();
+    s.handle(secs(t0, 20), Timeout);
+    let spoken = s.handle(
+        secs(t0, 20),
+        QueuePosition {
+            position: 1,
+            ewt_s: Some(0),
+        },
+    );
+    let Some(IvrCommand::Play { prompts, .. }) = spoken.first() else {
+        panic!("nothing spoken: {spoken:?}");
+    };
+    assert_eq!(prompts[2..], ["estimated-wait", "n1", "minute"]);
 }
