@@ -16,13 +16,13 @@
 mod http;
 mod nodes;
 mod queue;
-mod transfer;
 mod record;
 #[cfg(test)]
 mod record_tests;
+mod transfer;
+pub use queue::{ESTIMATE_PROMPT, POSITION_PROMPT};
 use record::RecordPhase;
 pub use record::{RecordCommand, RecordResult, RECORD_GRACE};
-pub use queue::{ESTIMATE_PROMPT, POSITION_PROMPT};
 #[cfg(test)]
 mod queue_tests;
 

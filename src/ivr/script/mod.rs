@@ -13,8 +13,8 @@ mod cond;
 mod http;
 mod queue;
 mod raw;
-mod transfer;
 mod record;
+mod transfer;
 
 #[cfg(test)]
 mod tests;
@@ -22,8 +22,8 @@ mod tests;
 pub use check::{is_dtmf, parse_at};
 pub use cond::{parse_zone, Case, Hours, OpenState, Pattern, Test, Zone};
 pub use http::{check_url, HttpMethod, HttpNode};
-pub use transfer::{check_sip_uri, DEFAULT_TRANSFER_TIMEOUT_S, MAX_TRANSFER_TIMEOUT_S};
 pub use record::{RecordNode, BEEP_PROMPT};
+pub use transfer::{check_sip_uri, DEFAULT_TRANSFER_TIMEOUT_S, MAX_TRANSFER_TIMEOUT_S};
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
