@@ -639,3 +639,46 @@ async fn ivr_routes_without_an_ivr_are_json_404() {
         "no IVR",
     );
 }
+
+/// `/api/openapi.json` describes the router that serves it: every path and
+/// method it lists is routed (no "no such resource", no 405), and every
+/// route of docs/api.md's table is in it.
+#[tokio::test]
+async fn openapi_lists_exactly_routed_paths_and_every_documented_route() {
+    let api = start("openapi", true).await;
+    let (status, spec) = get_json(api.addr, "/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(spec["openapi"].as_str().unwrap_or("").starts_with("3.1"));
+    let paths = spec["paths"].as_object().expect("paths");
+    let mut listed = Vec::new();
+    for (path, ops) in paths {
+        for method in ops.as_object().expect("operations").keys() {
+            let concrete = path.replace("{id}", "alice").replace("{contact}", "7");
+            let (code, _, body) =
+                request(api.addr, &method.to_uppercase(), &concrete, None, "").await;
+            assert!(
+                code != 405 && !body.contains("no such resource"),
+                "{method} {path} is in the spec but not routed: {code} {body}"
+            );
+            listed.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))
+        .expect("docs/api.md");
+    let documented: Vec<String> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(route, _)| route.to_owned()))
+        .filter(|r| r.starts_with("GET ") || r.starts_with("POST "))
+        .map(|r| r.split('?').next().unwrap_or("").to_owned())
+        .collect();
+    assert!(documented.len() >= 15, "{documented:?}");
+    for route in documented {
+        assert!(
+            listed.contains(&route),
+            "{route} is in docs/api.md but not in the spec"
+        );
+    }
+    let (_, _, bogus) = request(api.addr, "GET", "/api/not-a-route", None, "").await;
+    assert!(bogus.contains("no such resource"), "{bogus}");
+}

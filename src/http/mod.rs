@@ -81,6 +81,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/desk/desk.css", get(desk::style))
         .route("/api/desk", get(desk::socket))
         .route("/api/queues", get(queues::list))
+        .route("/api/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -140,6 +141,14 @@ async fn registrations(State(s): State<HttpState>) -> Response {
         })
         .collect();
     Json(list).into_response()
+}
+
+/// The OpenAPI 3.1 description of every route (hand-written, checked
+/// against the router by tests/http_api.rs).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn not_found(req: Request) -> Response {

@@ -228,7 +228,10 @@ mod tests {
         let got = done.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
         assert_eq!(got.reason, StopReason::Silence);
         assert!(got.kept);
-        assert_eq!(got.counted_ms, 500, "half a second of tone");
+        // Half a second of tone, judged in 20 ms blocks of the time line: the
+        // first packet lands a few samples after the start, so the last
+        // voiced block may end up to one block later.
+        assert!((500..=520).contains(&got.counted_ms), "{got:?}");
         assert!((900..=1100).contains(&got.length_ms), "{got:?}");
         let samples =
             crate::media::wav::read_pcm16_mono_8k(&std::fs::read(&path).unwrap()).unwrap();

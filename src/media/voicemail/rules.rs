@@ -44,6 +44,12 @@ pub struct StopRules {
     silence_ms: u64,
     /// End (ms on the time line) of the latest voiced block.
     voice_end_ms: u64,
+    /// The block being filled: its samples so far. Blocks are aligned on
+    /// the time line (multiples of [`BLOCK`]), whatever sizes the writer
+    /// feeds, so the verdict does not depend on when it flushes.
+    block: Vec<i16>,
+    /// Time line position the next sample is expected at.
+    next_pos: u64,
 }
 
 /// Milliseconds at sample position `pos` (8 kHz).
@@ -58,16 +64,35 @@ impl StopRules {
             max_ms,
             silence_ms,
             voice_end_ms: 0,
+            block: Vec::with_capacity(BLOCK),
+            next_pos: 0,
         }
     }
 
-    /// Samples `samples` that start at time line position `start`.
+    /// Samples `samples` that start at time line position `start`. A jump
+    /// in position drops the partial block before it (nothing to judge).
     pub fn on_samples(&mut self, start: u64, samples: &[i16]) {
-        let mut pos = start;
-        for block in samples.chunks(BLOCK) {
-            pos += block.len() as u64;
-            if is_voice(block) {
-                self.voice_end_ms = ms_of(pos);
+        if start != self.next_pos {
+            self.block.clear();
+            let skip = (BLOCK as u64 - start % BLOCK as u64) % BLOCK as u64;
+            let skip = usize::try_from(skip).unwrap_or(BLOCK).min(samples.len());
+            self.next_pos = start + skip as u64;
+            return self.feed(&samples[skip..]);
+        }
+        self.feed(samples);
+    }
+
+    fn feed(&mut self, mut samples: &[i16]) {
+        while !samples.is_empty() {
+            let take = (BLOCK - self.block.len()).min(samples.len());
+            self.block.extend_from_slice(&samples[..take]);
+            samples = &samples[take..];
+            self.next_pos += take as u64;
+            if self.block.len() == BLOCK {
+                if is_voice(&self.block) {
+                    self.voice_end_ms = ms_of(self.next_pos);
+                }
+                self.block.clear();
             }
         }
     }
@@ -175,5 +200,22 @@ mod tests {
         let r = StopRules::new(10_000, 0);
         assert_eq!(r.check(9999), None);
         assert_eq!(r.counted_ms(StopReason::Stopped, 9999), 9999);
+    }
+
+    #[test]
+    fn voice_end_does_not_depend_on_how_the_writer_chunks_the_samples() {
+        let mut line = tone(4000, 8000.0);
+        line.extend_from_slice(&[0; 4000]);
+        let mut ends = Vec::new();
+        for chunk in [1, 7, 160, 333, 8000] {
+            let mut r = StopRules::new(10_000, 400);
+            let mut pos = 0;
+            for part in line.chunks(chunk) {
+                r.on_samples(pos, part);
+                pos += part.len() as u64;
+            }
+            ends.push(r.voice_end_ms());
+        }
+        assert_eq!(ends, vec![500; 5], "tone ends at 500 ms");
     }
 }
