@@ -2,7 +2,10 @@
 // system Chromium through playwright-core (no browser download). Run by
 // tests/wall_browser.rs, which starts softacd with the queues named here:
 //
-//   node tests/browser/wall.spec.mjs http://127.0.0.1:PORT/wall support,sales
+//   node tests/browser/wall.spec.mjs http://127.0.0.1:PORT/wall support,sales [agents|caller]
+//
+// caller mode only watches queue "support" while the Rust test's SIPp
+// caller waits there: waiting goes 0 → 1 → 0 (the queue's max wait ends it).
 //
 // The flow: the page lists every configured queue, each with a chart point;
 // agent 1002 signs in on a SIP URI and gets ready through the HTTP API and
@@ -24,6 +27,11 @@ if (!url || !/^http:\/\/127\.\d+\.\d+\.\d+:\d+\/wall$/.test(url)) {
 const queues = (process.argv[3] || "").split(",").filter((q) => q !== "");
 if (queues.length === 0) {
   console.error("name the configured queues");
+  process.exit(2);
+}
+const mode = process.argv[4] || "agents";
+if (mode !== "agents" && mode !== "caller") {
+  console.error("unknown mode " + mode);
   process.exit(2);
 }
 const api = new URL(url).origin;
@@ -118,6 +126,29 @@ async function run(page) {
   step("done");
 }
 
+async function supportWaiting(page, want, timeout) {
+  await page.waitForFunction(
+    (w) => {
+      const td = document.querySelector('#queues tr[data-queue="support"] td.waiting');
+      return td !== null && td.textContent === w;
+    },
+    want,
+    { timeout }
+  );
+}
+
+async function runCaller(page) {
+  await page.goto(url);
+  await supportWaiting(page, "0", STEP_TIMEOUT);
+  step("watching support, nobody waiting");
+  await supportWaiting(page, "1", 30_000);
+  const svg = page.locator('#queues tr[data-queue="support"] svg.chart');
+  step("caller waiting, longest wait " + (await page.locator('#queues tr[data-queue="support"] td.longest').textContent()));
+  await supportWaiting(page, "0", 40_000);
+  step("caller left the queue, chart " + (await svg.getAttribute("data-points")) + " points");
+  step("done");
+}
+
 const userDataDir = await mkdtemp(join(tmpdir(), "softacd-wall-chromium-"));
 let context;
 let page;
@@ -139,7 +170,7 @@ try {
   });
   page = context.pages()[0] || (await context.newPage());
   page.on("pageerror", (e) => console.log("browser page error: " + e.message));
-  await run(page);
+  await (mode === "caller" ? runCaller(page) : run(page));
 } catch (e) {
   code = 1;
   console.log("wall: FAILED: " + (e && e.stack ? e.stack : e));
