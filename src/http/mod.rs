@@ -1,6 +1,6 @@
 //! The HTTP shell (axum): health, Prometheus metrics and the JSON API
 //! (registrations, agents, call records and recording control, the live
-//! event stream) and the agent desktop (`/desk`, `/api/desk`). Every error
+//! event stream) the agent desktop (`/desk`, `/api/desk`) and the supervisor wall (`/wall`). Every error
 //! a client can cause is a 4xx with a JSON body `{"error": …, "status": …}`;
 //! routes are documented in docs/api.md, events in docs/events.md.
 
@@ -10,6 +10,7 @@ pub mod desk;
 pub mod extract;
 mod ivr;
 mod queues;
+mod wall;
 mod ws;
 
 pub use agents::{
@@ -82,6 +83,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/desk", get(desk::socket))
         .route("/api/queues", get(queues::list))
         .route("/api/openapi.json", get(openapi))
+        .route("/wall", get(wall::page))
+        .route("/wall/wall.js", get(wall::script))
+        .route("/wall/wall.css", get(wall::style))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
