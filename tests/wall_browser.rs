@@ -16,10 +16,12 @@
 mod common;
 
 use common::{free_port, sipp, wait_output, TestServer};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The whole browser run, from launch to the second chart point.
 const SPEC_TIMEOUT: Duration = Duration::from_secs(90);
@@ -35,16 +37,15 @@ fn two_queue_config(data_dir: &Path) -> String {
     cfg
 }
 
-/// Runs the wall spec in `mode` against `server`; its stdout, after
-/// asserting it exited 0.
-fn run_spec(server: &TestServer, mode: &str) -> String {
+/// Starts the wall spec in `mode` against `server`, its output piped.
+fn spawn_spec(server: &TestServer, mode: &str) -> Child {
     let dir = browser_dir();
     assert!(
         dir.join("node_modules/playwright-core").is_dir(),
         "playwright-core is not installed in {}: run scripts/install-deps.sh",
         dir.display()
     );
-    let child = Command::new("node")
+    Command::new("node")
         .arg(dir.join("wall.spec.mjs"))
         .arg(format!("http://{}/wall", server.http))
         .arg("support,sales")
@@ -54,7 +55,13 @@ fn run_spec(server: &TestServer, mode: &str) -> String {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run node (run scripts/install-deps.sh): {e}"));
+        .unwrap_or_else(|e| panic!("cannot run node (run scripts/install-deps.sh): {e}"))
+}
+
+/// Runs the wall spec in `mode` against `server`; its stdout, after
+/// asserting it exited 0.
+fn run_spec(server: &TestServer, mode: &str) -> String {
+    let child = spawn_spec(server, mode);
     let Some(out) = wait_output(child, SPEC_TIMEOUT) else {
         panic!(
             "the wall spec did not finish in {SPEC_TIMEOUT:?}\n--- softacd stderr ---\n{}",
@@ -123,9 +130,33 @@ fn a_sipp_caller_waiting_in_queue_shows_on_the_wall_in_chromium() {
         cfg.replacen(anchor, &format!("{anchor}max_wait_s = 12\n"), 1)
     });
     let target = server.udp;
+    let mut child = spawn_spec(&server, "caller");
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("piped stdout");
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The caller dials once the page has seen the queue empty (an event
+    // from the spec, not a sleep), so 0 → 1 → 0 is what the page must show.
+    let deadline = Instant::now() + SPEC_TIMEOUT;
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.starts_with("wall: watching support"))
+    {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!(
+                "the wall never showed an empty queue: {seen:#?}\n--- softacd stderr ---\n{}",
+                server.stderr_tail(6000)
+            ),
+        }
+    }
     let caller = thread::spawn(move || {
-        // Let the page load and see an empty queue first.
-        thread::sleep(Duration::from_secs(3));
         let mp = free_port().to_string();
         sipp(
             "call/caller_queued_until_bye.xml",
@@ -134,7 +165,18 @@ fn a_sipp_caller_waiting_in_queue_shows_on_the_wall_in_chromium() {
             &["-mp", &mp, "-timeout", "60s"],
         )
     });
-    let stdout = run_spec(&server, "caller");
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        seen.push(line);
+    }
+    let out = wait_output(child, Duration::from_secs(5)).expect("the wall spec exited");
+    let stdout = seen.join("\n");
+    eprintln!("browser spec:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "wall spec exited with {}:\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     for step in [
         "wall: watching support, nobody waiting",
         "wall: caller waiting",
