@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use softacd::sip::Method;
 
-use common::{poll_until, TestServer};
+use common::{poll_until, rms, tone_share, TestServer};
 use ua::config::flow_config;
 use ua::events;
 use ua::Caller;
@@ -118,28 +118,6 @@ fn sox_samples(path: &Path) -> Vec<i16> {
         .chunks_exact(2)
         .map(|b| i16::from_le_bytes([b[0], b[1]]))
         .collect()
-}
-
-/// Share of a window's energy in the `hz` bin (Goertzel; ≈1 for a pure tone).
-fn tone_share(w: &[i16], hz: f64) -> f64 {
-    let k = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in w {
-        let s0 = f64::from(x) + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-    let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
-    if energy == 0.0 {
-        0.0
-    } else {
-        power / (energy * w.len() as f64 / 2.0)
-    }
-}
-
-fn rms(w: &[i16]) -> f64 {
-    (w.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / w.len() as f64).sqrt()
 }
 
 /// Per 20 ms window: the tone (true) or not.

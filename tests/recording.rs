@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::Value;
 use softacd::sip::Method;
 
-use common::{poll_until, TestServer};
+use common::{poll_until, rms, tone_share, TestServer};
 use ua::config::flow_config;
 use ua::events::{self, http_post};
 use ua::{Agent, Caller};
@@ -153,28 +153,6 @@ fn sox_channels(path: &Path, channels: usize) -> Vec<Vec<i16>> {
     (0..channels)
         .map(|c| samples.iter().skip(c).step_by(channels).copied().collect())
         .collect()
-}
-
-/// Share of a window's energy in the `hz` bin (≈1 for a pure tone there).
-fn tone_share(w: &[i16], hz: f64) -> f64 {
-    let k = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in w {
-        let s0 = f64::from(x) + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-    let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
-    if energy == 0.0 {
-        0.0
-    } else {
-        power / (energy * w.len() as f64 / 2.0)
-    }
-}
-
-fn rms(w: &[i16]) -> f64 {
-    (w.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / w.len() as f64).sqrt()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

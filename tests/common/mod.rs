@@ -730,6 +730,31 @@ pub fn desk_config(data_dir: &Path, hash: &str, wrap_up_s: u32) -> String {
     )
 }
 
+/// Share of a window's energy in the `hz` bin at 8 kHz (Goertzel; about 1
+/// for a pure tone there, 0 for silence): how the recording tests find a
+/// party's tone in a WAV read back with sox.
+pub fn tone_share(w: &[i16], hz: f64) -> f64 {
+    let k = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in w {
+        let s0 = f64::from(x) + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
+    let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
+    if energy == 0.0 {
+        0.0
+    } else {
+        power / (energy * w.len() as f64 / 2.0)
+    }
+}
+
+/// Root mean square of a window of 16-bit samples.
+pub fn rms(w: &[i16]) -> f64 {
+    (w.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / w.len() as f64).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
