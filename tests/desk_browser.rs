@@ -223,13 +223,18 @@ fn agent_hangs_up_from_the_desk_in_chromium() {
     assert_eq!(row, "1001|normal_clearing|callback");
 }
 
+/// Waits for the spec to close its stdout (it exits right after), keeping
+/// the lines it prints meanwhile; `None` after 20 s.
 fn wait_output_of(spec: &mut Spec) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = spec.child.try_wait() {
-            return Some(status);
+    loop {
+        match spec
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(line) => spec.seen.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return spec.child.wait().ok(),
+            Err(mpsc::RecvTimeoutError::Timeout) => return None,
         }
-        thread::sleep(Duration::from_millis(50));
     }
-    None
 }

@@ -12,10 +12,7 @@
 // Protocol with the Rust test on stdout: "desk: ready" once agent 1001 is
 // signed in and ready (the test then places the call), "desk: done
 // contact=N" at the end. Any failed expectation exits 1 with the page text.
-import { chromium } from "playwright-core";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { runInChromium } from "./chromium.mjs";
 
 const url = process.argv[2];
 if (!url || !/^http:\/\/127\.\d+\.\d+\.\d+:\d+\/desk$/.test(url)) {
@@ -28,7 +25,6 @@ if (mode !== "caller-hangs-up" && mode !== "agent-hangs-up") {
   process.exit(2);
 }
 const disposition = mode === "caller-hangs-up" ? "resolved" : "callback";
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const CALL_TIMEOUT = 60_000;
 const STEP_TIMEOUT = 15_000;
 
@@ -177,40 +173,4 @@ async function run(page) {
   step("done contact=" + contact);
 }
 
-const userDataDir = await mkdtemp(join(tmpdir(), "softacd-desk-chromium-"));
-let context;
-let page;
-let code = 0;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  page = context.pages()[0] || (await context.newPage());
-  page.on("console", (m) => console.log("browser console: " + m.text()));
-  page.on("pageerror", (e) => console.log("browser page error: " + e.message));
-  await run(page);
-} catch (e) {
-  code = 1;
-  console.log("desk: FAILED: " + (e && e.stack ? e.stack : e));
-  if (page) {
-    const body = await page.locator("body").innerText().catch(() => "(no page text)");
-    console.log("desk: page text at failure:\n" + body);
-  }
-} finally {
-  if (context) {
-    await context.close().catch(() => {});
-  }
-  await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-}
-process.exit(code);
+await runInChromium("desk", run);

@@ -14,10 +14,7 @@
 // goes away when it answers again; ten seconds on, the charts hold a second
 // point. Lines on stdout start with "wall: "; any failed expectation prints
 // "wall: FAILED" with the page text and exits 1.
-import { chromium } from "playwright-core";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { runInChromium } from "./chromium.mjs";
 
 const url = process.argv[2];
 if (!url || !/^http:\/\/127\.\d+\.\d+\.\d+:\d+\/wall$/.test(url)) {
@@ -35,7 +32,6 @@ if (mode !== "agents" && mode !== "caller") {
   process.exit(2);
 }
 const api = new URL(url).origin;
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const AGENT = "1002";
 const DEVICE = "sip:1002@127.0.0.1:5999";
 const STEP_TIMEOUT = 5_000;
@@ -149,39 +145,4 @@ async function runCaller(page) {
   step("done");
 }
 
-const userDataDir = await mkdtemp(join(tmpdir(), "softacd-wall-chromium-"));
-let context;
-let page;
-let code = 0;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  page = context.pages()[0] || (await context.newPage());
-  page.on("pageerror", (e) => console.log("browser page error: " + e.message));
-  await (mode === "caller" ? runCaller(page) : run(page));
-} catch (e) {
-  code = 1;
-  console.log("wall: FAILED: " + (e && e.stack ? e.stack : e));
-  if (page) {
-    const body = await page.locator("body").innerText().catch(() => "(no page text)");
-    console.log("wall: page text at failure:\n" + body);
-  }
-} finally {
-  if (context) {
-    await context.close().catch(() => {});
-  }
-  await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-}
-process.exit(code);
+await runInChromium("wall", (page) => (mode === "caller" ? runCaller(page) : run(page)));
