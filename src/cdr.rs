@@ -5,7 +5,9 @@
 //! id is written once: a second insert for it is an error, never an overwrite.
 //! `recording` (the call's WAV path, issue 4) was added later: opening an
 //! older database adds the column ([`CdrStore::new`]); so was `voicemail`
-//! (the WAV path of a message left in an IVR `record` node, issue 5).
+//! (the WAV path of a message left in an IVR `record` node, issue 5), and
+//! `callback` (issue 6: `requested:<id>` on the call where the caller left
+//! a number, `of:<id>` on the callback contact's own row).
 
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -39,6 +41,10 @@ pub struct Cdr {
     /// The voicemail the caller left (a WAV file path), if any.
     #[serde(default)]
     pub voicemail: Option<String>,
+    /// `requested:<callback id>` when the caller left a number for a
+    /// callback; `of:<inbound id>` on the callback contact's row.
+    #[serde(default)]
+    pub callback: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -93,14 +99,15 @@ const SCHEMA: [&str; 2] = [
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
      end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
-     voicemail)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     voicemail, callback)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 3] = [
+const ADDED_COLUMNS: [(&str, &str); 4] = [
     ("recording", "TEXT"),
     ("voicemail", "TEXT"),
     ("disposition", "TEXT"),
+    ("callback", "TEXT"),
 ];
 
 const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
@@ -125,7 +132,7 @@ pub struct AgentHistoryRow {
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording, voicemail FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    ivr_script_version, recording, voicemail, callback FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool.
 #[derive(Clone, Debug)]
@@ -179,6 +186,7 @@ impl CdrStore {
             .bind(&cdr.ivr_script_version)
             .bind(&cdr.recording)
             .bind(&cdr.voicemail)
+            .bind(&cdr.callback)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -330,6 +338,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         ivr_script_version: get_text(row, "ivr_script_version")?,
         recording: get_text(row, "recording")?,
         voicemail: get_text(row, "voicemail")?,
+        callback: get_text(row, "callback")?,
     })
 }
 
@@ -381,6 +390,7 @@ mod tests {
             ivr_script_version: Some("3".into()),
             recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
             voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
+            callback: Some("requested:7".into()),
         }
     }
 

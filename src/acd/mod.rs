@@ -11,4 +11,6 @@ mod agents;
 mod calls;
 mod engine;
 
+pub use calls::callback::CallbackPolicy;
+pub use calls::transfer::transfer_target;
 pub use engine::{Action, Engine, EngineConfig, IvrToCti, MediaPorts, NoRelay, SeatPolicy};

@@ -87,6 +87,19 @@ pub struct CtiSection {
     pub max_no_answer: u32,
     /// Skill level given to each skill a seat lists (1–10).
     pub seat_skill_level: u8,
+    /// Where a callback calls the customer: a `sip:` URI with `{number}`
+    /// (loopback or `[ivr] transfer_allow` hosts only).
+    pub callback_trunk: String,
+    /// Further attempts when the customer is busy or does not answer.
+    pub callback_retries: u32,
+    /// Seconds between attempts (the agent waits on the line).
+    pub callback_retry_s: u64,
+    /// Seconds the customer's phone may ring.
+    pub callback_ring_s: u64,
+    /// Seconds a callback may wait for an agent before it expires.
+    pub callback_max_age_s: u64,
+    /// Callbacks waiting or in progress, at most.
+    pub max_callbacks: usize,
 }
 
 impl Default for CtiSection {
@@ -95,6 +108,12 @@ impl Default for CtiSection {
             ring_timeout_s: 20,
             max_no_answer: 3,
             seat_skill_level: 5,
+            callback_trunk: "sip:{number}@127.0.0.1:5080".into(),
+            callback_retries: 2,
+            callback_retry_s: 10,
+            callback_ring_s: 30,
+            callback_max_age_s: 3_600,
+            max_callbacks: 1_000,
         }
     }
 }

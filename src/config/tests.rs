@@ -328,7 +328,8 @@ fn embedded_default_has_the_demo_service_and_queue() {
             ("100", "main"),
             ("101", "after-hours"),
             ("102", "vip"),
-            ("103", "voicemail")
+            ("103", "voicemail"),
+            ("104", "callback")
         ]
     );
     let queues: Vec<&str> = cfg.queue.iter().map(|q| q.name.as_str()).collect();
@@ -483,4 +484,27 @@ fn bad_escalation_steps_are_reported_at_their_lines() {
     assert!(d[2].message.contains("after the step before (30)"));
     assert!(d[3].message.contains("`a` is not another configured queue"));
     assert!(d[4].message.contains("needs `min_level`, `queue` or both"));
+}
+
+#[test]
+fn callback_trunk_needs_the_number_and_an_allowed_host() {
+    let cfg = Config::from_toml("", "t").expect("defaults");
+    assert_eq!(cfg.cti.callback_trunk, "sip:{number}@127.0.0.1:5080");
+    assert_eq!((cfg.cti.callback_retries, cfg.cti.max_callbacks), (2, 1000));
+    let text = "[cti]\ncallback_trunk = \"sip:{number}@192.0.2.7\"\n";
+    assert_eq!(one_at(text, "not in [ivr] transfer_allow"), 2);
+    let allowed = "[cti]\ncallback_trunk = \"sip:{number}@192.0.2.7\"\n\n[ivr]\ntransfer_allow = [\"192.0.2.7\"]\n";
+    assert!(Config::from_toml(allowed, "t").is_ok());
+    assert_eq!(
+        one_at(
+            "[cti]\ncallback_trunk = \"sip:desk@127.0.0.1\"\n",
+            "needs `{number}`"
+        ),
+        2
+    );
+    assert_eq!(
+        one_at("[cti]\ncallback_retries = 11\n", "outside 0..=10"),
+        2
+    );
+    assert_eq!(one_at("[cti]\nmax_callbacks = 0\n", "max_callbacks"), 2);
 }

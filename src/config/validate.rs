@@ -208,6 +208,44 @@ fn escalation(
     }
 }
 
+/// `[cti] callback_*`: a trunk template the engine may call, bounds in range.
+fn callback(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let c = &cfg.cti;
+    let trunk = &c.callback_trunk;
+    let filled = trunk.replace("{number}", "5551234");
+    let problem = if !trunk.contains("{number}") {
+        Some("needs `{number}`".to_owned())
+    } else {
+        crate::acd::transfer_target(&filled, &cfg.ivr.transfer_allow)
+            .err()
+            .map(|e| e.to_string())
+    };
+    if let Some(p) = problem {
+        let msg = format!("cti.callback_trunk: `{trunk}`: {p}");
+        out.push(Finding::new(
+            loc.near(&[Key("cti"), Key("callback_trunk")]),
+            msg,
+        ));
+    }
+    let ranges: [(&str, u64, std::ops::RangeInclusive<u64>); 5] = [
+        ("callback_retries", u64::from(c.callback_retries), 0..=10),
+        ("callback_retry_s", c.callback_retry_s, 1..=3_600),
+        ("callback_ring_s", c.callback_ring_s, 1..=300),
+        ("callback_max_age_s", c.callback_max_age_s, 1..=604_800),
+        ("max_callbacks", c.max_callbacks as u64, 1..=100_000),
+    ];
+    for (key, v, range) in ranges {
+        if !range.contains(&v) {
+            let msg = format!(
+                "cti.{key}: {v} is outside {}..={}",
+                range.start(),
+                range.end()
+            );
+            out.push(Finding::new(loc.near(&[Key("cti"), Key(key)]), msg));
+        }
+    }
+}
+
 /// Longest `default_aht_s` accepted (a day).
 const MAX_AHT_S: u64 = 86_400;
 
@@ -221,6 +259,7 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             msg,
         ));
     }
+    callback(cfg, loc, out);
     let m = &cfg.media;
     if m.rtp_port_min >= m.rtp_port_max || m.rtp_port_max - m.rtp_port_min < 3 {
         let msg = format!(

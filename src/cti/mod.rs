@@ -9,10 +9,12 @@
 //! [`Input`], [`Output`]), `agent` (status vs state), `contact`, `queue`,
 //! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
 //! `call` (SoftACD inputs, steps 2–3, 7, clearing), `routing` (longest-idle
-//! selection and the step 8–9 offer outcomes), `invariants`.
+//! selection and the step 8–9 offer outcomes), `callback` (a caller's
+//! place in line kept for a call back), `invariants`.
 
 mod agent;
 mod call;
+mod callback;
 mod config;
 mod contact;
 mod desk;
@@ -32,6 +34,7 @@ mod types;
 mod tests;
 
 pub use agent::{Agent, AgentState, AgentStatus};
+pub use callback::{valid_number, CallbackInfo};
 pub use config::{CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, SKILL_LEVELS};
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
@@ -177,6 +180,11 @@ impl Cti {
                 priority,
             } => self.request_agent(now, contact, queue, skills, priority, out),
             Input::LeaveQueue { contact } => self.leave_queue(contact),
+            Input::RequestCallback {
+                contact,
+                callback,
+                number,
+            } => self.request_callback(now, contact, callback, number, out),
             Input::AgentRinging { contact } => self.agent_ringing(contact, out),
             Input::AgentAnswered { contact } => self.agent_answered(now, contact, out),
             Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {

@@ -166,6 +166,8 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
         queues,
         ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
         max_no_answer: cfg.cti.max_no_answer,
+        max_callbacks: cfg.cti.max_callbacks,
+        callback_max_age: Duration::from_secs(cfg.cti.callback_max_age_s),
         ..CtiConfig::default()
     }
 }
@@ -201,6 +203,12 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
         ivr_peer: ivr_peer(),
         max_calls: MAX_CALLS,
         transfer_allow: cfg.ivr.transfer_allow.clone(),
+        callback: crate::acd::CallbackPolicy {
+            trunk: cfg.cti.callback_trunk.clone(),
+            retries: cfg.cti.callback_retries,
+            retry: Duration::from_secs(cfg.cti.callback_retry_s),
+            ring: Duration::from_secs(cfg.cti.callback_ring_s),
+        },
         seats: cfg
             .seat
             .iter()
