@@ -252,7 +252,11 @@ fn the_callback_keeps_its_place_rings_the_agent_first_then_the_customer() {
         .expect_invite(STEP)
         .unwrap_or_else(|e| panic!("seat INVITE for B: {e}\n{}", tail(&server)));
     assert_eq!(from_user(&next), "5550002");
+    seat.answer().expect("200 for B");
+    seat.expect_ack(STEP).expect("ACK for B's call");
     b.bye().expect("B hangs up");
+    seat.expect_request(Method::Bye, STEP)
+        .expect("the seat gets B's BYE");
     server.stop();
 }
 
