@@ -248,7 +248,7 @@ impl Run {
                 for d in keys.chars() {
                     self.feed(IvrEvent::Digit(d));
                 }
-                let busy = self.playing || self.transfer;
+                let busy = self.playing || self.transfer || self.callback.is_some();
                 if let (false, Some(at)) = (busy, self.session.poll_timeout()) {
                     self.now = self.now.max(at);
                     self.feed(IvrEvent::Timeout);

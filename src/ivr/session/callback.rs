@@ -30,7 +30,6 @@ impl IvrSession {
             ));
             return Flow::Goto(on_error.to_owned());
         }
-        self.note(format!("callback {number}"));
         out.push(IvrCommand::RequestCallback { number });
         self.state = State::Callback {
             node: name.to_owned(),
