@@ -9,7 +9,9 @@
 //! customer hear each other through the relay. The CDRs link the two rows
 //! (`requested:<id>` / `of:<id>`). A customer who is busy every time is
 //! retried `callback_retries` times, then the seat is released and the
-//! callback ends `busy`.
+//! callback ends `busy`. Last, the customer is SIPp (`sip-tests/call/
+//! agent_uas.xml` stand-alone on the trunk's port, `-rtp_echo`): the seat's
+//! frames come back to it through the relay.
 
 mod common;
 mod ua;
@@ -289,6 +291,60 @@ fn a_busy_customer_is_retried_then_the_callback_ends_busy() {
     let rows = callback_cdrs(&server, 2);
     let callback = row(&rows, "of:");
     assert_eq!(callback["end_cause"], "busy", "{callback}");
+    assert_eq!(callback["agent"], "1001", "{callback}");
+    server.stop();
+}
+
+#[test]
+fn a_sipp_customer_answers_and_echoes_the_seat_through_the_relay() {
+    let port = common::free_port();
+    let customer_addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let server = start(customer_addr, 0);
+    let mut a = queue_up(&server, "5550001", 1);
+    leave_number(&server, &mut a);
+
+    // The customer: SIPp's agent_uas.xml stand-alone on the trunk's port,
+    // echoing the RTP it gets (-rtp_echo); it exits 0 once BYEd.
+    let target = server.sip_addr("u1");
+    let args: Vec<String> = ["-p", &port.to_string(), "-rtp_echo"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["-mp".into(), common::free_port().to_string()])
+        .chain(["-timeout".into(), "60s".into()])
+        .chain(["-recv_timeout".into(), "30000".into()])
+        .collect();
+    let sipp_customer = std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::sipp("call/agent_uas.xml", "u1", target, &args)
+    });
+    let mut seat = Agent::register(server.udp, "1001", "demo1001").expect("seat 1001");
+    let invite = seat.expect_invite(STEP).expect("seat INVITE");
+    assert_eq!(from_user(&invite), NUMBER);
+    let relay_b = offered_addr(&invite);
+    seat.answer().expect("200");
+    seat.expect_ack(STEP).expect("ACK");
+    // The seat's frames reach SIPp through the relay and come back echoed
+    // (the customer answers a little after the seat: talk until they do).
+    let mut echoed = 0;
+    let mut sources = std::collections::BTreeSet::new();
+    for _ in 0..25 {
+        // `talk` receives between its frames: the echo arrives meanwhile.
+        let talked = seat.leg.media.talk(Duration::from_millis(200));
+        let got = talked.expect("RTP sent").with_fill(AGENT_FILL);
+        echoed += got.count();
+        sources.extend(got.sources());
+        if echoed >= 10 {
+            break;
+        }
+    }
+    assert!(echoed >= 10, "echoed {echoed} frames\n{}", tail(&server));
+    assert_eq!(sources, [relay_b].into(), "back through the relay");
+    seat.bye().expect("the seat hangs up");
+    let out = sipp_customer.join().expect("SIPp customer thread");
+    assert!(out.status.success());
+    let rows = callback_cdrs(&server, 2);
+    let callback = row(&rows, "of:");
+    assert_eq!(callback["end_cause"], "normal_clearing", "{callback}");
     assert_eq!(callback["agent"], "1001", "{callback}");
     server.stop();
 }
