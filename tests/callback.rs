@@ -185,6 +185,15 @@ fn the_callback_keeps_its_place_rings_the_agent_first_then_the_customer() {
     );
     let relay_b = offered_addr(&invite);
     seat.ring().expect("180");
+    // The desk's popup card (GET /api/agents) says it is a callback, and to whom.
+    let card = poll_until(STEP, Duration::from_millis(100), || {
+        let (status, body) = server.http_get("/api/agents");
+        let agents = events::json_array("GET /api/agents", status, &body);
+        events::agent(&agents, "1001").and_then(|a| a.get("contact").cloned())
+    });
+    let card = card.unwrap_or_else(|| panic!("no popup card for 1001\n{}", tail(&server)));
+    assert_eq!(card["caller"], NUMBER, "{card}");
+    assert_eq!(card["data"]["X-Callback"], NUMBER, "{card}");
     assert!(
         customer.expect_invite(Duration::from_millis(800)).is_err(),
         "the customer is called only once the agent answered"

@@ -205,7 +205,9 @@ impl Engine {
         let local = self.local_addr(crate::sip::TransportKind::Udp);
         let domain = self.cfg.domain.clone();
         let uri = Uri::sip(Some(number), &domain, None);
-        let from = NameAddr::new(uri.clone()).with_tag(&self.ids.tag());
+        let mut from = NameAddr::new(uri.clone()).with_tag(&self.ids.tag());
+        // The desk popup shows the display name and the X-Callback header.
+        from.display = Some("Callback".into());
         let call_id = self.ids.call_id(&domain);
         let mut invite = new_request(
             Method::Invite,
