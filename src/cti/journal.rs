@@ -138,6 +138,8 @@ pub enum Entry {
     ContactDiverted { contact: u64, agent: String },
     /// The agent answered.
     ContactAnswered { contact: u64, agent: String },
+    /// The offer failed (rejected, not answered, ring timeout): back in line.
+    ContactRequeued { contact: u64 },
     /// The contact is gone (ConnectionCleared), with the cause.
     ContactCleared { contact: u64, cause: String },
     /// Compaction: the whole state at this point; older rows are deleted.
@@ -162,6 +164,7 @@ impl Entry {
             Entry::ContactDequeued { .. } => "contact_dequeued",
             Entry::ContactDiverted { .. } => "contact_diverted",
             Entry::ContactAnswered { .. } => "contact_answered",
+            Entry::ContactRequeued { .. } => "contact_requeued",
             Entry::ContactCleared { .. } => "contact_cleared",
             Entry::Snapshot { .. } => "snapshot",
             Entry::Restarted { .. } => "restarted",
@@ -187,6 +190,9 @@ impl Entry {
                 queue: queue.0.clone(),
             }),
             Input::LeaveQueue { contact } => Some(Entry::ContactDequeued { contact: contact.0 }),
+            Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {
+                Some(Entry::ContactRequeued { contact: contact.0 })
+            }
             Input::ConnectionCleared { contact, cause } => Some(Entry::ContactCleared {
                 contact: contact.0,
                 cause: cause_name(*cause),
@@ -206,6 +212,9 @@ impl Entry {
                 contact: contact.0,
                 agent: agent.0.clone(),
             }),
+            Output::CancelDivert { contact, .. } => {
+                Some(Entry::ContactRequeued { contact: contact.0 })
+            }
             Output::QueueTimeout { contact, .. }
             | Output::QueueFull { contact, .. }
             | Output::NoAgents { contact, .. } => {
@@ -292,6 +301,7 @@ impl Replay {
             Entry::ContactDiverted { contact, agent } => {
                 self.with_open(*contact, |c| c.agent = Some(agent.clone()))
             }
+            Entry::ContactRequeued { contact } => self.with_open(*contact, |c| c.agent = None),
             Entry::ContactAnswered { contact, agent } => self.with_open(*contact, |c| {
                 c.agent = Some(agent.clone());
                 c.answered_ms = Some(at_ms);

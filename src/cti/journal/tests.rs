@@ -362,3 +362,47 @@ fn entries_carry_their_kind_tag() {
     assert_eq!(v["status"]["status"], "not_ready");
     assert_eq!(v["status"]["reason"], "lunch");
 }
+
+/// An offer the agent rejects puts the contact back in line: the fold no
+/// longer names that agent, so an interrupted contact's CDR names nobody
+/// who did not take it.
+#[test]
+fn a_rejected_offer_forgets_the_agent() {
+    let t0 = Instant::now();
+    let mut j = Journaled::new();
+    sign_in(&mut j, t0, "ann");
+    let outs = call_in(&mut j, secs(t0, 1), 1_000, 3);
+    assert_eq!(diverted_to(&outs).as_deref(), Some("ann"));
+    // The first rejection re-offers to ann (her only miss so far); the
+    // second puts her on a break (max_no_answer 2) and the contact waits.
+    let again = j.handle(
+        secs(t0, 2),
+        2_000,
+        Input::AgentRejected {
+            contact: ContactId(3),
+        },
+    );
+    assert_eq!(diverted_to(&again).as_deref(), Some("ann"));
+    assert_eq!(
+        j.replay()
+            .open_contacts()
+            .next()
+            .and_then(|c| c.agent.clone())
+            .as_deref(),
+        Some("ann")
+    );
+    let last = j.handle(
+        secs(t0, 3),
+        3_000,
+        Input::AgentRejected {
+            contact: ContactId(3),
+        },
+    );
+    assert_eq!(diverted_to(&last), None);
+    let r = j.replay();
+    let open: Vec<&OpenContact> = r.open_contacts().collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].agent, None);
+    assert_eq!(open[0].queue.as_deref(), Some("sales"));
+    assert_eq!(open[0].answered_ms, None);
+}
