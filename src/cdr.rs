@@ -155,6 +155,11 @@ impl CdrStore {
         })
     }
 
+    /// The pool, for other tables in the same file (the CTI journal).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// The highest contact id recorded (0 when none): new contacts are
     /// numbered after it, so ids stay unique across restarts.
     pub async fn max_contact_id(&self) -> Result<u64, CdrError> {
@@ -369,7 +374,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::registrar::BindingStore;
     use std::path::PathBuf;

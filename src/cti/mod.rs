@@ -20,6 +20,7 @@ mod error;
 mod escalate;
 mod events;
 mod invariants;
+pub mod journal;
 mod queue;
 mod report;
 mod routing;

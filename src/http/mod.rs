@@ -9,6 +9,7 @@ mod calls;
 pub mod desk;
 pub mod extract;
 mod ivr;
+mod journal;
 mod queues;
 mod wall;
 mod ws;
@@ -82,6 +83,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/desk/desk.css", get(desk::style))
         .route("/api/desk", get(desk::socket))
         .route("/api/queues", get(queues::list))
+        .route("/api/cti/events", get(journal::list))
         .route("/api/openapi.json", get(openapi))
         .route("/wall", get(wall::page))
         .route("/wall/wall.js", get(wall::script))

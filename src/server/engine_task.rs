@@ -29,6 +29,8 @@ pub struct EngineIo {
     pub outbound: Outbound,
     pub store: mpsc::Sender<Vec<BindingChange>>,
     pub cdrs: mpsc::Sender<Cdr>,
+    /// The CTI journal writer (`crate::journal::writer`).
+    pub journal: mpsc::Sender<crate::journal::JournalOp>,
     pub bindings: Arc<RwLock<Vec<Binding>>>,
     pub agents: Arc<RwLock<Vec<AgentView>>>,
     pub queues: Arc<RwLock<Vec<crate::http::QueueView>>>,
@@ -156,10 +158,28 @@ async fn perform_actions(engine: &mut Engine, io: &EngineIo) -> Changed {
                     tracing::error!("CDR writer full or gone: record dropped");
                 }
             }
+            Action::Journal(op) => journal(io, op),
         }
     }
     changed
 }
+
+/// Hands a journal operation to its writer without waiting: a full queue
+/// drops it, counted in `softacd_journal_dropped_total` and logged
+/// (ARCHITECTURE.md "CTI journal").
+fn journal(io: &EngineIo, op: crate::journal::JournalOp) {
+    if let Err(e) = io.journal.try_send(op) {
+        metrics::counter!(JOURNAL_DROPPED_TOTAL).increment(1);
+        let why = match e {
+            mpsc::error::TrySendError::Full(_) => "full",
+            mpsc::error::TrySendError::Closed(_) => "gone",
+        };
+        tracing::error!(why, "CTI journal writer {why}: entry dropped");
+    }
+}
+
+/// Journal operations the engine could not hand to the writer.
+pub const JOURNAL_DROPPED_TOTAL: &str = "softacd_journal_dropped_total";
 
 fn log_registration(event: &RegisterEvent) {
     let result = match event {
