@@ -87,6 +87,9 @@ pub struct CtiSection {
     pub max_no_answer: u32,
     /// Skill level given to each skill a seat lists (1–10).
     pub seat_skill_level: u8,
+    /// Contacts that leave a queue within this many seconds are short
+    /// abandons: reported apart, not in `abandoned` or the service level.
+    pub short_abandon_s: u64,
 }
 
 impl Default for CtiSection {
@@ -95,6 +98,7 @@ impl Default for CtiSection {
             ring_timeout_s: 20,
             max_no_answer: 3,
             seat_skill_level: 5,
+            short_abandon_s: 5,
         }
     }
 }
@@ -135,6 +139,10 @@ pub struct QueueSection {
     /// Time-based escalation steps, `after_s` strictly increasing.
     #[serde(default)]
     pub escalate: Vec<EscalateStep>,
+    /// Service-level threshold: contacts answered within this many seconds
+    /// count toward the queue's service level.
+    #[serde(default = "default_service_level")]
+    pub service_level_s: u64,
 }
 
 /// `[[queue]] strategy`.
@@ -161,6 +169,9 @@ pub struct EscalateStep {
 
 fn default_aht() -> u64 {
     180
+}
+fn default_service_level() -> u64 {
+    20
 }
 fn default_queue_size() -> usize {
     100

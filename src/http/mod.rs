@@ -10,6 +10,7 @@ pub mod desk;
 pub mod extract;
 mod ivr;
 mod queues;
+mod stats;
 mod wall;
 mod ws;
 
@@ -17,6 +18,7 @@ pub use agents::{
     AgentCommand, AgentError, AgentOp, AgentView, ContactCard, AGENT_QUEUE, AGENT_REPLY_TIMEOUT,
 };
 pub use queues::{QueueView, QUEUES_EVERY};
+pub use stats::{MinuteView, QueueHistoryView};
 
 use crate::cdr::CdrStore;
 use crate::events::EventBus;
@@ -59,6 +61,8 @@ pub struct HttpState {
     pub desk: Arc<desk::DeskSettings>,
     /// Snapshot for `GET /api/queues`, replaced by the engine.
     pub queues: Arc<RwLock<Vec<QueueView>>>,
+    /// Snapshot for `GET /api/stats/history`, replaced by the engine.
+    pub history: Arc<RwLock<Vec<QueueHistoryView>>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -82,6 +86,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/desk/desk.css", get(desk::style))
         .route("/api/desk", get(desk::socket))
         .route("/api/queues", get(queues::list))
+        .route("/api/stats/history", get(stats::history))
         .route("/api/openapi.json", get(openapi))
         .route("/wall", get(wall::page))
         .route("/wall/wall.js", get(wall::script))
