@@ -145,6 +145,8 @@ async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
         recordings: Default::default(),
         desk: Default::default(),
         queues: Default::default(),
+        history: Default::default(),
+        auth: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

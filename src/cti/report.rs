@@ -12,8 +12,8 @@
 
 use super::agent::AgentStatus;
 use super::contact::ContactPhase;
-use super::stats::estimated_wait;
 use super::events::Input;
+use super::stats::estimated_wait;
 use super::timers::Timer;
 use super::types::{ContactId, QueueName, Skill};
 use super::window::{Counts, Minute, QueueWindow, Thresholds};
@@ -187,7 +187,11 @@ impl ServiceReport {
     fn thresholds(&self, queue: &QueueName) -> Thresholds {
         let d = Thresholds::default();
         Thresholds {
-            service_level: self.service_level.get(queue).copied().unwrap_or(d.service_level),
+            service_level: self
+                .service_level
+                .get(queue)
+                .copied()
+                .unwrap_or(d.service_level),
             short_abandon: self.short_abandon.unwrap_or(d.short_abandon),
         }
     }

@@ -259,7 +259,10 @@ mod tests {
         w.abandoned(t0 + S(40), S(40)); // abandoned late
         let c = w.totals(t0 + S(50));
         assert_eq!((c.offered, c.answered, c.answered_in_sl), (6, 3, 2));
-        assert_eq!((c.abandoned, c.abandoned_late, c.short_abandoned), (2, 1, 1));
+        assert_eq!(
+            (c.abandoned, c.abandoned_late, c.short_abandoned),
+            (2, 1, 1)
+        );
         assert_eq!(c.service_level_pct(), Some(50.0), "2 / (3 + 1)");
         assert_eq!(c.avg_answer_wait(), Some(S(20)));
     }

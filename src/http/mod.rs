@@ -5,6 +5,7 @@
 //! routes are documented in docs/api.md, events in docs/events.md.
 
 mod agents;
+pub mod auth;
 mod calls;
 pub mod desk;
 pub mod extract;
@@ -63,6 +64,8 @@ pub struct HttpState {
     pub queues: Arc<RwLock<Vec<QueueView>>>,
     /// Snapshot for `GET /api/stats/history`, replaced by the engine.
     pub history: Arc<RwLock<Vec<QueueHistoryView>>>,
+    /// Admin token, supervisors' sessions, login throttling.
+    pub auth: Arc<auth::Auth>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -91,6 +94,13 @@ pub fn router(state: HttpState) -> Router {
         .route("/wall", get(wall::page))
         .route("/wall/wall.js", get(wall::script))
         .route("/wall/wall.css", get(wall::style))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/session", get(auth::session))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

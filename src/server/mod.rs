@@ -128,7 +128,12 @@ pub fn service_report(cfg: &Config) -> crate::cti::ServiceReport {
     let levels = cfg
         .queue
         .iter()
-        .map(|q| (QueueName(q.name.clone()), Duration::from_secs(q.service_level_s)))
+        .map(|q| {
+            (
+                QueueName(q.name.clone()),
+                Duration::from_secs(q.service_level_s),
+            )
+        })
         .collect();
     crate::cti::ServiceReport::new(Duration::from_secs(cfg.cti.short_abandon_s), levels)
 }
@@ -402,6 +407,7 @@ pub async fn run(
         desk: Arc::new(http::desk::DeskSettings::from_config(&cfg)),
         queues: queues.clone(),
         history: history.clone(),
+        auth: Arc::new(http::auth::Auth::from_config(&cfg)),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {

@@ -6,7 +6,13 @@
 use super::*;
 
 fn answer(cti: &mut Cti, now: Instant, id: u64) {
-    step(cti, now, Input::AgentAnswered { contact: ContactId(id) });
+    step(
+        cti,
+        now,
+        Input::AgentAnswered {
+            contact: ContactId(id),
+        },
+    );
 }
 
 fn hang_up(cti: &mut Cti, now: Instant, id: u64) {
@@ -47,8 +53,15 @@ fn answered_abandoned_short_and_timed_out_make_the_service_level() {
 
     let c = window(&cti, secs(t0, 110), "sales");
     assert_eq!((c.offered, c.answered, c.answered_in_sl), (5, 2, 1));
-    assert_eq!((c.abandoned, c.abandoned_late, c.short_abandoned), (2, 2, 1));
-    assert_eq!(c.service_level_pct(), Some(25.0), "1 / (2 answered + 2 late)");
+    assert_eq!(
+        (c.abandoned, c.abandoned_late, c.short_abandoned),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        c.service_level_pct(),
+        Some(25.0),
+        "1 / (2 answered + 2 late)"
+    );
     assert_eq!(c.avg_answer_wait(), Some(Duration::from_secs(19)));
     assert_eq!(window(&cti, secs(t0, 110), "vip"), Counts::default());
     // an hour later it has all rolled off
@@ -70,7 +83,14 @@ fn history_puts_each_outcome_in_its_minute_and_samples_waiting() {
     let row: Vec<(u64, u64, u64, usize)> = sales
         .minutes
         .iter()
-        .map(|m| (m.counts.offered, m.counts.abandoned, m.counts.answered, m.waiting))
+        .map(|m| {
+            (
+                m.counts.offered,
+                m.counts.abandoned,
+                m.counts.answered,
+                m.waiting,
+            )
+        })
         .collect();
     assert_eq!(row, vec![(2, 0, 0, 2), (0, 1, 0, 2), (0, 0, 1, 1)]);
     assert_eq!(sales.minutes[2].counts.service_level_pct(), Some(0.0));
@@ -83,12 +103,21 @@ fn leaving_the_queue_is_an_abandon_and_thresholds_come_from_the_report() {
     let report = ServiceReport::new(Duration::ZERO, levels);
     let mut cti = Cti::new(cfg()).with_service_report(report);
     queue_call(&mut cti, t0, 1, 0);
-    step(&mut cti, secs(t0, 1), Input::LeaveQueue { contact: ContactId(1) });
+    step(
+        &mut cti,
+        secs(t0, 1),
+        Input::LeaveQueue {
+            contact: ContactId(1),
+        },
+    );
     sign_in(&mut cti, secs(t0, 2), "a", &[("sales", 1)]);
     queue_call(&mut cti, secs(t0, 2), 2, 0);
     answer(&mut cti, secs(t0, 3), 2);
     let c = window(&cti, secs(t0, 3), "sales");
-    assert_eq!((c.abandoned, c.short_abandoned, c.abandoned_late), (1, 0, 0));
+    assert_eq!(
+        (c.abandoned, c.short_abandoned, c.abandoned_late),
+        (1, 0, 0)
+    );
     assert_eq!(c.service_level_pct(), Some(100.0));
     let stats = cti.queue_stats(secs(t0, 3));
     assert_eq!(stats[0].service_level, Duration::from_secs(60));
