@@ -967,3 +967,47 @@ async fn open_mode_reports_itself_and_stats_history_checks_minutes() {
         "",
     );
 }
+
+/// The spec's per-route `security` is what a server with admin auth does:
+/// an operation without the anonymous `{}` alternative answers 401 to a
+/// request without credentials; one with it (or the document's default,
+/// which has it) does not — except `/api/session`, whose answer to an
+/// anonymous caller is "not signed in".
+#[tokio::test]
+async fn openapi_security_matches_what_a_locked_server_enforces() {
+    let api = start_locked("openapi-security", false).await;
+    let (status, spec) = get_json(api.addr, "/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let schemes = spec["components"]["securitySchemes"]
+        .as_object()
+        .expect("securitySchemes");
+    assert!(schemes.contains_key("bearerAuth") && schemes.contains_key("sessionCookie"));
+    let anonymous_ok = |sec: &Value| {
+        sec.as_array()
+            .is_some_and(|a| a.is_empty() || a.iter().any(|s| s == &json!({})))
+    };
+    assert!(anonymous_ok(&spec["security"]), "reads are open by default");
+    let mut admin_ops = 0;
+    for (path, ops) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            let sec = op.get("security").unwrap_or(&spec["security"]);
+            let concrete = path.replace("{id}", "alice").replace("{contact}", "7");
+            let (code, _, body) =
+                request(api.addr, &method.to_uppercase(), &concrete, None, "").await;
+            if anonymous_ok(sec) {
+                assert!(
+                    code != 401 || path == "/api/session",
+                    "{method} {path} is documented open but answered {code} {body}"
+                );
+            } else {
+                admin_ops += 1;
+                assert_eq!(code, 401, "{method} {path} is documented secured: {body}");
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{method} {path} lists 401"
+                );
+            }
+        }
+    }
+    assert!(admin_ops >= 7, "{admin_ops} secured operations");
+}
