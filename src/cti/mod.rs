@@ -9,7 +9,8 @@
 //! [`Input`], [`Output`]), `agent` (status vs state), `contact`, `queue`,
 //! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
 //! `call` (SoftACD inputs, steps 2–3, 7, clearing), `routing` (longest-idle
-//! selection and the step 8–9 offer outcomes), `invariants`.
+//! selection and the step 8–9 offer outcomes), `invariants`; `report` and
+//! `window` count each queue's service figures over the last hour.
 
 mod agent;
 mod call;
