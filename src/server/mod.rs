@@ -127,6 +127,21 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
 }
 
 /// The CTI's policy from `[cti]`, `[[queue]]` and `[[service]]`.
+/// The service-level and short-abandon thresholds of `[cti]` and `[[queue]]`.
+pub fn service_report(cfg: &Config) -> crate::cti::ServiceReport {
+    let levels = cfg
+        .queue
+        .iter()
+        .map(|q| {
+            (
+                QueueName(q.name.clone()),
+                Duration::from_secs(q.service_level_s),
+            )
+        })
+        .collect();
+    crate::cti::ServiceReport::new(Duration::from_secs(cfg.cti.short_abandon_s), levels)
+}
+
 pub fn cti_config(cfg: &Config) -> CtiConfig {
     let queues = cfg
         .queue
@@ -365,7 +380,7 @@ pub async fn run(
     let mut engine = Engine::new(
         engine_config(&cfg, &listening),
         registrar,
-        Cti::new(cti_config(&cfg)),
+        Cti::new(cti_config(&cfg)).with_service_report(service_report(&cfg)),
         media,
         u64::from_le_bytes(random_bytes::<8>()?),
     );
@@ -402,6 +417,7 @@ pub async fn run(
     let events = EventBus::new(EVENT_CAPACITY);
     let agents = Arc::new(RwLock::new(engine.agent_views()));
     let queues = Arc::new(RwLock::new(Vec::new()));
+    let history = Arc::new(RwLock::new(Vec::new()));
     let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
     let state = HttpState {
         bindings: bindings.clone(),
@@ -417,6 +433,8 @@ pub async fn run(
         recordings: recordings.clone(),
         desk: Arc::new(http::desk::DeskSettings::from_config(&cfg)),
         queues: queues.clone(),
+        history: history.clone(),
+        auth: Arc::new(http::auth::Auth::from_config(&cfg)),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -442,6 +460,7 @@ pub async fn run(
         bindings,
         agents,
         queues,
+        history,
         agent_commands: agent_rx,
         events,
         from_ivr: ivr.from_ivr,
