@@ -10,6 +10,7 @@ mod estimate;
 mod offer;
 mod refusals;
 mod routing;
+mod service;
 mod strategies;
 
 use super::*;
