@@ -9,6 +9,7 @@
 pub mod callback;
 mod desk;
 mod info;
+mod liveness;
 pub mod transfer;
 
 use super::engine::{Action, Engine, IvrToCti};
@@ -119,6 +120,8 @@ pub(super) struct Calls {
     /// CDRs of callbacks waiting for their turn (no call yet); bounded by
     /// the CTI's `max_callbacks`.
     pub(super) callbacks: HashMap<ContactId, Cdr>,
+    /// Leg liveness probes (`[sip] leg_probe_s`), one deadline per call.
+    pub(super) probes: liveness::Probes,
 }
 
 fn sdp_of(body: &[u8]) -> Option<Vec<u8>> {
@@ -399,7 +402,9 @@ impl Engine {
     // ----- responses to our client transactions --------------------------
 
     pub(super) fn on_response(&mut self, now: Instant, wall_ms: u64, key: &TxKey, resp: Response) {
-        if self.on_info_forward_response(now, key, &resp) {
+        if self.on_info_forward_response(now, key, &resp)
+            || self.on_probe_response(now, wall_ms, key, &resp)
+        {
             return;
         }
         let Some(&(contact, leg, purpose)) = self.calls.by_client_tx.get(key) else {
@@ -550,7 +555,9 @@ impl Engine {
 
     /// Timer B/F or a transport failure on one of our transactions.
     pub(super) fn on_client_failure(&mut self, now: Instant, wall_ms: u64, key: &TxKey, code: u16) {
-        if self.on_info_forward_failure(now, key, code) {
+        if self.on_info_forward_failure(now, key, code)
+            || self.on_probe_failure(now, wall_ms, key, code)
+        {
             return;
         }
         let Some((contact, leg, purpose)) = self.calls.by_client_tx.remove(key) else {
@@ -730,6 +737,7 @@ impl Engine {
         }
         self.arm_transfer_timer(contact);
         self.reap(now, contact);
+        self.arm_probe(now, contact);
     }
 
     fn perform(&mut self, now: Instant, wall_ms: u64, contact: ContactId, action: CallAction) {
@@ -947,7 +955,10 @@ impl Engine {
             .filter_map(|c| self.calls.calls.get(c))
             .filter_map(|c| c.caller.pending_2xx.as_ref().map(|r| r.next.min(r.give_up)));
         let cdr = self.calls.pending_cdrs.values().map(|p| p.deadline);
-        rt.chain(cdr).chain(self.transfer_timeout()).min()
+        rt.chain(cdr)
+            .chain(self.transfer_timeout())
+            .chain(self.probe_timeout())
+            .min()
     }
 
     // ----- caller-side actions -------------------------------------------

@@ -46,6 +46,9 @@ pub struct EngineConfig {
     pub transfer_allow: Vec<String>,
     /// Where and how callbacks call the customer (`[cti] callback_*`).
     pub callback: super::CallbackPolicy,
+    /// How often live legs get an in-dialog OPTIONS (`[sip] leg_probe_s`);
+    /// `None` turns probing off.
+    pub leg_probe: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +165,7 @@ impl Engine {
         self.route_cti_outputs(now, wall_ms, outs);
         self.retransmit_2xx(now, wall_ms);
         self.fire_transfer_timers(now, wall_ms);
+        self.fire_probes(now);
         self.flush_pending_cdrs(now);
         self.drain_transactions(now, wall_ms);
         let expired = self.registrar.expire(wall_ms);
@@ -409,6 +413,7 @@ mod tests {
             seats: BTreeMap::new(),
             transfer_allow: Vec::new(),
             callback: crate::acd::CallbackPolicy::default(),
+            leg_probe: None,
         };
         // No service numbers: every INVITE is for an unknown DNIS.
         Engine::new(

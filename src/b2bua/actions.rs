@@ -128,6 +128,12 @@ pub enum CallInput {
     /// The agent pressed hang up on the desk: end the call on every leg
     /// (normal clearing).
     DeskHangUp,
+    /// The engine's liveness probe found `leg` dead (481 or timeout to an
+    /// in-dialog OPTIONS): handled exactly as a BYE from that leg, with
+    /// cause `leg_lost`.
+    LegLost {
+        leg: LegId,
+    },
 }
 
 /// Interface B, CTI → IVR, as far as the call model relays it.

@@ -58,6 +58,9 @@ pub struct Call {
     pub(super) pending_transfer: Option<(String, std::time::Duration)>,
     /// A callback contact's plan (`callback.rs`); `None` for inbound calls.
     pub(super) callback: Option<super::callback::CallbackPlan>,
+    /// Set while a [`CallInput::LegLost`] is being handled: the clearing
+    /// it causes carries [`ClearCause::LegLost`].
+    pub(super) leg_lost: bool,
     a_version: u64,
     b_version: u64,
 }
@@ -110,6 +113,7 @@ impl Call {
             transfers: 0,
             pending_transfer: None,
             callback: None,
+            leg_lost: false,
             a_version: 0,
             b_version: 0,
         }
@@ -268,6 +272,16 @@ impl Call {
                 self.hang_up_caller(480, "Temporarily Unavailable", out);
                 self.clear(ClearCause::NormalClearing, out);
             }
+            I::LegLost { leg } => {
+                let bye = if leg.kind == LegKind::Caller {
+                    I::CallerBye
+                } else {
+                    I::Bye { leg }
+                };
+                self.leg_lost = true;
+                self.dispatch(now, bye, out);
+                self.leg_lost = false;
+            }
         }
     }
 
@@ -337,6 +351,11 @@ impl Call {
             return;
         }
         self.cleared = true;
+        let cause = if self.leg_lost {
+            ClearCause::LegLost
+        } else {
+            cause
+        };
         self.agent = None;
         self.pending_transfer = None;
         for leg in self.legs.ids() {

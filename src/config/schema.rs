@@ -231,6 +231,10 @@ pub struct SipConfig {
     pub user_agent: String,
     /// Upper bound on live transactions (client + server).
     pub max_transactions: usize,
+    /// Seconds between in-dialog OPTIONS probes of each live call's legs
+    /// (0 = off, else 1..=3600); a leg that answers 481 or not at all is
+    /// cleared as if it had sent BYE.
+    pub leg_probe_s: u64,
     pub timers: SipTimers,
 }
 
@@ -242,6 +246,7 @@ impl Default for SipConfig {
             domain: "127.0.0.1".to_owned(),
             user_agent: "SoftACD/0.1".to_owned(),
             max_transactions: 100_000,
+            leg_probe_s: 30,
             timers: SipTimers::default(),
         }
     }

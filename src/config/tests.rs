@@ -569,3 +569,14 @@ fn supervisors_need_argon2_hashes_and_unique_ids_apart_from_agents() {
     let bad_role = "[[supervisors]]\nid = \"a\"\npassword_hash = \"x\"\nrole = \"root\"\n";
     assert!(Config::from_toml(bad_role, "t").is_err());
 }
+
+#[test]
+fn leg_probe_defaults_to_30_and_is_bounded() {
+    assert_eq!(Config::default().sip.leg_probe_s, 30);
+    for ok in ["[sip]\nleg_probe_s = 0\n", "[sip]\nleg_probe_s = 1\n"] {
+        let cfg = Config::from_toml(ok, "test.toml").expect("0 (off) and 1 are valid");
+        assert!(cfg.sip.leg_probe_s <= 1);
+    }
+    let text = "[sip]\ndomain = \"x\"\nleg_probe_s = 3601\n";
+    assert_eq!(one_at(text, "sip.leg_probe_s (3601)"), 3);
+}

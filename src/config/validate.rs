@@ -412,6 +412,16 @@ fn sip(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             msg,
         ));
     }
+    if cfg.sip.leg_probe_s > 3600 {
+        let msg = format!(
+            "sip.leg_probe_s ({}) must be 0 (off) or 1..=3600",
+            cfg.sip.leg_probe_s
+        );
+        out.push(Finding::new(
+            loc.near(&[Key("sip"), Key("leg_probe_s")]),
+            msg,
+        ));
+    }
     if cfg.sip.domain.trim().is_empty() {
         let msg = "sip.domain must not be empty".to_owned();
         out.push(Finding::new(loc.near(&[Key("sip"), Key("domain")]), msg));

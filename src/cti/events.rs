@@ -24,6 +24,9 @@ pub enum ClearCause {
     ServerShutdown,
     /// A callback waited `[cti] callback_max_age_s` without an agent.
     CallbackExpired,
+    /// A leg's in-dialog OPTIONS probe got 481 or no answer (`[sip]
+    /// leg_probe_s`): the phone vanished or its BYE was lost.
+    LegLost,
 }
 
 /// Why a route request was refused.

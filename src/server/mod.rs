@@ -222,6 +222,7 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
         ivr_peer: ivr_peer(),
         max_calls: MAX_CALLS,
         transfer_allow: cfg.ivr.transfer_allow.clone(),
+        leg_probe: (cfg.sip.leg_probe_s > 0).then(|| Duration::from_secs(cfg.sip.leg_probe_s)),
         callback: crate::acd::CallbackPolicy {
             trunk: cfg.cti.callback_trunk.clone(),
             retries: cfg.cti.callback_retries,

@@ -208,3 +208,57 @@ fn desk_hang_up_when_connected_byes_both_legs_with_normal_clearing() {
     assert_eq!(w.agent_state("alice"), AgentState::WrapUp);
     assert_eq!(w.cleared_count(), 1);
 }
+
+/// A connected call whose agent leg `leg` is up and whose caller re-INVITE
+/// was answered (step 10 done).
+fn connected(w: &mut World) -> LegId {
+    w.in_ivr();
+    let (leg, _, _) = invite_agent(&w.request_agent("sales")).unwrap();
+    w.feed(CallInput::Answered {
+        leg,
+        sdp: Some(agent_sdp("0")),
+    });
+    w.feed(CallInput::ReInviteAnswered {
+        leg: LegId::CALLER,
+        sdp: None,
+    });
+    assert_eq!(w.call.state(), CallState::Connected);
+    leg
+}
+
+#[test]
+fn a_lost_agent_leg_is_its_bye_with_cause_leg_lost() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    let leg = connected(&mut w);
+    let out = w.feed(CallInput::LegLost { leg });
+    assert!(has(&out, &CallAction::CallerBye), "the caller is hung up");
+    assert!(
+        !has(&out, &CallAction::Bye { leg }),
+        "no BYE toward a phone that is gone"
+    );
+    let lost = ClearCause::LegLost;
+    assert!(has(
+        &out,
+        &CallAction::Cdr(CdrUpdate::Ended { cause: lost })
+    ));
+    assert_eq!(w.agent_state("alice"), AgentState::WrapUp);
+    assert_eq!(w.cleared_count(), 1);
+    assert!(w.call.legs_up().is_empty());
+}
+
+#[test]
+fn a_lost_caller_leg_byes_the_agent_with_cause_leg_lost() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    let leg = connected(&mut w);
+    let out = w.feed(CallInput::LegLost { leg: LegId::CALLER });
+    assert!(has(&out, &CallAction::Bye { leg }));
+    assert!(!has(&out, &CallAction::CallerBye));
+    let lost = ClearCause::LegLost;
+    assert!(has(
+        &out,
+        &CallAction::Cdr(CdrUpdate::Ended { cause: lost })
+    ));
+    assert_eq!(w.agent_state("alice"), AgentState::WrapUp);
+    // A later input on the finished call is not mislabelled.
+    assert!(w.feed(CallInput::DeskHangUp).is_empty());
+}
