@@ -39,6 +39,10 @@ pub struct Cdr {
     /// The voicemail the caller left (a WAV file path), if any.
     #[serde(default)]
     pub voicemail: Option<String>,
+    /// Every agent who answered the contact, in order, comma-separated
+    /// (`1001,1002` after a desk transfer); `agent` is the last of them.
+    #[serde(default)]
+    pub agents: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -93,14 +97,15 @@ const SCHEMA: [&str; 2] = [
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
      end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
-     voicemail)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     voicemail, agents)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 3] = [
+const ADDED_COLUMNS: [(&str, &str); 4] = [
     ("recording", "TEXT"),
     ("voicemail", "TEXT"),
     ("disposition", "TEXT"),
+    ("agents", "TEXT"),
 ];
 
 const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
@@ -125,7 +130,7 @@ pub struct AgentHistoryRow {
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording, voicemail FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    ivr_script_version, recording, voicemail, agents FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool.
 #[derive(Clone, Debug)]
@@ -179,6 +184,7 @@ impl CdrStore {
             .bind(&cdr.ivr_script_version)
             .bind(&cdr.recording)
             .bind(&cdr.voicemail)
+            .bind(&cdr.agents)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -330,6 +336,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         ivr_script_version: get_text(row, "ivr_script_version")?,
         recording: get_text(row, "recording")?,
         voicemail: get_text(row, "voicemail")?,
+        agents: get_text(row, "agents")?,
     })
 }
 
@@ -381,6 +388,7 @@ mod tests {
             ivr_script_version: Some("3".into()),
             recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
             voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
+            agents: Some("bob".into()),
         }
     }
 

@@ -336,6 +336,13 @@ mod tests {
                 contact: c,
                 cause: ClearCause::NormalClearing,
             },
+            CstaEvent::Transferred {
+                contact: c,
+                from: AgentId::from("1001"),
+                to: crate::cti::TransferTarget::Agent {
+                    agent: AgentId::from("1002"),
+                },
+            },
         ];
         let mut produced: Vec<Value> = csta
             .iter()

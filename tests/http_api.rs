@@ -95,6 +95,7 @@ fn alice_after(op: &AgentOp) -> AgentView {
         }
         AgentOp::SignOut => v.status = AgentStatus::LoggedOut,
         AgentOp::Ready | AgentOp::Status | AgentOp::WrapUpDone | AgentOp::HangUp => {}
+        AgentOp::Transfer { .. } => v.state = AgentState::WrapUp,
         AgentOp::NotReady { reason } => {
             v.status = AgentStatus::NotReady {
                 reason: reason.clone(),
@@ -257,6 +258,7 @@ fn cdr(id: u64, end_ms: u64) -> Cdr {
         ivr_script_version: Some("1".into()),
         recording: None,
         voicemail: None,
+        agents: Some("alice".into()),
     }
 }
 

@@ -56,6 +56,10 @@ impl Engine {
             AgentOp::Status => return Ok(self.agent_view(&id)),
             AgentOp::WrapUpDone => Input::WrapUpDone { agent: id.clone() },
             AgentOp::HangUp => return self.agent_hang_up(now, wall_ms, &id),
+            AgentOp::Transfer { to } => Input::Transfer {
+                agent: id.clone(),
+                to,
+            },
         };
         let outputs = self.cti.handle(now, input);
         if let Some(CtiOutput::Refused { error }) = outputs

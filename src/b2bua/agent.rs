@@ -39,6 +39,7 @@ impl Call {
         out.push(CallAction::Cti(cti::Input::CallDiverted { contact }));
         out.push(CallAction::Ivr(CtiToIvr::AgentFound { contact }));
         self.release_leg(LegId::IVR, out);
+        self.stop_hold(out);
         let sdp = match self.relay_addrs() {
             None => self.caller_sdp.clone(),
             Some(relay) => {
@@ -69,6 +70,7 @@ impl Call {
             self.release_leg(offer.leg, out);
         }
         self.state = CallState::Queued;
+        self.start_hold(out);
     }
 
     fn is_current(&self, leg: LegId) -> bool {
@@ -215,8 +217,11 @@ impl Call {
     /// The current offer failed: tell the CTI, which requeues the contact.
     fn offer_failed(&mut self, report: cti::Input, out: &mut Vec<CallAction>) {
         self.agent = None;
-        out.push(CallAction::Cti(report));
         self.state = CallState::Queued;
+        // The hold INVITE goes out before the report: the CTI may divert
+        // to the next agent at once, which releases the hold leg.
+        self.start_hold(out);
+        out.push(CallAction::Cti(report));
     }
 
     pub(super) fn on_agent_failed(&mut self, leg: LegId, code: u16, out: &mut Vec<CallAction>) {

@@ -56,6 +56,12 @@ pub struct Call {
     pub(super) transfers: u32,
     /// Interface B's transfer received before the caller's ACK.
     pub(super) pending_transfer: Option<(String, std::time::Duration)>,
+    /// The desk transferred the call away from its agent (`desk_transfer`).
+    pub(super) desk_transferred: bool,
+    /// The hold leg playing to a transferred caller.
+    pub(super) hold: Option<LegId>,
+    /// Hold legs opened so far (numbers the next one).
+    pub(super) holds: u32,
     a_version: u64,
     b_version: u64,
 }
@@ -87,6 +93,9 @@ impl Call {
             transfer: None,
             transfers: 0,
             pending_transfer: None,
+            desk_transferred: false,
+            hold: None,
+            holds: 0,
             a_version: 0,
             b_version: 0,
         };
@@ -194,24 +203,28 @@ impl Call {
                 LegKind::Ivr => self.on_ivr_provisional(code, sdp, out),
                 LegKind::Agent => self.on_agent_provisional(leg, code, out),
                 LegKind::External => self.on_external_provisional(leg),
+                LegKind::Hold => self.on_hold_provisional(leg),
                 LegKind::Caller => {}
             },
             I::Answered { leg, sdp } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_answered(sdp, out),
                 LegKind::Agent => self.on_agent_answered(leg, sdp, out),
                 LegKind::External => self.on_external_answered(leg, sdp, out),
+                LegKind::Hold => self.on_hold_answered(leg, sdp, out),
                 LegKind::Caller => {}
             },
             I::Failed { leg, code } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_failed(code, out),
                 LegKind::Agent => self.on_agent_failed(leg, code, out),
                 LegKind::External => self.on_external_failed(leg, code, out),
+                LegKind::Hold => self.on_hold_failed(leg),
                 LegKind::Caller => {}
             },
             I::Bye { leg } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_bye(out),
                 LegKind::Agent => self.on_agent_bye(leg, out),
                 LegKind::External => self.on_external_bye(leg, out),
+                LegKind::Hold => self.on_hold_bye(leg, out),
                 LegKind::Caller => self.on_caller_bye(out),
             },
             I::ReInviteAnswered { leg, sdp } if leg.kind == LegKind::Caller => {
@@ -308,6 +321,7 @@ impl Call {
         }
         self.cleared = true;
         self.agent = None;
+        self.hold = None;
         self.pending_transfer = None;
         for leg in self.legs.ids() {
             self.release_leg(leg, out);

@@ -38,6 +38,9 @@ impl Call {
             Output::QueueFull { contact: c, .. } if c == contact => {
                 self.leave_queue(CtiToIvr::QueueFull { contact }, out)
             }
+            Output::Transferred { contact: c, to, .. } if c == contact => {
+                self.on_desk_transfer(to, out)
+            }
             _ => {}
         }
     }
@@ -63,7 +66,12 @@ impl Call {
         if self.state != CallState::Queued {
             return;
         }
-        out.push(CallAction::Ivr(to_ivr));
         self.state = CallState::InIvr;
+        if self.desk_transferred && self.hold.is_none() {
+            // No IVR flow is holding the caller to say goodbye: end here.
+            self.hang_up_caller(480, "Temporarily Unavailable", out);
+            return self.clear(ClearCause::NormalClearing, out);
+        }
+        out.push(CallAction::Ivr(to_ivr));
     }
 }

@@ -8,13 +8,15 @@
 //! Layout: `actions` (the vocabulary), `legs` (leg ids and phases),
 //! `sdp_plan` (relay rewriting), `error`, `call` (state, start, clearing),
 //! and the rules per side: `caller`, `ivr`, `agent`, `cti_in`, and
-//! `transfer` (the IVR's transfer node: an external leg).
+//! `transfer` (the IVR's transfer node: an external leg), `desk_transfer`
+//! (the desk's blind transfer: release the agent, hold leg, requeue).
 
 mod actions;
 mod agent;
 mod call;
 mod caller;
 mod cti_in;
+mod desk_transfer;
 mod error;
 mod ivr;
 mod legs;
@@ -28,6 +30,7 @@ pub use actions::{
     CallAction, CallInput, CallSetup, CallState, CdrUpdate, CtiToIvr, MediaMode, RelayAddrs,
 };
 pub use call::Call;
+pub use desk_transfer::{MAX_HOLDS, TRANSFER_HOLD_SCRIPT};
 pub use error::B2buaError;
 pub use ivr::{caller_code, cause_of, IVR_SKILL_LEVEL};
 pub use legs::{CallerPhase, LegId, LegKind, LegPhase, MAX_LIVE_LEGS};

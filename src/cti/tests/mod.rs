@@ -10,6 +10,7 @@ mod offer;
 mod refusals;
 mod routing;
 mod strategies;
+mod transfer;
 
 use super::*;
 use std::time::Duration;

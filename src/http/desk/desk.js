@@ -48,6 +48,7 @@ function showAgent(agent) {
   currentState = state;
   const busy = state === "reserved" || state === "ringing" || state === "in_call";
   $("hangup").disabled = !busy;
+  $("transfer").disabled = state !== "in_call";
   $("popup").dataset.state = state;
   if (state === "in_call") {
     inCallContact = agent.state.contact;
@@ -184,6 +185,11 @@ $("ready").addEventListener("click", () => send("ready"));
 $("break").addEventListener("click", () => send("break", { reason: $("break-reason").value }));
 $("hangup").addEventListener("click", () => send("hang_up"));
 $("signout").addEventListener("click", () => send("sign_out"));
+$("transfer").addEventListener("click", () => {
+  const to = {};
+  to[$("transfer-kind").value] = $("transfer-to").value.trim();
+  send("transfer", { to });
+});
 $("dispose").addEventListener("click", () => {
   if (pendingWrapUp !== null) {
     send("disposition", { contact: pendingWrapUp, code: $("disposition").value });
