@@ -278,6 +278,7 @@ fn blind_transfer_to_a_queue_holds_the_caller_until_the_next_agent() {
     let hold = caller.recv_rtp(STEP, 25);
     assert!(hold.count() >= 25, "hold flow: {} packets", hold.count());
     assert_eq!(hold.sources(), [relay_a].into());
+    assert_eq!(hold.with_fill(AGENT_FILL).count(), 0, "1001 is gone");
     let queued = server.http_get("/api/queues");
     assert!(queued.1.contains("\"waiting\":1"), "{queued:?}");
 
