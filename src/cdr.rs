@@ -108,11 +108,15 @@ const ADDED_COLUMNS: [(&str, &str); 4] = [
     ("agents", "TEXT"),
 ];
 
-const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
+/// An agent handled a contact when it is the row's `agent` or is listed in
+/// `agents` (it answered, then transferred the call on).
+const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ?1 WHERE contact_id = ?2 AND \
+    (agent = ?3 OR instr(',' || IFNULL(agents, '') || ',', ',' || ?3 || ',') > 0)";
 
 const AGENT_HISTORY: &str = "SELECT contact_id, caller, dnis, queue, agent_answer_ms, end_ms,
-    end_cause, disposition FROM cdr WHERE agent = ? AND end_ms >= ?
-    ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    end_cause, disposition FROM cdr WHERE end_ms >= ?2 AND
+    (agent = ?1 OR instr(',' || IFNULL(agents, '') || ',', ',' || ?1 || ',') > 0)
+    ORDER BY end_ms DESC, contact_id DESC LIMIT ?3";
 
 /// One contact in an agent's history (the desk's "today" list).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -445,6 +449,25 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_agent_who_transferred_the_call_finds_it_and_may_dispose_of_it() {
+        let dir = TempDir::new("cdr-xfer");
+        let (_b, store) = open(&dir).await;
+        let mut c = sample(7, 9_000_000);
+        c.agent = Some("1002".into());
+        c.agents = Some("1001,1002".into());
+        store.insert(&c).await.unwrap();
+        for agent in ["1001", "1002"] {
+            let rows = store.agent_history(agent, 0, 10).await.unwrap();
+            assert_eq!(rows.len(), 1, "{agent} handled it");
+        }
+        assert!(store.agent_history("100", 0, 10).await.unwrap().is_empty());
+        assert!(!store.set_disposition(7, "100", "resolved").await.unwrap());
+        assert!(store.set_disposition(7, "1001", "escalated").await.unwrap());
+        let rows = store.agent_history("1001", 0, 10).await.unwrap();
+        assert_eq!(rows[0].disposition.as_deref(), Some("escalated"));
     }
 
     #[tokio::test]
