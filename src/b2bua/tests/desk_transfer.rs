@@ -218,3 +218,43 @@ fn transferred_outside_a_connected_call_changes_nothing() {
     assert!(out.is_empty());
     assert_eq!(w.call.state(), CallState::InIvr);
 }
+
+#[test]
+fn the_callers_hang_up_while_the_hold_leg_rings_cancels_it() {
+    let (mut w, _) = alice_talking();
+    let (hold, _) = hold_invite(&w.transfer(to_sales())).unwrap();
+    let bye = w.feed(CallInput::CallerBye);
+    assert!(has(&bye, &CallAction::Cancel { leg: hold }), "{bye:?}");
+    assert_eq!(w.cleared_count(), 1);
+    w.feed(CallInput::Failed {
+        leg: hold,
+        code: 487,
+    });
+    assert!(w.call.is_done());
+    assert_eq!(w.cti.contact(CONTACT), None, "the CTI forgot the contact");
+}
+
+#[test]
+fn direct_mode_offers_the_callers_sdp_to_the_hold_flow_and_reinvites_the_caller() {
+    let (mut w, _) = World::new(MediaMode::Direct, Some(caller_sdp()), "8000");
+    w.in_ivr();
+    let (leg, _, _) = invite_agent(&w.request_agent("sales")).unwrap();
+    w.feed(CallInput::Answered {
+        leg,
+        sdp: Some(agent_sdp("0")),
+    });
+    w.feed(CallInput::ReInviteAnswered {
+        leg: LegId::CALLER,
+        sdp: Some(caller_sdp()),
+    });
+    let (hold, offer) = hold_invite(&w.transfer(to_sales())).unwrap();
+    assert_eq!(offer, Some(caller_sdp()));
+    let up = w.feed(CallInput::Answered {
+        leg: hold,
+        sdp: Some(ivr_sdp()),
+    });
+    assert!(
+        has(&up, &CallAction::CallerReInvite { sdp: ivr_sdp() }),
+        "{up:?}"
+    );
+}
