@@ -343,6 +343,14 @@ mod tests {
                     agent: AgentId::from("1002"),
                 },
             },
+            CstaEvent::Held {
+                contact: c,
+                agent: AgentId::from("1001"),
+            },
+            CstaEvent::Retrieved {
+                contact: c,
+                agent: AgentId::from("1001"),
+            },
         ];
         let mut produced: Vec<Value> = csta
             .iter()

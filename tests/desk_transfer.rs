@@ -310,3 +310,78 @@ fn blind_transfer_to_a_queue_holds_the_caller_until_the_next_agent() {
     );
     server.stop();
 }
+
+#[test]
+fn hold_plays_the_hold_flow_to_the_caller_and_retrieve_joins_the_agent_again() {
+    let server = start();
+    let mut log = EventLog::connect(server.http).expect("event stream");
+    let (mut a_phone, a_uri) = phone("1001");
+    a_phone.leg.server = server.udp;
+    let mut a = Desk::sign_in(&server, "1001", &a_uri);
+    assert_eq!(
+        a.call(json!({"type":"retrieve"}))["code"],
+        "refused",
+        "no call"
+    );
+    let (mut caller, relay_a) = caller_with_1001(&server, &mut a_phone);
+    let relay_b = a_phone.leg.media.remote.expect("1001 media peer");
+
+    let held = a.call(json!({"type":"hold"}));
+    assert_eq!(held["type"], "ok", "{held}");
+    assert_eq!(held["agent"]["contact"]["held"], true, "{held}");
+    assert_eq!(held["agent"]["state"]["state"], "in_call", "{held}");
+    assert_eq!(
+        a.call(json!({"type":"hold"}))["code"],
+        "refused",
+        "held already"
+    );
+    // Once the hold flow answered (its first frames), the caller hears it
+    // and not 1001 (the relay refuses 1001's packets now).
+    caller.leg.media.flush();
+    let started = caller
+        .leg
+        .media
+        .recv_rtp_until(STEP, |s| s.count() - s.with_fill(AGENT_FILL).count() >= 5);
+    assert!(started.count() >= 5, "the hold flow starts");
+    caller.leg.media.flush();
+    let _ = a_phone.leg.media.talk(Duration::from_millis(600));
+    let hold = caller.recv_rtp(STEP, 40);
+    assert!(hold.count() >= 40, "hold flow: {} packets", hold.count());
+    assert_eq!(
+        hold.with_fill(AGENT_FILL).count(),
+        0,
+        "1001 is not heard while held"
+    );
+    assert_eq!(hold.sources(), [relay_a].into());
+
+    let back = a.call(json!({"type":"retrieve"}));
+    assert_eq!(back["type"], "ok", "{back}");
+    assert_eq!(back["agent"]["contact"]["held"], false, "{back}");
+    assert_hears(
+        &mut a_phone.leg.media,
+        &mut caller.leg.media,
+        AGENT_FILL,
+        relay_a,
+    );
+    assert_hears(
+        &mut caller.leg.media,
+        &mut a_phone.leg.media,
+        CALLER_FILL,
+        relay_b,
+    );
+    let found = log.collect_until(SETTLE, |evs| evs.iter().any(|e| e["event"] == "Retrieved"));
+    assert!(found, "no Retrieved event");
+    let names: Vec<&str> = log
+        .events
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .filter(|n| *n == "Held" || *n == "Retrieved")
+        .collect();
+    assert_eq!(names, ["Held", "Retrieved"]);
+    caller.bye().expect("caller BYE answered");
+    a_phone
+        .leg
+        .expect_request(Method::Bye, STEP)
+        .expect("BYE to 1001's phone");
+    server.stop();
+}

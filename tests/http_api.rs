@@ -96,6 +96,7 @@ fn alice_after(op: &AgentOp) -> AgentView {
         AgentOp::SignOut => v.status = AgentStatus::LoggedOut,
         AgentOp::Ready | AgentOp::Status | AgentOp::WrapUpDone | AgentOp::HangUp => {}
         AgentOp::Transfer { .. } => v.state = AgentState::WrapUp,
+        AgentOp::Hold { .. } => {}
         AgentOp::NotReady { reason } => {
             v.status = AgentStatus::NotReady {
                 reason: reason.clone(),

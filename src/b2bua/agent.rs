@@ -130,6 +130,7 @@ impl Call {
         let Some(offer) = self.agent.clone() else {
             return self.refuse_answer(leg, out);
         };
+        let answer = sdp.clone();
         let connected = self.connect(offer.leg, sdp, out);
         if !connected {
             self.refuse_answer(leg, out);
@@ -146,6 +147,7 @@ impl Call {
         out.push(CallAction::Cdr(CdrUpdate::AgentAnswered {
             agent: offer.agent,
         }));
+        self.agent_answer = answer;
         self.state = CallState::Connected;
     }
 
@@ -207,7 +209,7 @@ impl Call {
         true
     }
 
-    fn reinvite_caller(&mut self, sdp: Vec<u8>, out: &mut Vec<CallAction>) {
+    pub(super) fn reinvite_caller(&mut self, sdp: Vec<u8>, out: &mut Vec<CallAction>) {
         if self.caller == CallerPhase::Confirmed {
             out.push(CallAction::CallerReInvite { sdp });
             self.caller = CallerPhase::ReInviting;

@@ -62,6 +62,10 @@ pub struct Call {
     pub(super) hold: Option<LegId>,
     /// Hold legs opened so far (numbers the next one).
     pub(super) holds: u32,
+    /// The desk holds the caller (`desk_hold`).
+    pub(super) held: bool,
+    /// The connected agent's SDP answer (to join the caller to it again).
+    pub(super) agent_answer: Option<Vec<u8>>,
     a_version: u64,
     b_version: u64,
 }
@@ -96,6 +100,8 @@ impl Call {
             desk_transferred: false,
             hold: None,
             holds: 0,
+            held: false,
+            agent_answer: None,
             a_version: 0,
             b_version: 0,
         };
@@ -247,6 +253,12 @@ impl Call {
             I::ServerShutdown => {
                 self.hang_up_caller(503, "Service Unavailable", out);
                 self.clear(ClearCause::ServerShutdown, out);
+            }
+            I::DeskHold => {
+                self.on_desk_hold(out);
+            }
+            I::DeskRetrieve => {
+                self.on_desk_retrieve(out);
             }
             I::DeskHangUp => {
                 self.hang_up_caller(480, "Temporarily Unavailable", out);

@@ -33,6 +33,8 @@ impl Call {
         };
         self.release_leg(offer.leg, out);
         self.desk_transferred = true;
+        self.held = false;
+        self.agent_answer = None;
         self.state = CallState::Queued;
         if let TransferTarget::Queue { queue } = to {
             out.push(CallAction::Cdr(CdrUpdate::Queued { queue: queue.0 }));
@@ -45,12 +47,17 @@ impl Call {
         if !self.desk_transferred || self.hold.is_some() || self.state != CallState::Queued {
             return;
         }
-        if self.holds >= MAX_HOLDS {
-            return;
+        self.open_hold_leg(out);
+    }
+
+    /// INVITEs the IVR's hold flow; false when no leg may be opened.
+    pub(super) fn open_hold_leg(&mut self, out: &mut Vec<CallAction>) -> bool {
+        if self.hold.is_some() || self.holds >= MAX_HOLDS {
+            return false;
         }
         let leg = LegId::hold(self.holds.saturating_add(1));
         if !self.legs.open(leg) {
-            return;
+            return false;
         }
         self.holds = leg.attempt;
         let sdp = match self.relay_addrs() {
@@ -66,6 +73,7 @@ impl Call {
             script: TRANSFER_HOLD_SCRIPT.to_owned(),
             sdp,
         });
+        true
     }
 
     /// DivertCall: the hold music stops (CANCEL or BYE).
@@ -96,7 +104,8 @@ impl Call {
             self.legs.phase(leg),
             Some(LegPhase::Calling | LegPhase::Early)
         );
-        if !ringing || !self.is_hold(leg) || self.state != CallState::Queued {
+        let waiting = self.state == CallState::Queued || self.held;
+        if !ringing || !self.is_hold(leg) || !waiting {
             if self.legs.phase(leg) == Some(LegPhase::Up) {
                 return; // a 2xx retransmission
             }

@@ -9,13 +9,15 @@
 //! `sdp_plan` (relay rewriting), `error`, `call` (state, start, clearing),
 //! and the rules per side: `caller`, `ivr`, `agent`, `cti_in`, and
 //! `transfer` (the IVR's transfer node: an external leg), `desk_transfer`
-//! (the desk's blind transfer: release the agent, hold leg, requeue).
+//! (the desk's blind transfer: release the agent, hold leg, requeue),
+//! `desk_hold` (the desk's hold and retrieve).
 
 mod actions;
 mod agent;
 mod call;
 mod caller;
 mod cti_in;
+mod desk_hold;
 mod desk_transfer;
 mod error;
 mod ivr;

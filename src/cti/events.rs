@@ -88,6 +88,16 @@ pub enum CstaEvent {
         contact: ContactId,
         cause: ClearCause,
     },
+    /// ECMA-269 Held: the agent put the caller on hold (hold music).
+    Held {
+        contact: ContactId,
+        agent: AgentId,
+    },
+    /// ECMA-269 Retrieved: the agent took the held caller back.
+    Retrieved {
+        contact: ContactId,
+        agent: AgentId,
+    },
     /// ECMA-269 Transferred: `from` handed the contact to `to` and left it
     /// (the desk's blind transfer).
     Transferred {

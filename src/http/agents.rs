@@ -54,6 +54,9 @@ pub struct ContactCard {
     pub dnis: String,
     pub queue: Option<String>,
     pub data: BTreeMap<String, String>,
+    /// The desk holds the caller (`hold`; `retrieve` ends it).
+    #[serde(default)]
+    pub held: bool,
 }
 
 impl From<&Agent> for AgentView {
@@ -92,6 +95,10 @@ pub enum AgentOp {
     /// Blind transfer of the agent's current contact (the desk's `transfer`).
     Transfer {
         to: crate::cti::TransferTarget,
+    },
+    /// Hold the agent's caller (hold music), or take it back.
+    Hold {
+        hold: bool,
     },
 }
 

@@ -6,6 +6,7 @@
 //! `transfer` (the IVR's transfer node).
 
 mod agent;
+mod desk_hold;
 mod desk_transfer;
 mod flow;
 mod media;

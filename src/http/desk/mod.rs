@@ -198,6 +198,14 @@ async fn handle(s: &HttpState, session: &mut DeskSession, text: &str) -> Vec<Str
             vec![reply(id, "ok", r)]
         }
         Request::HangUp => vec![reply(id, "ok", ask(s, agent, AgentOp::HangUp).await)],
+        Request::Hold => {
+            let op = AgentOp::Hold { hold: true };
+            vec![reply(id, "ok", ask(s, agent, op).await)]
+        }
+        Request::Retrieve => {
+            let op = AgentOp::Hold { hold: false };
+            vec![reply(id, "ok", ask(s, agent, op).await)]
+        }
         Request::Transfer { to } => {
             let op = AgentOp::Transfer { to: target(to) };
             vec![reply(id, "ok", ask(s, agent, op).await)]

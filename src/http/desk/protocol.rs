@@ -31,6 +31,9 @@ pub enum Request {
         reason: String,
     },
     HangUp,
+    /// Hold the caller (hold music) / take it back.
+    Hold,
+    Retrieve,
     /// Blind transfer of the current contact: `to` names an agent or a queue.
     Transfer {
         to: TransferTo,
@@ -139,6 +142,8 @@ fn request(obj: &Map<String, Value>) -> Result<Request, ProtoError> {
             reason: non_empty(obj, "reason")?,
         },
         "hang_up" => Request::HangUp,
+        "hold" => Request::Hold,
+        "retrieve" => Request::Retrieve,
         "transfer" => Request::Transfer {
             to: transfer_to(obj)?,
         },
@@ -266,6 +271,8 @@ mod tests {
         assert_eq!(req(r#"{"v":1,"type":"ready"}"#), Ok(Request::Ready));
         assert_eq!(req(r#"{"v":1,"type":"sign_out"}"#), Ok(Request::SignOut));
         assert_eq!(req(r#"{"v":1,"type":"hang_up"}"#), Ok(Request::HangUp));
+        assert_eq!(req(r#"{"v":1,"type":"hold"}"#), Ok(Request::Hold));
+        assert_eq!(req(r#"{"v":1,"type":"retrieve"}"#), Ok(Request::Retrieve));
         assert_eq!(req(r#"{"v":1,"type":"history"}"#), Ok(Request::History));
         assert_eq!(
             req(r#"{"v":1,"type":"break","reason":"lunch"}"#),
