@@ -488,6 +488,9 @@ impl Engine {
         } else if resp.is_success() {
             match Dialog::uac(&uac.invite, &resp, uac.peer) {
                 Ok(d) => {
+                    if let Some(a) = super::journal::leg_up(contact, leg, &d) {
+                        self.actions.push_back(a);
+                    }
                     self.calls.by_dialog.insert(d.id.clone(), (contact, leg));
                     ctx.dialog_ids.push(d.id.clone());
                     uac.dialog = Some(d);
@@ -658,7 +661,12 @@ impl Engine {
             cti::Input::RequestAgent { contact, queue, .. } => Some((*contact, queue.clone())),
             _ => None,
         };
+        let journaled = input.clone();
         let outputs = self.cti.handle(now, input);
+        let refused = outputs
+            .iter()
+            .any(|o| matches!(o, CtiOutput::Refused { .. }));
+        self.journal_input(wall_ms, &journaled, refused);
         if let Some((contact, queue)) = request {
             if outputs
                 .iter()
@@ -678,6 +686,7 @@ impl Engine {
         outputs: Vec<CtiOutput>,
     ) {
         for out in outputs {
+            self.journal_output(wall_ms, &out);
             if let Some(ev) = out.csta() {
                 self.actions.push_back(Action::Csta(ev));
             }
@@ -799,6 +808,7 @@ impl Engine {
         self.calls.awaiting_ack.remove(&contact);
         self.disarm_transfer_timer(contact, ctx.transfer_timer);
         self.media.close_relay(contact);
+        self.journal_legs_down(contact);
         if ctx.ivr_invited && !ctx.ivr_reported {
             self.calls.pending_cdrs.insert(
                 contact,
@@ -882,6 +892,7 @@ impl Engine {
         for c in live {
             if let Some(ctx) = self.calls.calls.remove(&c) {
                 self.media.close_relay(c);
+                self.journal_legs_down(c);
                 self.actions.push_back(Action::WriteCdr(ctx.cdr));
             }
         }
@@ -983,6 +994,9 @@ impl Engine {
         if r.is_success() {
             match Dialog::uas(&c.invite, &r, c.peer) {
                 Ok(d) => {
+                    if let Some(a) = super::journal::leg_up(contact, LegId::CALLER, &d) {
+                        self.actions.push_back(a);
+                    }
                     self.calls
                         .by_dialog
                         .insert(d.id.clone(), (contact, LegId::CALLER));

@@ -100,6 +100,8 @@ pub enum Action {
     ToIvr(CtiToIvr),
     /// A finished contact's record.
     WriteCdr(Cdr),
+    /// A CTI journal entry or a live-leg change, for the journal writer.
+    Journal(crate::journal::JournalOp),
 }
 
 pub struct Engine {

@@ -34,6 +34,8 @@ pub struct Config {
     pub recording: RecordingConfig,
     /// The agent desktop (`[desk]`): break reasons and dispositions.
     pub desk: DeskSection,
+    /// Supervisors and admins who sign in over HTTP (`[[supervisors]]`).
+    pub supervisors: Vec<SupervisorConfig>,
 }
 
 /// `[desk]`: the codes the agent desktop offers (issue 6).
@@ -87,6 +89,9 @@ pub struct CtiSection {
     pub max_no_answer: u32,
     /// Skill level given to each skill a seat lists (1–10).
     pub seat_skill_level: u8,
+    /// Contacts that leave a queue within this many seconds are short
+    /// abandons: reported apart, not in `abandoned` or the service level.
+    pub short_abandon_s: u64,
 }
 
 impl Default for CtiSection {
@@ -95,6 +100,7 @@ impl Default for CtiSection {
             ring_timeout_s: 20,
             max_no_answer: 3,
             seat_skill_level: 5,
+            short_abandon_s: 5,
         }
     }
 }
@@ -135,6 +141,10 @@ pub struct QueueSection {
     /// Time-based escalation steps, `after_s` strictly increasing.
     #[serde(default)]
     pub escalate: Vec<EscalateStep>,
+    /// Service-level threshold: contacts answered within this many seconds
+    /// count toward the queue's service level.
+    #[serde(default = "default_service_level")]
+    pub service_level_s: u64,
 }
 
 /// `[[queue]] strategy`.
@@ -161,6 +171,9 @@ pub struct EscalateStep {
 
 fn default_aht() -> u64 {
     180
+}
+fn default_service_level() -> u64 {
+    20
 }
 fn default_queue_size() -> usize {
     100
@@ -254,14 +267,45 @@ impl SipTimers {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Argon2 PHC string of the admin token (`Authorization: Bearer`).
+    pub admin_token_hash: Option<String>,
+    /// GET routes need a supervisor session or the admin token too.
+    pub require_auth_for_reads: bool,
+    /// How long a login session lasts, in seconds.
+    pub session_ttl_s: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: loopback(8080),
+            admin_token_hash: None,
+            require_auth_for_reads: false,
+            session_ttl_s: 8 * 3600,
         }
     }
+}
+
+/// What a supervisor may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SupervisorRole {
+    /// Watch: `/wall` and the read routes.
+    #[default]
+    Supervisor,
+    /// Watch and change: every admin route too.
+    Admin,
+}
+
+/// `[[supervisors]]`: who may sign in at `/wall` (`POST /api/login`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisorConfig {
+    pub id: String,
+    /// Argon2 PHC string (`softacd hash-password`).
+    pub password_hash: String,
+    #[serde(default)]
+    pub role: SupervisorRole,
 }
 
 /// `[storage]`: where the database lives.

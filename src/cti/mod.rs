@@ -10,7 +10,8 @@
 //! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
 //! `call` (SoftACD inputs, steps 2–3, 7, clearing), `transfer` (the desk's
 //! blind transfer to an agent or a queue), `routing` (longest-idle
-//! selection and the step 8–9 offer outcomes), `invariants`.
+//! selection and the step 8–9 offer outcomes), `invariants`; `report` and
+//! `window` count each queue's service figures over the last hour.
 
 mod agent;
 mod call;
@@ -21,6 +22,7 @@ mod error;
 mod escalate;
 mod events;
 mod invariants;
+pub mod journal;
 mod queue;
 mod report;
 mod routing;
@@ -29,6 +31,7 @@ mod strategy;
 mod timers;
 mod transfer;
 mod types;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -39,10 +42,11 @@ pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
 pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget, TransferTarget};
 pub use queue::{Queue, QueueKey};
-pub use report::{QueueStats, WaitEstimate};
+pub use report::{QueueHistory, QueueStats, ServiceReport, WaitEstimate};
 pub use stats::{estimated_wait, HandlingTime};
 pub use timers::{Timer, TimerTable};
 pub use types::{AgentId, Channel, ContactId, Leg, Media, QueueName, Skill};
+pub use window::{Counts, Minute, Thresholds, WINDOW_MINUTES};
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -59,6 +63,8 @@ pub struct Cti {
     tail_seq: i64,
     /// Next sequence for a head insert (counts down from -1).
     head_seq: i64,
+    /// Service figures per queue over the last hour (`report`).
+    report: report::ServiceReport,
 }
 
 impl Cti {
@@ -76,16 +82,19 @@ impl Cti {
             timers: TimerTable::default(),
             tail_seq: 0,
             head_seq: -1,
+            report: report::ServiceReport::default(),
         }
     }
 
     /// Applies one input, then offers waiting contacts to free agents.
     pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Output> {
         let mut out = Vec::new();
+        let probe = self.probe(report::input_contact(&input));
         if let Err(error) = self.apply(now, input, &mut out) {
             out.push(Output::Refused { error });
         }
         self.route(now, &mut out);
+        self.observe(now, probe);
         out
     }
 
@@ -98,9 +107,12 @@ impl Cti {
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         while let Some(timer) = self.timers.pop_due(now) {
+            let probe = self.probe(report::timer_contact(&timer));
             self.fire(now, timer, &mut out);
+            self.observe(now, probe);
         }
         self.route(now, &mut out);
+        self.observe(now, None);
         out
     }
 

@@ -9,6 +9,7 @@ mod estimate;
 mod offer;
 mod refusals;
 mod routing;
+mod service;
 mod strategies;
 mod transfer;
 
