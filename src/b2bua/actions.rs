@@ -134,6 +134,10 @@ pub enum CallInput {
     LegLost {
         leg: LegId,
     },
+    /// The desk holds the caller (hold music) while the agent's leg stays up.
+    DeskHold,
+    /// The desk takes the held caller back.
+    DeskRetrieve,
 }
 
 /// Interface B, CTI → IVR, as far as the call model relays it.

@@ -101,9 +101,10 @@ pub(super) fn is_dead(code: u16) -> bool {
     matches!(code, 408 | 481)
 }
 
-/// Legs that are SIP dialogs on the network (not the in-process IVR).
+/// Legs that are SIP dialogs on the network (not the in-process IVR,
+/// whether it runs the call's flow or the desk's hold music).
 fn probed(kind: LegKind, transport: TransportKind) -> bool {
-    kind != LegKind::Ivr && transport != TransportKind::Local
+    !matches!(kind, LegKind::Ivr | LegKind::Hold) && transport != TransportKind::Local
 }
 
 impl Engine {
