@@ -153,6 +153,7 @@ impl Cti {
             return;
         };
         q.insert(key, contact);
+        self.index.line_insert(&req.skills, key, contact);
         c.phase = ContactPhase::Queued(key);
         if let Some(at) = req.deadline {
             self.timers.set(Timer::QueueTimeout(contact), at);
@@ -173,6 +174,7 @@ impl Cti {
         if let Some(q) = self.queues.get_mut(&req.queue) {
             q.remove(key);
         }
+        self.index.line_remove(&req.skills, key);
     }
 
     /// The IVR took the contact out of its queue: back to Routing with no

@@ -51,6 +51,7 @@ impl Cti {
         }
         let a = Agent::new(agent.clone(), device, skills, now);
         push_state(out, &a);
+        self.index.sync_agent(&agent, Some(&a));
         self.agents.insert(agent, a);
         Ok(())
     }
@@ -71,6 +72,7 @@ impl Cti {
         if let Some(a) = self.agents.get_mut(agent) {
             a.status = AgentStatus::LoggedOut;
         }
+        self.index.sync_agent(agent, self.agents.get(agent));
         self.agent_idle(now, agent, out);
         Ok(())
     }
@@ -155,6 +157,7 @@ impl Cti {
         if a.status != status || a.state != state {
             push_state(out, a);
         }
+        self.index.sync_agent(agent, Some(a));
     }
 
     /// The agent's call (or wrap-up) is over: Idle, or gone if signed out.
@@ -169,6 +172,7 @@ impl Cti {
                 a.state = AgentState::Idle;
                 push_state(out, &a);
             }
+            self.index.sync_agent(agent, None);
             return;
         }
         self.update_agent(agent, out, |a| {

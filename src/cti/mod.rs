@@ -9,7 +9,9 @@
 //! [`Input`], [`Output`]), `agent` (status vs state), `contact`, `queue`,
 //! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
 //! `call` (SoftACD inputs, steps 2–3, 7, clearing), `routing` (longest-idle
-//! selection and the step 8–9 offer outcomes), `invariants`.
+//! selection and the step 8–9 offer outcomes), `index` (waiting lines per
+//! skill set and free agents per skill, so a decision does not sort or
+//! scan everything), `invariants`.
 
 mod agent;
 mod call;
@@ -19,6 +21,7 @@ mod desk;
 mod error;
 mod escalate;
 mod events;
+mod index;
 mod invariants;
 mod queue;
 mod report;
@@ -57,6 +60,12 @@ pub struct Cti {
     tail_seq: i64,
     /// Next sequence for a head insert (counts down from -1).
     head_seq: i64,
+    /// Waiting lines and free agents, kept in step with the maps above.
+    index: index::RouteIndex,
+    /// Route with the plain sort-and-scan pass instead of the index (the
+    /// reference the index is tested against).
+    #[cfg(test)]
+    scan_routing: bool,
 }
 
 impl Cti {
@@ -74,6 +83,9 @@ impl Cti {
             timers: TimerTable::default(),
             tail_seq: 0,
             head_seq: -1,
+            index: index::RouteIndex::default(),
+            #[cfg(test)]
+            scan_routing: false,
         }
     }
 

@@ -9,6 +9,7 @@ use super::agent::{AgentState, AgentStatus};
 use super::contact::ContactPhase;
 use super::error::CtiError;
 use super::events::{CstaEvent, Output};
+use super::index::SkillSet;
 use super::queue::QueueKey;
 use super::timers::Timer;
 use super::types::{AgentId, ContactId, QueueName, Skill};
@@ -20,11 +21,49 @@ use std::time::Instant;
 pub const NO_ANSWER_REASON: &str = "no answer";
 
 impl Cti {
-    /// Offers waiting contacts to free agents until no match remains. Within
-    /// one pass agents only stop being free, so a skill set that found no
-    /// free agent is not looked up again, and the pass ends once no agent
-    /// is free: the agent scans are per distinct skill set, not per contact.
+    /// Offers waiting contacts to free agents until no match remains, in
+    /// line order (highest priority, then first come) across all queues.
+    /// Only the lines that gained a contact or that an agent turned free can
+    /// serve are tried (the last pass left no other match), one head at a
+    /// time: a line whose head finds no free agent is done for this pass,
+    /// since its later contacts need the same skills and agents only stop
+    /// being free. The pass ends once no agent is free.
     pub(super) fn route(&mut self, now: Instant, out: &mut Vec<Output>) {
+        #[cfg(test)]
+        if self.scan_routing {
+            self.index.take_candidates(&BTreeMap::new());
+            return self.route_by_scan(now, out);
+        }
+        let lines = self.index.take_candidates(&self.agents);
+        if self.index.free_count() == 0 {
+            return;
+        }
+        let mut heads: BTreeSet<(QueueKey, ContactId, SkillSet)> = lines
+            .into_iter()
+            .filter_map(|s| self.index.head(&s).map(|(k, c)| (k, c, s)))
+            .collect();
+        while let Some((_, contact, skills)) = heads.pop_first() {
+            let Some((queue, _)) = self.requested(contact) else {
+                continue;
+            };
+            let Some(agent) = self.pick_agent(&queue, &skills) else {
+                continue;
+            };
+            self.divert(now, contact, agent, out);
+            if self.index.free_count() == 0 {
+                return;
+            }
+            if let Some((k, c)) = self.index.head(&skills) {
+                heads.insert((k, c, skills));
+            }
+        }
+    }
+
+    /// The routing pass before the index: sort every waiting contact, look
+    /// each distinct skill set up once. The reference `route` is tested
+    /// against (same decisions, same order).
+    #[cfg(test)]
+    fn route_by_scan(&mut self, now: Instant, out: &mut Vec<Output>) {
         let mut free = self.agents.values().filter(|a| a.is_free()).count();
         if free == 0 {
             return;

@@ -2,9 +2,12 @@
 //! round-robin, fewest-contacts"): among the agents that are Available, Idle
 //! and hold every skill the contact asks for at the level asked, the queue's
 //! [`RoutingStrategy`] picks one. Ties always fall to the smallest agent id, so the
-//! choice is deterministic.
+//! choice is deterministic. The walk itself runs over the routing index
+//! (`index`); `pick` below is the plain scan it is tested against.
 
+#[cfg(test)]
 use super::agent::Agent;
+#[cfg(test)]
 use super::config::RoutingStrategy;
 use super::types::{AgentId, QueueName, Skill};
 use super::Cti;
@@ -24,16 +27,22 @@ impl Cti {
             .map(|q| q.strategy)
             .unwrap_or_default();
         let last = self.queues.get(queue).and_then(|q| q.last_offered.as_ref());
-        let free = self
-            .agents
-            .values()
-            .filter(|a| a.is_free() && a.has_skills(skills));
-        pick(strategy, free, last).map(|a| a.id.clone())
+        #[cfg(test)]
+        if self.scan_routing {
+            let free = self
+                .agents
+                .values()
+                .filter(|a| a.is_free() && a.has_skills(skills));
+            return pick(strategy, free, last).map(|a| a.id.clone());
+        }
+        self.index.pick(strategy, skills, last, &self.agents)
     }
 }
 
 /// The strategy's choice among `free` (in ascending id order); `last` is the
-/// agent the queue offered to last (round-robin's cursor).
+/// agent the queue offered to last (round-robin's cursor). The reference
+/// the index's walk (`index`) must agree with.
+#[cfg(test)]
 fn pick<'a>(
     strategy: RoutingStrategy,
     mut free: impl Iterator<Item = &'a Agent>,
