@@ -114,6 +114,7 @@ impl Engine {
                 device: String::new(),
                 skills: BTreeMap::new(),
                 contact: None,
+                load: BTreeMap::new(),
             },
         }
     }

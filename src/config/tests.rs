@@ -484,3 +484,23 @@ fn bad_escalation_steps_are_reported_at_their_lines() {
     assert!(d[3].message.contains("`a` is not another configured queue"));
     assert!(d[4].message.contains("needs `min_level`, `queue` or both"));
 }
+
+#[test]
+fn cti_capacity_defaults_and_bad_values_point_at_their_key() {
+    let d = Config::default();
+    assert_eq!(
+        (
+            d.cti.capacity.voice,
+            d.cti.capacity.chat,
+            d.cti.capacity.email
+        ),
+        (1, 3, 5)
+    );
+    assert!(!d.cti.chat_during_voice);
+    let text = "[sip]\n\n[cti]\nchat_during_voice = true\ncapacity = { voice = 2, chat = 4 }\n";
+    assert_eq!(one_at(text, "cti.capacity.voice: 2 is outside 0..=1"), 5);
+    let text = "[cti]\ncapacity = { chat = 4, sms = 101 }\n";
+    assert_eq!(one_at(text, "cti.capacity.sms"), 2);
+    let text = "[cti]\ncapacity = { fax = 1 }\n";
+    assert_eq!(one_at(text, "fax"), 2);
+}

@@ -35,7 +35,9 @@ mod types;
 mod tests;
 
 pub use agent::{Agent, AgentState, AgentStatus};
-pub use config::{CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, SKILL_LEVELS};
+pub use config::{
+    Capacity, CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, SKILL_LEVELS,
+};
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
 pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
@@ -150,6 +152,12 @@ impl Cti {
 
     pub fn config(&self) -> &CtiConfig {
         &self.cfg
+    }
+
+    /// Whether a contact of `channel` may be offered to `agent` now
+    /// (status, state and per-channel capacity; skills aside).
+    pub fn can_offer(&self, agent: &Agent, channel: Channel) -> bool {
+        agent.can_take(channel, &self.cfg.capacity, self.cfg.chat_during_voice)
     }
 
     fn apply(&mut self, now: Instant, input: Input, out: &mut Vec<Output>) -> Result<(), CtiError> {

@@ -9,17 +9,14 @@
 use super::agent::Agent;
 #[cfg(test)]
 use super::config::RoutingStrategy;
-use super::types::{AgentId, QueueName, Skill};
+use super::index::LineKey;
+use super::types::{AgentId, QueueName};
 use super::Cti;
-use std::collections::BTreeMap;
 
 impl Cti {
-    /// The free agent `queue`'s strategy offers a contact asking for `skills`.
-    pub(super) fn pick_agent(
-        &self,
-        queue: &QueueName,
-        skills: &BTreeMap<Skill, u8>,
-    ) -> Option<AgentId> {
+    /// The agent `queue`'s strategy offers a contact of `line` (its channel
+    /// and the skills it asks for), among those able to take it.
+    pub(super) fn pick_agent(&self, queue: &QueueName, line: &LineKey) -> Option<AgentId> {
         let strategy = self
             .cfg
             .queues
@@ -29,13 +26,14 @@ impl Cti {
         let last = self.queues.get(queue).and_then(|q| q.last_offered.as_ref());
         #[cfg(test)]
         if self.scan_routing {
+            let (cap, mixed) = (&self.cfg.capacity, self.cfg.chat_during_voice);
             let free = self
                 .agents
                 .values()
-                .filter(|a| a.is_free() && a.has_skills(skills));
+                .filter(|a| a.can_take(line.0, cap, mixed) && a.has_skills(&line.1));
             return pick(strategy, free, last).map(|a| a.id.clone());
         }
-        self.index.pick(strategy, skills, last, &self.agents)
+        self.index.pick(strategy, line, last, &self.agents)
     }
 }
 
@@ -71,6 +69,7 @@ fn pick<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use std::time::{Duration, Instant};
 
     fn agents(t0: Instant, spec: &[(&str, u64, u64)]) -> Vec<Agent> {

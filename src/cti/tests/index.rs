@@ -1,7 +1,9 @@
 //! The routing index against the plain sort-and-scan pass it replaced
 //! (issue 6, "routing speed"): random populations of agents holding random
 //! skills at random levels, contacts asking random skill sets in queues of
-//! the three strategies (one escalating: level widened, then moved), and
+//! the three strategies (one escalating: level widened, then moved), of
+//! voice, video, chat and email (capacities, with and without
+//! `chat_during_voice`), and
 //! random desk, SoftACD and time inputs, fed to two engines — one routing
 //! through the index, one with `scan_routing` — must produce the very same
 //! outputs, step by step (same contacts, same order, same agents).
@@ -13,6 +15,12 @@ const AGENTS: u8 = 8;
 const CONTACTS: u64 = 14;
 const SKILL_NAMES: [&str; 3] = ["a", "b", "c"];
 const QUEUES: [&str; 3] = ["idle", "rr", "fewest"];
+const CHANNELS: [Channel; 4] = [
+    Channel::Voice,
+    Channel::Video,
+    Channel::Chat,
+    Channel::Email,
+];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -20,7 +28,7 @@ enum Op {
     SignOut(u8),
     Ready(u8),
     NotReady(u8),
-    Request(u64, u8, u8, u8, u8),
+    Request(u64, u8, u8, u8, u8, u8),
     Ringing(u64),
     Answered(u64),
     Rejected(u64),
@@ -37,8 +45,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => a.clone().prop_map(Op::SignOut),
         3 => a.clone().prop_map(Op::Ready),
         2 => a.clone().prop_map(Op::NotReady),
-        6 => (c.clone(), 0..3u8, 0..8u8, 1..=10u8, 0..3u8)
-            .prop_map(|(c, q, m, l, p)| Op::Request(c, q, m, l, p)),
+        6 => (c.clone(), 0..3u8, 0..8u8, 1..=10u8, 0..3u8, 0..4u8)
+            .prop_map(|(c, q, m, l, p, ch)| Op::Request(c, q, m, l, p, ch)),
         1 => c.clone().prop_map(Op::Ringing),
         3 => c.clone().prop_map(Op::Answered),
         2 => c.clone().prop_map(Op::Rejected),
@@ -48,12 +56,15 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn config() -> CtiConfig {
+fn config(mixed: bool) -> CtiConfig {
     let mut c = CtiConfig {
         max_contacts: CONTACTS as usize,
         max_no_answer: 2,
+        chat_during_voice: mixed,
         ..cfg()
     };
+    c.capacity.chat = 2;
+    c.capacity.email = 3;
     let strategies = [
         RoutingStrategy::LongestIdle,
         RoutingStrategy::RoundRobin,
@@ -115,10 +126,10 @@ fn inputs(op: &Op) -> Vec<Input> {
             reason: "break".into(),
         }],
         Op::Done(a) => vec![Input::WrapUpDone { agent: agent(*a) }],
-        Op::Request(id, q, m, l, p) => vec![
+        Op::Request(id, q, m, l, p, ch) => vec![
             Input::ContactArrived {
                 contact: c(id),
-                channel: Channel::Voice,
+                channel: CHANNELS[usize::from(*ch)],
             },
             Input::RequestAgent {
                 contact: c(id),
@@ -138,11 +149,11 @@ fn inputs(op: &Op) -> Vec<Input> {
     }
 }
 
-fn run(ops: &[Op]) -> Result<usize, TestCaseError> {
+fn run(ops: &[Op], mixed: bool) -> Result<usize, TestCaseError> {
     let t0 = Instant::now();
     let mut now = t0;
-    let mut indexed = Cti::new(config());
-    let mut scan = Cti::new(config());
+    let mut indexed = Cti::new(config(mixed));
+    let mut scan = Cti::new(config(mixed));
     scan.scan_routing = true;
     let mut diverted = 0;
     for op in ops {
@@ -170,8 +181,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn indexed_routing_decides_as_the_plain_scan(ops in proptest::collection::vec(op(), 0..160)) {
-        run(&ops)?;
+    fn indexed_routing_decides_as_the_plain_scan(
+        ops in proptest::collection::vec(op(), 0..160),
+        mixed in any::<bool>(),
+    ) {
+        run(&ops, mixed)?;
     }
 }
 
@@ -184,13 +198,8 @@ fn the_comparison_sees_many_decisions() {
     }
     for round in 0..4u64 {
         for c in 0..CONTACTS {
-            ops.push(Op::Request(
-                c,
-                (c % 3) as u8,
-                (c % 8) as u8,
-                1,
-                (c % 3) as u8,
-            ));
+            let (q, m, p) = ((c % 3) as u8, (c % 8) as u8, (c % 3) as u8);
+            ops.push(Op::Request(c, q, m, 1, p, (c % 4) as u8));
         }
         for c in 0..CONTACTS {
             ops.push(Op::Answered(c));
@@ -198,6 +207,6 @@ fn the_comparison_sees_many_decisions() {
         }
         ops.push(Op::Advance(5 + round));
     }
-    let diverted = run(&ops).map_err(|e| e.to_string());
+    let diverted = run(&ops, false).map_err(|e| e.to_string());
     assert!(diverted.as_ref().is_ok_and(|d| *d >= 24), "{diverted:?}");
 }

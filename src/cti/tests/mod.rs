@@ -3,8 +3,9 @@
 //! tests are split by mission step: `routing` (steps 2–3, 7–8), `offer`
 //! (steps 8–9 outcomes), `clearing` (steps 5, 10, wrap-up, sign-out),
 //! `refusals` (bad input and bounds), `index` (the routing index against
-//! the plain scan).
+//! the plain scan), `capacity` (per-channel capacity).
 
+mod capacity;
 mod clearing;
 mod estimate;
 mod index;

@@ -108,6 +108,7 @@ mod tests {
                 queue: Some("support".into()),
                 data: BTreeMap::new(),
             }),
+            load: BTreeMap::new(),
         }
     }
 
