@@ -5,11 +5,16 @@
 //! id is written once: a second insert for it is an error, never an overwrite.
 //! `recording` (the call's WAV path, issue 4) was added later: opening an
 //! older database adds the column ([`CdrStore::new`]); so was `voicemail`
-//! (the WAV path of a message left in an IVR `record` node, issue 5).
+//! (the WAV path of a message left in an IVR `record` node, issue 5), and
+//! `callback` (issue 6: `requested:<id>` on the call where the caller left
+//! a number, `of:<id>` on the callback contact's own row).
 
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Most rows [`CdrStore::recent`] returns, whatever the caller asks.
 pub const MAX_RECENT: u32 = 1000;
@@ -39,6 +44,10 @@ pub struct Cdr {
     /// The voicemail the caller left (a WAV file path), if any.
     #[serde(default)]
     pub voicemail: Option<String>,
+    /// `requested:<callback id>` when the caller left a number for a
+    /// callback; `of:<inbound id>` on the callback contact's row.
+    #[serde(default)]
+    pub callback: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -93,14 +102,15 @@ const SCHEMA: [&str; 2] = [
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
      end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
-     voicemail)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     voicemail, callback)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 3] = [
+const ADDED_COLUMNS: [(&str, &str); 4] = [
     ("recording", "TEXT"),
     ("voicemail", "TEXT"),
     ("disposition", "TEXT"),
+    ("callback", "TEXT"),
 ];
 
 const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
@@ -125,12 +135,14 @@ pub struct AgentHistoryRow {
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording, voicemail FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    ivr_script_version, recording, voicemail, callback FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
-/// The `cdr` table. Cloning shares the pool.
+/// The `cdr` table. Cloning shares the pool and the "a row was written"
+/// notification that [`CdrStore::set_disposition_within`] waits on.
 #[derive(Clone, Debug)]
 pub struct CdrStore {
     pool: SqlitePool,
+    written: Arc<Notify>,
 }
 
 impl CdrStore {
@@ -144,7 +156,15 @@ impl CdrStore {
                 .map_err(CdrError::Schema)?;
         }
         migrate(&pool).await?;
-        Ok(CdrStore { pool })
+        Ok(CdrStore {
+            pool,
+            written: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The pool, for other tables in the same file (the CTI journal).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// The highest contact id recorded (0 when none): new contacts are
@@ -179,6 +199,7 @@ impl CdrStore {
             .bind(&cdr.ivr_script_version)
             .bind(&cdr.recording)
             .bind(&cdr.voicemail)
+            .bind(&cdr.callback)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -194,6 +215,7 @@ impl CdrStore {
                     }
                 }
             })?;
+        self.written.notify_waiters();
         Ok(())
     }
 
@@ -225,6 +247,32 @@ impl CdrStore {
             .await
             .map_err(|source| CdrError::Disposition { contact_id, source })?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// [`CdrStore::set_disposition`], but when the row is not there yet wait
+    /// up to `wait` for it: each written record wakes the waiter, which
+    /// tries again (a disposition sent right at hang-up can arrive before
+    /// the call's record). `Ok(false)` when no row came in time.
+    pub async fn set_disposition_within(
+        &self,
+        contact_id: u64,
+        agent: &str,
+        code: &str,
+        wait: Duration,
+    ) -> Result<bool, CdrError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before the try, so a write in between still wakes us.
+            let written = self.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            if self.set_disposition(contact_id, agent, code).await? {
+                return Ok(true);
+            }
+            if tokio::time::timeout_at(deadline, written).await.is_err() {
+                return Ok(false);
+            }
+        }
     }
 
     /// The agent's contacts that ended at or after `since_ms`, latest first,
@@ -330,11 +378,12 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         ivr_script_version: get_text(row, "ivr_script_version")?,
         recording: get_text(row, "recording")?,
         voicemail: get_text(row, "voicemail")?,
+        callback: get_text(row, "callback")?,
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::registrar::BindingStore;
     use std::path::PathBuf;
@@ -381,6 +430,7 @@ mod tests {
             ivr_script_version: Some("3".into()),
             recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
             voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
+            callback: Some("requested:7".into()),
         }
     }
 
@@ -437,6 +487,32 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_disposition_sent_before_the_record_waits_for_its_write() {
+        let dir = TempDir::new("cdr-disp-wait");
+        let (_b, store) = open(&dir).await;
+        let wait = std::time::Duration::from_secs(30);
+        let early = store.set_disposition_within(7, "bob", "resolved", wait);
+        let writer = async {
+            // A record of another contact wakes the waiter, which must keep
+            // waiting; then the contact's own record lets it through.
+            store.insert(&sample(6, 1_000_000)).await.unwrap();
+            store.insert(&sample(7, 2_000_000)).await.unwrap();
+        };
+        let (stored, ()) = tokio::join!(early, writer);
+        assert!(stored.unwrap());
+        let rows = store.agent_history("bob", 0, 10).await.unwrap();
+        let row7 = rows.iter().find(|r| r.contact_id == 7).unwrap();
+        assert_eq!(row7.disposition.as_deref(), Some("resolved"));
+        let row6 = rows.iter().find(|r| r.contact_id == 6).unwrap();
+        assert_eq!(row6.disposition, None);
+        let none = std::time::Duration::ZERO;
+        assert!(!store
+            .set_disposition_within(99, "bob", "resolved", none)
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 //! - [`b2bua`]: the B2BUA call model, one pure state machine per contact.
 //! - [`transport`], [`http`], [`server`]: the tokio shells.
 //! - [`cdr`], [`events`]: call detail records (SQLite) and the live event bus.
+//! - [`journal`]: the CTI journal and live SIP legs (SQLite), replayed on start.
 //! - [`config`], [`telemetry`]: configuration and observability.
 
 pub mod acd;
@@ -20,6 +21,7 @@ pub mod cti;
 pub mod events;
 pub mod http;
 pub mod ivr;
+pub mod journal;
 pub mod media;
 pub mod registrar;
 pub mod server;

@@ -57,6 +57,7 @@ impl Engine {
             AgentOp::WrapUpDone => Input::WrapUpDone { agent: id.clone() },
             AgentOp::HangUp => return self.agent_hang_up(now, wall_ms, &id),
         };
+        let sign_in = matches!(input, Input::SignIn { .. });
         let outputs = self.cti.handle(now, input);
         if let Some(CtiOutput::Refused { error }) = outputs
             .iter()
@@ -64,7 +65,11 @@ impl Engine {
         {
             return Err(AgentError::from(error.clone()));
         }
+        let silent = outputs.is_empty();
         self.route_cti_outputs(now, wall_ms, outputs);
+        if sign_in && silent {
+            self.journal_agent(wall_ms, &id);
+        }
         Ok(self.agent_view(&id))
     }
 
@@ -125,6 +130,15 @@ impl Engine {
         stats.iter().map(crate::http::QueueView::from).collect()
     }
 
+    /// Every queue's last hour by minute (for `GET /api/stats/history`).
+    pub fn stats_history(&self, now: Instant, wall_ms: u64) -> Vec<crate::http::QueueHistoryView> {
+        let history = self.cti.stats_history(now, crate::cti::WINDOW_MINUTES);
+        history
+            .iter()
+            .map(|h| crate::http::QueueHistoryView::new(h, now, wall_ms))
+            .collect()
+    }
+
     /// Every seat, signed in or not (for `GET /api/agents`).
     pub fn agent_views(&self) -> Vec<AgentView> {
         self.cfg
@@ -174,8 +188,13 @@ impl Engine {
                 self.auto_signed.insert(user.clone());
             }
             tracing::info!(seat = %user, ?input, "auto-ready seat");
+            let sign_in = matches!(input, Input::SignIn { .. });
             let outputs = self.cti.handle(now, input);
+            let silent = outputs.is_empty();
             self.route_cti_outputs(now, wall_ms, outputs);
+            if sign_in && silent {
+                self.journal_agent(wall_ms, &AgentId(user.clone()));
+            }
         }
     }
 

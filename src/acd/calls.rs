@@ -6,6 +6,7 @@
 //! CANCEL / BYE / re-INVITE on the legs, relay re-pointing, CTI inputs,
 //! interface-B messages to the IVR, CSTA events and the CDR.
 
+pub mod callback;
 mod desk;
 mod info;
 pub mod transfer;
@@ -115,6 +116,9 @@ pub(super) struct Calls {
     pub(super) info_forwards: HashMap<TxKey, info::InfoForward>,
     /// Ring deadlines of IVR transfers, one per call at most.
     pub(super) transfer_timers: BTreeSet<(Instant, ContactId)>,
+    /// CDRs of callbacks waiting for their turn (no call yet); bounded by
+    /// the CTI's `max_callbacks`.
+    pub(super) callbacks: HashMap<ContactId, Cdr>,
 }
 
 fn sdp_of(body: &[u8]) -> Option<Vec<u8>> {
@@ -223,6 +227,7 @@ impl Engine {
             ivr_script_version: None,
             recording: self.media.recording_path(contact),
             voicemail: None,
+            callback: None,
         };
         self.calls.by_server_invite.insert(key.clone(), contact);
         self.calls.calls.insert(
@@ -475,6 +480,9 @@ impl Engine {
         } else if resp.is_success() {
             match Dialog::uac(&uac.invite, &resp, uac.peer) {
                 Ok(d) => {
+                    if let Some(a) = super::journal::leg_up(contact, leg, &d) {
+                        self.actions.push_back(a);
+                    }
                     self.calls.by_dialog.insert(d.id.clone(), (contact, leg));
                     ctx.dialog_ids.push(d.id.clone());
                     uac.dialog = Some(d);
@@ -601,6 +609,9 @@ impl Engine {
             IvrToCti::LeaveQueue { contact } => {
                 self.feed(now, wall_ms, contact, CallInput::IvrLeavesQueue)
             }
+            IvrToCti::RequestCallback { contact, number } => {
+                self.on_request_callback(now, wall_ms, contact, number)
+            }
             IvrToCti::TransferExternal {
                 contact,
                 uri,
@@ -640,7 +651,12 @@ impl Engine {
             cti::Input::RequestAgent { contact, queue, .. } => Some((*contact, queue.clone())),
             _ => None,
         };
+        let journaled = input.clone();
         let outputs = self.cti.handle(now, input);
+        let refused = outputs
+            .iter()
+            .any(|o| matches!(o, CtiOutput::Refused { .. }));
+        self.journal_input(wall_ms, &journaled, refused);
         if let Some((contact, queue)) = request {
             if outputs
                 .iter()
@@ -660,6 +676,7 @@ impl Engine {
         outputs: Vec<CtiOutput>,
     ) {
         for out in outputs {
+            self.journal_output(wall_ms, &out);
             if let Some(ev) = out.csta() {
                 self.actions.push_back(Action::Csta(ev));
             }
@@ -675,6 +692,9 @@ impl Engine {
                 _ => {}
             }
             if let Some(contact) = out.contact() {
+                if self.callback_output(now, wall_ms, contact, &out) {
+                    continue;
+                }
                 self.feed(now, wall_ms, contact, CallInput::Cti(out));
             }
         }
@@ -708,6 +728,7 @@ impl Engine {
         while let Some(a) = queue.pop_front() {
             self.perform(now, wall_ms, contact, a);
         }
+        self.arm_transfer_timer(contact);
         self.reap(now, contact);
     }
 
@@ -781,6 +802,7 @@ impl Engine {
         self.calls.awaiting_ack.remove(&contact);
         self.disarm_transfer_timer(contact, ctx.transfer_timer);
         self.media.close_relay(contact);
+        self.journal_legs_down(contact);
         if ctx.ivr_invited && !ctx.ivr_reported {
             self.calls.pending_cdrs.insert(
                 contact,
@@ -848,6 +870,7 @@ impl Engine {
         for contact in live {
             self.feed(now, wall_ms, contact, CallInput::ServerShutdown);
         }
+        self.end_waiting_callbacks(wall_ms);
     }
 
     /// Shutdown, last step: the records of calls still waiting for a BYE
@@ -863,6 +886,7 @@ impl Engine {
         for c in live {
             if let Some(ctx) = self.calls.calls.remove(&c) {
                 self.media.close_relay(c);
+                self.journal_legs_down(c);
                 self.actions.push_back(Action::WriteCdr(ctx.cdr));
             }
         }
@@ -964,6 +988,9 @@ impl Engine {
         if r.is_success() {
             match Dialog::uas(&c.invite, &r, c.peer) {
                 Ok(d) => {
+                    if let Some(a) = super::journal::leg_up(contact, LegId::CALLER, &d) {
+                        self.actions.push_back(a);
+                    }
                     self.calls
                         .by_dialog
                         .insert(d.id.clone(), (contact, LegId::CALLER));

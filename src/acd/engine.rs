@@ -44,6 +44,8 @@ pub struct EngineConfig {
     /// Non-loopback IP hosts (`ip` or `ip:port`) the IVR's transfer node
     /// may call (`[ivr] transfer_allow`).
     pub transfer_allow: Vec<String>,
+    /// Where and how callbacks call the customer (`[cti] callback_*`).
+    pub callback: super::CallbackPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +102,8 @@ pub enum Action {
     ToIvr(CtiToIvr),
     /// A finished contact's record.
     WriteCdr(Cdr),
+    /// A CTI journal entry or a live-leg change, for the journal writer.
+    Journal(crate::journal::JournalOp),
 }
 
 pub struct Engine {
@@ -404,6 +408,7 @@ mod tests {
             max_calls: 10,
             seats: BTreeMap::new(),
             transfer_allow: Vec::new(),
+            callback: crate::acd::CallbackPolicy::default(),
         };
         // No service numbers: every INVITE is for an unknown DNIS.
         Engine::new(

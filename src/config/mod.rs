@@ -22,7 +22,7 @@ pub use schema::{
     CapacitySection, Config, CtiSection, DeskSection, EscalateStep, HttpConfig, IvrConfig,
     LogConfig, LogFormat, MediaConfig, MediaModeConfig, NoAgentsPolicy, QueueSection,
     RecordingConfig, RecordingMode, RegistrarSection, SeatConfig, ServiceSection, SipConfig,
-    SipTimers, StorageConfig, StrategyConfig,
+    SipTimers, StorageConfig, StrategyConfig, SupervisorConfig, SupervisorRole,
 };
 
 use span::{line_col, Locator};

@@ -138,6 +138,10 @@ pub struct CtiConfig {
     /// Text contacts (chat, email, SMS) may be offered to an agent in a
     /// call, and a call to an agent holding text contacts; off: one or the other.
     pub chat_during_voice: bool,
+    /// Callback contacts waiting or being served, at most (`callback`).
+    pub max_callbacks: usize,
+    /// A callback not served this long after it was requested expires.
+    pub callback_max_age: Duration,
 }
 
 impl Default for CtiConfig {
@@ -154,6 +158,8 @@ impl Default for CtiConfig {
             max_skills: 32,
             capacity: Capacity::default(),
             chat_during_voice: false,
+            max_callbacks: 1_000,
+            callback_max_age: Duration::from_secs(3_600),
         }
     }
 }

@@ -29,9 +29,12 @@ pub struct EngineIo {
     pub outbound: Outbound,
     pub store: mpsc::Sender<Vec<BindingChange>>,
     pub cdrs: mpsc::Sender<Cdr>,
+    /// The CTI journal writer (`crate::journal::writer`).
+    pub journal: mpsc::Sender<crate::journal::JournalOp>,
     pub bindings: Arc<RwLock<Vec<Binding>>>,
     pub agents: Arc<RwLock<Vec<AgentView>>>,
     pub queues: Arc<RwLock<Vec<crate::http::QueueView>>>,
+    pub history: Arc<RwLock<Vec<crate::http::QueueHistoryView>>>,
     pub agent_commands: mpsc::Receiver<AgentCommand>,
     pub events: EventBus,
     pub from_ivr: mpsc::Receiver<IvrToCti>,
@@ -90,6 +93,8 @@ pub async fn run(mut engine: Engine, mut io: EngineIo) {
             queues_at = Instant::now();
             let views = engine.queue_views(queues_at);
             *io.queues.write().unwrap_or_else(|p| p.into_inner()) = views;
+            let history = engine.stats_history(queues_at, wall_ms());
+            *io.history.write().unwrap_or_else(|p| p.into_inner()) = history;
         }
         telemetry::set_sip_transactions(engine.transactions());
         if let Some(deadline) = drain_deadline {
@@ -156,10 +161,28 @@ async fn perform_actions(engine: &mut Engine, io: &EngineIo) -> Changed {
                     tracing::error!("CDR writer full or gone: record dropped");
                 }
             }
+            Action::Journal(op) => journal(io, op),
         }
     }
     changed
 }
+
+/// Hands a journal operation to its writer without waiting: a full queue
+/// drops it, counted in `softacd_journal_dropped_total` and logged
+/// (ARCHITECTURE.md "CTI journal").
+fn journal(io: &EngineIo, op: crate::journal::JournalOp) {
+    if let Err(e) = io.journal.try_send(op) {
+        metrics::counter!(JOURNAL_DROPPED_TOTAL).increment(1);
+        let why = match e {
+            mpsc::error::TrySendError::Full(_) => "full",
+            mpsc::error::TrySendError::Closed(_) => "gone",
+        };
+        tracing::error!(why, "CTI journal writer {why}: entry dropped");
+    }
+}
+
+/// Journal operations the engine could not hand to the writer.
+pub const JOURNAL_DROPPED_TOTAL: &str = "softacd_journal_dropped_total";
 
 fn log_registration(event: &RegisterEvent) {
     let result = match event {

@@ -3,8 +3,10 @@
 //! prompts and IVR scripts (refusing to start on a bad one, with file:line),
 //! binds the sockets, restores registrations from SQLite, and runs the
 //! transport readers, the single engine task (`engine_task`), the embedded
-//! IVR/MS (`ivr_link`), the IVR flow watcher (`flow_watch`), the store and
-//! CDR writers, and the HTTP server.
+//! IVR/MS (`ivr_link`), the IVR flow watcher (`flow_watch`), the store,
+//! CDR and CTI journal writers, and the HTTP server. On start the CTI
+//! journal is replayed: agents sign in again, contacts the previous process
+//! died under are closed, their legs get a BYE (`crate::journal`).
 //! Graceful shutdown: new INVITEs get 503, in-flight transactions finish
 //! (bounded wait), then readers stop and the stores flush and close.
 
@@ -19,9 +21,11 @@ use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
 use crate::b2bua::MediaMode;
 use crate::cdr::{Cdr, CdrStore};
 use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode, StrategyConfig};
+use crate::cti::journal::Entry;
 use crate::cti::{Cti, CtiConfig, Escalation, NoAgents, QueueConfig, QueueName, RoutingStrategy};
 use crate::events::{EventBus, EVENT_CAPACITY};
 use crate::http::{self, AgentCommand, HttpState};
+use crate::journal::{self, writer::JOURNAL_QUEUE, JournalOp, JournalStore};
 use crate::media::recording::{Layout, RecordingPolicy, Recordings};
 use crate::registrar::digest::Algorithm;
 use crate::registrar::{BindingChange, BindingStore, Registrar, RegistrarConfig};
@@ -123,6 +127,21 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
 }
 
 /// The CTI's policy from `[cti]`, `[[queue]]` and `[[service]]`.
+/// The service-level and short-abandon thresholds of `[cti]` and `[[queue]]`.
+pub fn service_report(cfg: &Config) -> crate::cti::ServiceReport {
+    let levels = cfg
+        .queue
+        .iter()
+        .map(|q| {
+            (
+                QueueName(q.name.clone()),
+                Duration::from_secs(q.service_level_s),
+            )
+        })
+        .collect();
+    crate::cti::ServiceReport::new(Duration::from_secs(cfg.cti.short_abandon_s), levels)
+}
+
 pub fn cti_config(cfg: &Config) -> CtiConfig {
     let queues = cfg
         .queue
@@ -168,6 +187,8 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
         max_no_answer: cfg.cti.max_no_answer,
         capacity: cti_capacity(&cfg.cti.capacity),
         chat_during_voice: cfg.cti.chat_during_voice,
+        max_callbacks: cfg.cti.max_callbacks,
+        callback_max_age: Duration::from_secs(cfg.cti.callback_max_age_s),
         ..CtiConfig::default()
     }
 }
@@ -213,6 +234,12 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
         ivr_peer: ivr_peer(),
         max_calls: MAX_CALLS,
         transfer_allow: cfg.ivr.transfer_allow.clone(),
+        callback: crate::acd::CallbackPolicy {
+            trunk: cfg.cti.callback_trunk.clone(),
+            retries: cfg.cti.callback_retries,
+            retry: Duration::from_secs(cfg.cti.callback_retry_s),
+            ring: Duration::from_secs(cfg.cti.callback_ring_s),
+        },
         seats: cfg
             .seat
             .iter()
@@ -266,6 +293,12 @@ pub async fn run(
         .await
         .map_err(|e| store_err(e.to_string()))?;
     let cdrs = CdrStore::new(store.pool().clone())
+        .await
+        .map_err(|e| store_err(e.to_string()))?;
+    let journal_store = JournalStore::new(store.pool().clone())
+        .await
+        .map_err(|e| store_err(e.to_string()))?;
+    let recovered = recover(&journal_store, &cdrs)
         .await
         .map_err(|e| store_err(e.to_string()))?;
     let mut registrar = Registrar::new(registrar_config(&cfg), random_bytes::<32>()?);
@@ -367,17 +400,34 @@ pub async fn run(
     let mut engine = Engine::new(
         engine_config(&cfg, &listening),
         registrar,
-        Cti::new(cti_config(&cfg)),
+        Cti::new(cti_config(&cfg)).with_service_report(service_report(&cfg)),
         media,
         u64::from_le_bytes(random_bytes::<8>()?),
     );
-    engine.resume_contact_ids(last_contact);
+    engine.resume_contact_ids(last_contact.max(recovered.loaded.replay.max_contact()));
+    let restore = recovered.loaded.replay.restore(|_| true);
+    engine.restore_agents(std::time::Instant::now(), wall_ms(), restore);
+    engine.reconcile_legs(std::time::Instant::now(), recovered.loaded.legs);
 
     // Writers: binding changes and CDRs, in order, off the engine task.
     let (store_tx, store_rx) = mpsc::channel::<Vec<BindingChange>>(STORE_QUEUE);
     let (cdr_tx, cdr_rx) = mpsc::channel::<Cdr>(CDR_QUEUE);
     let store_task = tokio::spawn(run_store(store, store_rx));
     let cdr_task = tokio::spawn(run_cdr_writer(cdrs.clone(), cdr_rx));
+    let (journal_tx, journal_rx) = mpsc::channel::<JournalOp>(JOURNAL_QUEUE);
+    // The restart mark goes first: the restored agents' entries follow it.
+    let _ = journal_tx.try_send(JournalOp::Append {
+        at_ms: wall_ms(),
+        entry: Entry::Restarted {
+            closed: recovered.closed,
+        },
+    });
+    let journal_task = tokio::spawn(journal::writer::run(
+        journal_store,
+        journal_rx,
+        recovered.loaded.replay,
+        recovered.loaded.since_snapshot,
+    ));
 
     // HTTP.
     let bindings = Arc::new(RwLock::new(
@@ -387,6 +437,7 @@ pub async fn run(
     let events = EventBus::new(EVENT_CAPACITY);
     let agents = Arc::new(RwLock::new(engine.agent_views()));
     let queues = Arc::new(RwLock::new(Vec::new()));
+    let history = Arc::new(RwLock::new(Vec::new()));
     let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
     let state = HttpState {
         bindings: bindings.clone(),
@@ -402,6 +453,8 @@ pub async fn run(
         recordings: recordings.clone(),
         desk: Arc::new(http::desk::DeskSettings::from_config(&cfg)),
         queues: queues.clone(),
+        history: history.clone(),
+        auth: Arc::new(http::auth::Auth::from_config(&cfg)),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -423,9 +476,11 @@ pub async fn run(
         outbound,
         store: store_tx,
         cdrs: cdr_tx,
+        journal: journal_tx,
         bindings,
         agents,
         queues,
+        history,
         agent_commands: agent_rx,
         events,
         from_ivr: ivr.from_ivr,
@@ -459,8 +514,9 @@ pub async fn run(
     if unfinished > 0 {
         tracing::error!(unfinished, "recordings not finished at shutdown");
     }
-    // Both writers share the pool: close it only when both are done.
+    // The writers share the pool: close it only when all are done.
     let _ = cdr_task.await;
+    let _ = journal_task.await;
     if let Ok(store) = store_task.await {
         store.close().await;
     }
@@ -509,6 +565,35 @@ async fn run_store(
         }
     }
     store
+}
+
+/// What the previous process left: the folded journal and its live legs;
+/// `closed` the contacts it died under, whose CDRs are written here.
+struct Recovered {
+    loaded: journal::Loaded,
+    closed: Vec<u64>,
+}
+
+/// Start: fold the journal and close (CDR cause `server_restart`) every
+/// contact that was open, before new contact ids are handed out.
+async fn recover(store: &JournalStore, cdrs: &CdrStore) -> Result<Recovered, String> {
+    let loaded = store.load().await.map_err(|e| e.to_string())?;
+    let now = wall_ms();
+    let mut closed = Vec::new();
+    for open in loaded.replay.open_contacts() {
+        match cdrs.insert(&journal::interrupted_cdr(open, now)).await {
+            Ok(()) | Err(crate::cdr::CdrError::Duplicate { .. }) => closed.push(open.contact),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    if !closed.is_empty() || !loaded.legs.is_empty() {
+        tracing::warn!(
+            contacts = ?closed,
+            legs = loaded.legs.len(),
+            "contacts interrupted by the previous process closed (server_restart)"
+        );
+    }
+    Ok(Recovered { loaded, closed })
 }
 
 async fn run_cdr_writer(cdrs: CdrStore, mut rx: mpsc::Receiver<Cdr>) {

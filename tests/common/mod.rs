@@ -246,9 +246,21 @@ wrap_up_s = 1
         if let Err(e) = std::fs::create_dir_all(&data_dir) {
             panic!("cannot create {}: {e}", data_dir.display());
         }
-        let config = dir.write("softacd.toml", &make_config(&data_dir));
+        dir.write("softacd.toml", &make_config(&data_dir));
+        TestServer::spawn_in(dir)
+    }
+
+    /// Runs `softacd run` on `dir`'s `softacd.toml` and `data/` (a new
+    /// server, or one started again on what a stopped server left).
+    fn spawn_in(dir: TempDir) -> TestServer {
+        let data_dir = dir.path().join("data");
+        let config = dir.path().join("softacd.toml");
         let stderr_path = dir.path().join("softacd.stderr");
-        let stderr = match std::fs::File::create(&stderr_path) {
+        let stderr = match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
+        {
             Ok(f) => f,
             Err(e) => panic!("cannot create {}: {e}", stderr_path.display()),
         };
@@ -370,6 +382,25 @@ impl TestServer {
     pub fn stop_keeping_files(mut self) -> (ExitStatus, TempDir) {
         let dir = std::mem::replace(&mut self.dir, TempDir::new("spent"));
         (self.stop(), dir)
+    }
+
+    /// SIGKILL (a crash: no shutdown at all), keeping the config and data
+    /// dir in the returned [`TempDir`] for [`TestServer::restart_in`].
+    pub fn kill_keeping_files(mut self) -> TempDir {
+        let Some(child) = self.child.take() else {
+            panic!("softacd already stopped");
+        };
+        signal(self.pid, "KILL");
+        if wait_child(child, self.pid, STOP_TIMEOUT).is_none() {
+            panic!("softacd did not die of SIGKILL within {STOP_TIMEOUT:?}");
+        }
+        std::mem::replace(&mut self.dir, TempDir::new("spent"))
+    }
+
+    /// Starts `softacd run` again on the config and data dir a stopped or
+    /// killed server left (same ports if the config names them).
+    pub fn restart_in(dir: TempDir) -> TestServer {
+        TestServer::spawn_in(dir)
     }
 }
 

@@ -5,6 +5,7 @@
 //! `refusals` (bad input and bounds), `index` (the routing index against
 //! the plain scan), `capacity` (per-channel capacity).
 
+mod callback;
 mod capacity;
 mod clearing;
 mod estimate;
@@ -12,6 +13,7 @@ mod index;
 mod offer;
 mod refusals;
 mod routing;
+mod service;
 mod strategies;
 
 use super::*;

@@ -32,7 +32,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const AUTH_FAIL_DELAY: Duration = Duration::from_millis(500);
 /// How long a disposition waits for the call's record to be written.
 const RECORD_WAIT: Duration = Duration::from_secs(5);
-const RECORD_POLL: Duration = Duration::from_millis(100);
 /// Most contacts in the history list.
 const HISTORY_LIMIT: u32 = 100;
 
@@ -255,23 +254,19 @@ async fn disposition(
     }
     // The record is written when the call is over; a disposition sent
     // right at hang-up may arrive first, so wait a little for it.
-    let waits = if session.last_call() == Some(contact) {
-        RECORD_WAIT.as_millis() / RECORD_POLL.as_millis()
+    let wait = if session.last_call() == Some(contact) {
+        RECORD_WAIT
     } else {
-        0
+        Duration::ZERO
     };
-    let mut stored = false;
-    for attempt in 0..=waits {
-        match s.cdrs.set_disposition(contact, agent, code).await {
-            Ok(true) => {
-                stored = true;
-                break;
-            }
-            Ok(false) if attempt < waits => tokio::time::sleep(RECORD_POLL).await,
-            Ok(false) => {}
-            Err(e) => return vec![error(id, "store", &e.to_string())],
-        }
-    }
+    let stored = match s
+        .cdrs
+        .set_disposition_within(contact, agent, code, wait)
+        .await
+    {
+        Ok(stored) => stored,
+        Err(e) => return vec![error(id, "store", &e.to_string())],
+    };
     if !stored {
         let why = format!("no record of contact {contact} handled by {agent}");
         return vec![error(id, "unknown_contact", &why)];
