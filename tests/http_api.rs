@@ -98,6 +98,8 @@ fn alice_after(op: &AgentOp) -> AgentView {
         }
         AgentOp::SignOut => v.status = AgentStatus::LoggedOut,
         AgentOp::Ready | AgentOp::Status | AgentOp::WrapUpDone | AgentOp::HangUp => {}
+        AgentOp::Transfer { .. } => v.state = AgentState::WrapUp,
+        AgentOp::Hold { .. } => {}
         AgentOp::NotReady { reason } => {
             v.status = AgentStatus::NotReady {
                 reason: reason.clone(),
@@ -272,6 +274,7 @@ fn cdr(id: u64, end_ms: u64) -> Cdr {
         recording: None,
         voicemail: None,
         callback: None,
+        agents: Some("alice".into()),
     }
 }
 

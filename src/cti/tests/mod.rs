@@ -15,6 +15,7 @@ mod refusals;
 mod routing;
 mod service;
 mod strategies;
+mod transfer;
 
 use super::*;
 use std::time::Duration;
