@@ -5,7 +5,8 @@
 //! id is written once: a second insert for it is an error, never an overwrite.
 //! `recording` (the call's WAV path, issue 4) was added later: opening an
 //! older database adds the column ([`CdrStore::new`]); so was `voicemail`
-//! (the WAV path of a message left in an IVR `record` node, issue 5).
+//! (the WAV path of a message left in an IVR `record` node, issue 5), and
+//! `trunk` (the `[[trunk]]` the call came in on, issue 5).
 
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -42,6 +43,9 @@ pub struct Cdr {
     /// The voicemail the caller left (a WAV file path), if any.
     #[serde(default)]
     pub voicemail: Option<String>,
+    /// The carrier trunk the call came in on (`[[trunk]]`), if any.
+    #[serde(default)]
+    pub trunk: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -96,14 +100,15 @@ const SCHEMA: [&str; 2] = [
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
      end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
-     voicemail)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     voicemail, trunk)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 3] = [
+const ADDED_COLUMNS: [(&str, &str); 4] = [
     ("recording", "TEXT"),
     ("voicemail", "TEXT"),
     ("disposition", "TEXT"),
+    ("trunk", "TEXT"),
 ];
 
 const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
@@ -128,7 +133,7 @@ pub struct AgentHistoryRow {
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording, voicemail FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    ivr_script_version, recording, voicemail, trunk FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool and the "a row was written"
 /// notification that [`CdrStore::set_disposition_within`] waits on.
@@ -192,6 +197,7 @@ impl CdrStore {
             .bind(&cdr.ivr_script_version)
             .bind(&cdr.recording)
             .bind(&cdr.voicemail)
+            .bind(&cdr.trunk)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -370,6 +376,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         ivr_script_version: get_text(row, "ivr_script_version")?,
         recording: get_text(row, "recording")?,
         voicemail: get_text(row, "voicemail")?,
+        trunk: get_text(row, "trunk")?,
     })
 }
 
@@ -421,6 +428,7 @@ pub(crate) mod tests {
             ivr_script_version: Some("3".into()),
             recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
             voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
+            trunk: Some("carrier".into()),
         }
     }
 
@@ -592,6 +600,7 @@ pub(crate) mod tests {
         let old_row = store.recent(1).await.unwrap();
         assert_eq!(old_row[0].recording, None);
         assert_eq!(old_row[0].voicemail, None);
+        assert_eq!(old_row[0].trunk, None);
         store.insert(&sample(5, 4_000_000)).await.unwrap();
         assert_eq!(store.recent(1).await.unwrap(), vec![sample(5, 4_000_000)]);
         assert_eq!(store.max_contact_id().await.unwrap(), 5);

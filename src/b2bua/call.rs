@@ -34,6 +34,8 @@ pub struct Call {
     pub(super) relay: Option<super::actions::RelayAddrs>,
     pub(super) caller_uri: String,
     pub(super) dnis: String,
+    /// The carrier trunk the call came in on, for the RouteRequest.
+    pub(super) trunk: Option<String>,
     pub(super) media: Media,
     pub(super) state: CallState,
     pub(super) caller: CallerPhase,
@@ -72,6 +74,7 @@ impl Call {
             relay: setup.relay,
             caller_uri: setup.caller,
             dnis: setup.dnis,
+            trunk: setup.trunk,
             media: Media::Audio,
             state: CallState::Offered,
             caller: CallerPhase::Invited,
@@ -136,12 +139,14 @@ impl Call {
             dnis: self.dnis.clone(),
             caller: self.caller_uri.clone(),
             media: self.media,
+            trunk: self.trunk.clone(),
         }));
         out.push(CallAction::Cti(cti::Input::RouteRequest {
             contact,
             dnis: self.dnis.clone(),
             caller: self.caller_uri.clone(),
             media: self.media,
+            trunk: self.trunk.clone(),
         }));
         self.state = CallState::Routing;
     }

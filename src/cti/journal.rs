@@ -179,6 +179,7 @@ impl Entry {
                 dnis,
                 caller,
                 media,
+                ..
             } => Some(Entry::ContactArrived {
                 contact: contact.0,
                 caller: caller.clone(),

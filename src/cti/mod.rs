@@ -33,7 +33,9 @@ mod types;
 mod tests;
 
 pub use agent::{Agent, AgentState, AgentStatus};
-pub use config::{CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, SKILL_LEVELS};
+pub use config::{
+    CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, TrunkRoutes, SKILL_LEVELS,
+};
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
 pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
@@ -164,7 +166,8 @@ impl Cti {
                 dnis,
                 caller,
                 media,
-            } => self.route_request(contact, dnis, caller, media, out),
+                trunk,
+            } => self.route_request(contact, dnis, caller, media, trunk, out),
             Input::RouteEnd { contact } => {
                 self.note(name, contact, CstaEvent::RouteEnd { contact })
             }

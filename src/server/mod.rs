@@ -17,12 +17,15 @@ mod relay_ports;
 
 pub use engine_task::DRAIN_LIMIT;
 
+use crate::acd::trunks::TrunkMatcher;
 use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
 use crate::b2bua::MediaMode;
 use crate::cdr::{Cdr, CdrStore};
 use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode, StrategyConfig};
 use crate::cti::journal::Entry;
-use crate::cti::{Cti, CtiConfig, Escalation, NoAgents, QueueConfig, QueueName, RoutingStrategy};
+use crate::cti::{
+    Cti, CtiConfig, Escalation, NoAgents, QueueConfig, QueueName, RoutingStrategy, TrunkRoutes,
+};
 use crate::events::{EventBus, EVENT_CAPACITY};
 use crate::http::{self, AgentCommand, HttpState};
 use crate::journal::{self, writer::JOURNAL_QUEUE, JournalOp, JournalStore};
@@ -126,7 +129,7 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
     }
 }
 
-/// The CTI's policy from `[cti]`, `[[queue]]` and `[[service]]`.
+/// The CTI's policy from `[cti]`, `[[queue]]`, `[[service]]` and `[[trunk]]`.
 pub fn cti_config(cfg: &Config) -> CtiConfig {
     let queues = cfg
         .queue
@@ -167,6 +170,17 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
             .iter()
             .map(|s| (s.number.clone(), s.script.clone()))
             .collect(),
+        trunks: cfg
+            .trunk
+            .iter()
+            .map(|t| {
+                let routes = TrunkRoutes {
+                    services: t.services.clone(),
+                    script: t.script.clone(),
+                };
+                (t.name.clone(), routes)
+            })
+            .collect(),
         queues,
         ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
         max_no_answer: cfg.cti.max_no_answer,
@@ -205,6 +219,7 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
         ivr_peer: ivr_peer(),
         max_calls: MAX_CALLS,
         transfer_allow: cfg.ivr.transfer_allow.clone(),
+        trunks: TrunkMatcher::new(cfg.trunk.iter().map(|t| (t.name.as_str(), &t.sources[..]))),
         seats: cfg
             .seat
             .iter()

@@ -98,6 +98,7 @@ fn call_in(j: &mut Journaled, now: Instant, at_ms: u64, id: u64) -> Vec<Output> 
             dnis: "8000".into(),
             caller: "sip:alice@example.com".into(),
             media: Media::Audio,
+            trunk: None,
         },
     );
     j.handle(

@@ -10,6 +10,7 @@ mod offer;
 mod refusals;
 mod routing;
 mod strategies;
+mod trunks;
 
 use super::*;
 use std::time::Duration;
@@ -92,6 +93,7 @@ pub(super) fn arrive(cti: &mut Cti, now: Instant, id: u64) -> Vec<Output> {
         dnis: "8000".into(),
         caller: "sip:bob@example.com".into(),
         media,
+        trunk: None,
     };
     out.extend(step(cti, now, rr));
     out.extend(step(cti, now, Input::RouteEnd { contact }));
