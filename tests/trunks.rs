@@ -142,3 +142,41 @@ fn overlapping_trunk_sources_are_refused_by_check_config_at_their_line() {
         "{text}"
     );
 }
+
+#[test]
+fn the_shipped_configs_commented_trunk_validates_and_names_shipped_flows() {
+    let shipped = std::fs::read_to_string("config/softacd.toml").expect("config/softacd.toml");
+    let example: Vec<&str> = shipped
+        .lines()
+        .skip_while(|l| *l != "# [[trunk]]")
+        .take_while(|l| l.starts_with("# "))
+        .map(|l| &l[2..])
+        .collect();
+    assert!(example.len() >= 4, "no commented [[trunk]] example");
+    let text = format!("{shipped}\n{}\n", example.join("\n"));
+    let cfg = softacd::config::Config::from_toml(&text, "softacd.toml + example")
+        .unwrap_or_else(|e| panic!("the commented trunk does not validate:\n{e}"));
+    assert!(
+        softacd::config::Config::load(None)
+            .unwrap()
+            .trunk
+            .is_empty(),
+        "the demo contract has no active trunk"
+    );
+    assert_eq!(cfg.trunk.len(), 1);
+    for flow in cfg.required_flows() {
+        let file = format!("ivr-scripts/{flow}.toml");
+        assert!(std::path::Path::new(&file).is_file(), "{file} is missing");
+    }
+    // `softacd ivr check --config` still accepts the shipped flows with it.
+    let dir = common::TempDir::new("trunk-example");
+    let file = dir.write("softacd.toml", &text);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_softacd"))
+        .args(["ivr", "check", "--config"])
+        .arg(&file)
+        .output()
+        .expect("run softacd ivr check");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("partner.toml: ok"), "{said}");
+}

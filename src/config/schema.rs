@@ -337,8 +337,8 @@ pub struct MediaConfig {
     /// Codecs the IVR accepts, in our order of preference when we offer
     /// (RFC 3264); names as in `a=rtpmap`: PCMU, PCMA, G722, opus.
     pub codecs: Vec<String>,
-    /// DTMF paths on for every call (the schema has no trunks, so this is
-    /// global): any of "rfc4733", "inband", "info"; default all three.
+    /// DTMF paths on for every call (global, `[[trunk]]` calls included):
+    /// any of "rfc4733", "inband", "info"; default all three.
     pub dtmf: Vec<DtmfPath>,
 }
 
