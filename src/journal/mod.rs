@@ -275,7 +275,7 @@ pub fn interrupted_cdr(c: &crate::cti::journal::OpenContact, end_ms: u64) -> cra
         ivr_script_version: None,
         recording: None,
         voicemail: None,
-        trunk: None,
+        trunk: c.trunk.clone(),
     }
 }
 
