@@ -6,7 +6,9 @@
 //! `recording` (the call's WAV path, issue 4) was added later: opening an
 //! older database adds the column ([`CdrStore::new`]); so was `voicemail`
 //! (the WAV path of a message left in an IVR `record` node, issue 5), and
-//! `trunk` (the `[[trunk]]` the call came in on, issue 5).
+//! `trunk` (the `[[trunk]]` the call came in on, issue 5), and
+//! `callback` (issue 6: `requested:<id>` on the call where the caller left
+//! a number, `of:<id>` on the callback contact's own row).
 
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -46,6 +48,10 @@ pub struct Cdr {
     /// The carrier trunk the call came in on (`[[trunk]]`), if any.
     #[serde(default)]
     pub trunk: Option<String>,
+    /// `requested:<callback id>` when the caller left a number for a
+    /// callback; `of:<inbound id>` on the callback contact's row.
+    #[serde(default)]
+    pub callback: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -100,15 +106,16 @@ const SCHEMA: [&str; 2] = [
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
      end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
-     voicemail, trunk)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     voicemail, trunk, callback)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 4] = [
+const ADDED_COLUMNS: [(&str, &str); 5] = [
     ("recording", "TEXT"),
     ("voicemail", "TEXT"),
     ("disposition", "TEXT"),
     ("trunk", "TEXT"),
+    ("callback", "TEXT"),
 ];
 
 const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
@@ -133,7 +140,8 @@ pub struct AgentHistoryRow {
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording, voicemail, trunk FROM cdr ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    ivr_script_version, recording, voicemail, trunk, callback FROM cdr
+    ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool and the "a row was written"
 /// notification that [`CdrStore::set_disposition_within`] waits on.
@@ -198,6 +206,7 @@ impl CdrStore {
             .bind(&cdr.recording)
             .bind(&cdr.voicemail)
             .bind(&cdr.trunk)
+            .bind(&cdr.callback)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -377,6 +386,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         recording: get_text(row, "recording")?,
         voicemail: get_text(row, "voicemail")?,
         trunk: get_text(row, "trunk")?,
+        callback: get_text(row, "callback")?,
     })
 }
 
@@ -429,6 +439,7 @@ pub(crate) mod tests {
             recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
             voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
             trunk: Some("carrier".into()),
+            callback: Some("requested:7".into()),
         }
     }
 

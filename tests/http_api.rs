@@ -119,6 +119,15 @@ async fn start(tag: &str, engine: bool) -> Api {
 }
 
 async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
+    start_full(tag, engine, event_capacity, Default::default()).await
+}
+
+async fn start_full(
+    tag: &str,
+    engine: bool,
+    event_capacity: usize,
+    auth: Arc<softacd::http::auth::Auth>,
+) -> Api {
     let dir = TempDir::new(tag);
     let store = BindingStore::open(&dir.0.join("softacd.db")).await.unwrap();
     let cdrs = CdrStore::new(store.pool().clone()).await.unwrap();
@@ -145,6 +154,8 @@ async fn start_with(tag: &str, engine: bool, event_capacity: usize) -> Api {
         recordings: Default::default(),
         desk: Default::default(),
         queues: Default::default(),
+        history: Default::default(),
+        auth,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -258,6 +269,7 @@ fn cdr(id: u64, end_ms: u64) -> Cdr {
         recording: None,
         voicemail: None,
         trunk: None,
+        callback: None,
     }
 }
 
@@ -682,4 +694,324 @@ async fn openapi_lists_exactly_routed_paths_and_every_documented_route() {
     }
     let (_, _, bogus) = request(api.addr, "GET", "/api/not-a-route", None, "").await;
     assert!(bogus.contains("no such resource"), "{bogus}");
+}
+
+// ---- Authentication (docs/api.md "Authentication") ----
+
+const TOKEN: &str = "t0ken-for-tests";
+
+/// A server with the admin token [`TOKEN`], supervisor `sue` (password
+/// `sue-pw`), admin supervisor `root` (`root-pw`) and desk agent `alice`
+/// (`alice-pw`).
+async fn start_locked(tag: &str, reads: bool) -> Api {
+    use softacd::http::auth::{sessions::Role, Auth};
+    use softacd::http::desk::password::hash;
+    let users = [
+        ("sue", "sue-pw", Role::Supervisor),
+        ("root", "root-pw", Role::Admin),
+        ("alice", "alice-pw", Role::Agent),
+    ]
+    .into_iter()
+    .map(|(u, p, r)| (u.to_string(), (hash(p).unwrap(), r)))
+    .collect();
+    let auth = Auth::new(
+        Some(hash(TOKEN).unwrap()),
+        users,
+        reads,
+        Duration::from_secs(600),
+    );
+    start_full(tag, true, 64, Arc::new(auth)).await
+}
+
+/// One request with extra headers; (status, head, body as JSON).
+async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, Value) {
+    let fut = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.unwrap();
+        String::from_utf8(raw).unwrap()
+    };
+    let raw = tokio::time::timeout(GUARD, fut)
+        .await
+        .expect("HTTP request hung");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("no header end");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {head}\n{body}"));
+    (status, head.to_string(), json)
+}
+
+/// Signs in; the `Cookie` header value to send back.
+async fn login(addr: SocketAddr, user: &str, password: &str) -> String {
+    let body = json!({"user": user, "password": password}).to_string();
+    let (status, head, json) = call(addr, "POST", "/api/login", &[], &body).await;
+    assert_eq!(status, 200, "{json}");
+    let set = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("Set-Cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let pair = set.split(';').next().unwrap().to_string();
+    let id = pair.strip_prefix("softacd_session=").expect("cookie name");
+    assert!(
+        id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    pair
+}
+
+#[tokio::test]
+async fn admin_routes_are_401_without_credentials_and_200_with_the_token() {
+    let api = start_locked("auth-token", false).await;
+    let (status, head, body) = call(api.addr, "POST", "/api/agents/alice/ready", &[], "").await;
+    assert_error(&(status, body), 401, "sign in");
+    assert!(head.contains("www-authenticate: Bearer"), "{head}");
+    for path in [
+        "/api/ivr/reload",
+        "/api/calls/7/recording/pause",
+        "/api/agents/bob/sign-out",
+    ] {
+        let (status, _, body) = call(api.addr, "POST", path, &[], "").await;
+        assert_error(&(status, body), 401, "sign in");
+    }
+    // the right token; later calls are served from the verified-token cache
+    let bearer = format!("Bearer {TOKEN}");
+    let ok = [("Authorization", bearer.as_str())];
+    let wrong = [("Authorization", "Bearer not-the-token")];
+    for round in 0..2 {
+        let (status, _, body) = call(api.addr, "POST", "/api/agents/alice/ready", &ok, "").await;
+        assert_eq!((status, &body["id"]), (200, &json!("alice")), "{body}");
+        // a wrong token is 401, then throttled (429); the verified one still works
+        let (status, _, body) = call(api.addr, "POST", "/api/agents/alice/ready", &wrong, "").await;
+        let expect = if round == 0 { 401 } else { 429 };
+        assert_eq!(status, expect, "{body}");
+    }
+    let (status, _, body) = call(api.addr, "POST", "/api/ivr/reload", &ok, "").await;
+    assert_error(&(status, body), 404, "no IVR");
+    assert_eq!(
+        api.seen.lock().unwrap().len(),
+        2,
+        "only authorized commands reached the engine"
+    );
+    // reads stay open by default, whatever credentials come with them
+    assert_eq!(get_json(api.addr, "/api/queues").await.0, 200);
+    let (status, _, _) = call(api.addr, "GET", "/api/queues", &wrong, "").await;
+    assert_eq!(status, 200, "a wrong token does not close an open read");
+    assert_eq!(get_json(api.addr, "/healthz").await.0, 200);
+}
+
+#[tokio::test]
+async fn sessions_carry_roles_supervisor_403_admin_200_agent_own_seat_only() {
+    let api = start_locked("auth-roles", false).await;
+    let sue = login(api.addr, "sue", "sue-pw").await;
+    let as_sue = [("Cookie", sue.as_str())];
+    let (status, _, who) = call(api.addr, "GET", "/api/session", &as_sue, "").await;
+    assert_eq!(
+        (status, who["user"].clone(), who["role"].clone()),
+        (200, json!("sue"), json!("supervisor"))
+    );
+    let (status, _, body) = call(api.addr, "POST", "/api/agents/alice/ready", &as_sue, "").await;
+    assert_error(&(status, body), 403, "sue may not POST");
+    let root = login(api.addr, "root", "root-pw").await;
+    let as_root = [("Cookie", root.as_str())];
+    let (status, _, _) = call(api.addr, "POST", "/api/agents/alice/ready", &as_root, "").await;
+    assert_eq!(status, 200);
+    let alice = login(api.addr, "alice", "alice-pw").await;
+    let as_alice = [("Cookie", alice.as_str())];
+    let (status, _, body) = call(
+        api.addr,
+        "POST",
+        "/api/agents/alice/not-ready",
+        &as_alice,
+        r#"{"reason":"lunch"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["status"]["reason"]),
+        (200, &json!("lunch")),
+        "{body}"
+    );
+    let (status, _, body) =
+        call(api.addr, "POST", "/api/agents/busy/sign-out", &as_alice, "").await;
+    assert_error(&(status, body), 403, "alice may not");
+    let (status, _, body) = call(api.addr, "POST", "/api/ivr/reload", &as_alice, "").await;
+    assert_error(&(status, body), 403, "alice may not");
+    // logout ends the session
+    let (status, head, body) = call(api.addr, "POST", "/api/logout", &as_root, "").await;
+    assert_eq!((status, &body["signed_out"]), (200, &json!(true)));
+    assert!(head.contains("Max-Age=0"), "{head}");
+    let (status, _, body) = call(api.addr, "POST", "/api/agents/alice/ready", &as_root, "").await;
+    assert_error(&(status, body), 401, "sign in");
+    let (status, _, _) = call(api.addr, "GET", "/api/session", &as_root, "").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_401_then_throttled_and_bad_bodies_are_4xx() {
+    let api = start_locked("auth-throttle", false).await;
+    let wrong = json!({"user": "sue", "password": "guess"}).to_string();
+    let (status, _, body) = call(api.addr, "POST", "/api/login", &[], &wrong).await;
+    assert_error(&(status, body), 401, "wrong user or password");
+    let (status, head, body) = call(api.addr, "POST", "/api/login", &[], &wrong).await;
+    assert_error(&(status, body), 429, "try again");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    let right = json!({"user": "sue", "password": "sue-pw"}).to_string();
+    let (status, _, _) = call(api.addr, "POST", "/api/login", &[], &right).await;
+    assert_eq!(status, 429, "the name waits even with the right password");
+    let nobody = json!({"user": "mallory", "password": "x"}).to_string();
+    let (status, _, body) = call(api.addr, "POST", "/api/login", &[], &nobody).await;
+    assert_error(&(status, body), 401, "wrong user or password");
+    let (status, _, body) = call(api.addr, "POST", "/api/login", &[], r#"{"user":"sue"}"#).await;
+    assert_error(&(status, body), 422, "password");
+    let (status, _, body) = call(api.addr, "POST", "/api/login", &[], "{not json").await;
+    assert_error(&(status, body), 400, "");
+    let long = json!({"user": "u".repeat(65), "password": "x"}).to_string();
+    let (status, _, body) = call(api.addr, "POST", "/api/login", &[], &long).await;
+    assert_error(&(status, body), 422, "user must be");
+    let forged = [("Cookie", "softacd_session=00000000000000000000000000000000")];
+    let (status, _, _) = call(api.addr, "POST", "/api/ivr/reload", &forged, "").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn reads_need_a_session_or_token_when_required() {
+    let api = start_locked("auth-reads", true).await;
+    for path in [
+        "/api/queues",
+        "/api/agents",
+        "/api/stats/history",
+        "/api/calls",
+    ] {
+        let (status, _, body) = call(api.addr, "GET", path, &[], "").await;
+        assert_error(&(status, body), 401, "sign in");
+    }
+    let alice = login(api.addr, "alice", "alice-pw").await;
+    let (status, _, _) = call(
+        api.addr,
+        "GET",
+        "/api/queues",
+        &[("Cookie", alice.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(status, 403, "an agent session is not a supervisor's");
+    let sue = login(api.addr, "sue", "sue-pw").await;
+    let (status, _, _) = call(
+        api.addr,
+        "GET",
+        "/api/queues",
+        &[("Cookie", sue.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let bearer = format!("Bearer {TOKEN}");
+    let (status, _, _) = call(
+        api.addr,
+        "GET",
+        "/api/agents",
+        &[("Authorization", bearer.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    // the pages, the spec and the session probe stay public
+    assert_eq!(request(api.addr, "GET", "/wall", None, "").await.0, 200);
+    assert_eq!(get_json(api.addr, "/api/openapi.json").await.0, 200);
+    assert_eq!(get_json(api.addr, "/api/session").await.0, 401);
+}
+
+#[tokio::test]
+async fn open_mode_reports_itself_and_stats_history_checks_minutes() {
+    let api = start("auth-open", true).await;
+    let (status, body) = get_json(api.addr, "/api/session").await;
+    assert_eq!((status, &body["auth"]), (200, &json!("open")));
+    let (status, body) = get_json(api.addr, "/api/stats/history").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"minutes": 60, "queues": []}));
+    assert_error(
+        &get_json(api.addr, "/api/stats/history?minutes=0").await,
+        400,
+        "minutes",
+    );
+    assert_error(
+        &get_json(api.addr, "/api/stats/history?minutes=61").await,
+        400,
+        "minutes",
+    );
+    assert_error(
+        &get_json(api.addr, "/api/stats/history?minutes=x").await,
+        400,
+        "",
+    );
+    assert_error(
+        &get_json(api.addr, "/api/stats/history?hours=1").await,
+        400,
+        "",
+    );
+}
+
+/// The spec's per-route `security` is what a server with admin auth does:
+/// an operation without the anonymous `{}` alternative answers 401 to a
+/// request without credentials; one with it (or the document's default,
+/// which has it) does not — except `/api/session`, whose answer to an
+/// anonymous caller is "not signed in".
+#[tokio::test]
+async fn openapi_security_matches_what_a_locked_server_enforces() {
+    let api = start_locked("openapi-security", false).await;
+    let (status, spec) = get_json(api.addr, "/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let schemes = spec["components"]["securitySchemes"]
+        .as_object()
+        .expect("securitySchemes");
+    assert!(schemes.contains_key("bearerAuth") && schemes.contains_key("sessionCookie"));
+    let anonymous_ok = |sec: &Value| {
+        sec.as_array()
+            .is_some_and(|a| a.is_empty() || a.iter().any(|s| s == &json!({})))
+    };
+    assert!(anonymous_ok(&spec["security"]), "reads are open by default");
+    let mut admin_ops = 0;
+    for (path, ops) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            let sec = op.get("security").unwrap_or(&spec["security"]);
+            let concrete = path.replace("{id}", "alice").replace("{contact}", "7");
+            let (code, _, body) =
+                request(api.addr, &method.to_uppercase(), &concrete, None, "").await;
+            if anonymous_ok(sec) {
+                assert!(
+                    code != 401 || path == "/api/session",
+                    "{method} {path} is documented open but answered {code} {body}"
+                );
+            } else {
+                admin_ops += 1;
+                assert_eq!(code, 401, "{method} {path} is documented secured: {body}");
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{method} {path} lists 401"
+                );
+            }
+        }
+    }
+    assert!(admin_ops >= 7, "{admin_ops} secured operations");
 }

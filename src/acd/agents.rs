@@ -129,6 +129,15 @@ impl Engine {
         stats.iter().map(crate::http::QueueView::from).collect()
     }
 
+    /// Every queue's last hour by minute (for `GET /api/stats/history`).
+    pub fn stats_history(&self, now: Instant, wall_ms: u64) -> Vec<crate::http::QueueHistoryView> {
+        let history = self.cti.stats_history(now, crate::cti::WINDOW_MINUTES);
+        history
+            .iter()
+            .map(|h| crate::http::QueueHistoryView::new(h, now, wall_ms))
+            .collect()
+    }
+
     /// Every seat, signed in or not (for `GET /api/agents`).
     pub fn agent_views(&self) -> Vec<AgentView> {
         self.cfg

@@ -6,6 +6,7 @@
 //! CANCEL / BYE / re-INVITE on the legs, relay re-pointing, CTI inputs,
 //! interface-B messages to the IVR, CSTA events and the CDR.
 
+pub mod callback;
 mod desk;
 mod info;
 pub mod transfer;
@@ -115,6 +116,9 @@ pub(super) struct Calls {
     pub(super) info_forwards: HashMap<TxKey, info::InfoForward>,
     /// Ring deadlines of IVR transfers, one per call at most.
     pub(super) transfer_timers: BTreeSet<(Instant, ContactId)>,
+    /// CDRs of callbacks waiting for their turn (no call yet); bounded by
+    /// the CTI's `max_callbacks`.
+    pub(super) callbacks: HashMap<ContactId, Cdr>,
 }
 
 fn sdp_of(body: &[u8]) -> Option<Vec<u8>> {
@@ -227,6 +231,7 @@ impl Engine {
             recording: self.media.recording_path(contact),
             voicemail: None,
             trunk,
+            callback: None,
         };
         self.calls.by_server_invite.insert(key.clone(), contact);
         self.calls.calls.insert(
@@ -613,6 +618,9 @@ impl Engine {
             IvrToCti::LeaveQueue { contact } => {
                 self.feed(now, wall_ms, contact, CallInput::IvrLeavesQueue)
             }
+            IvrToCti::RequestCallback { contact, number } => {
+                self.on_request_callback(now, wall_ms, contact, number)
+            }
             IvrToCti::TransferExternal {
                 contact,
                 uri,
@@ -693,6 +701,9 @@ impl Engine {
                 _ => {}
             }
             if let Some(contact) = out.contact() {
+                if self.callback_output(now, wall_ms, contact, &out) {
+                    continue;
+                }
                 self.feed(now, wall_ms, contact, CallInput::Cti(out));
             }
         }
@@ -726,6 +737,7 @@ impl Engine {
         while let Some(a) = queue.pop_front() {
             self.perform(now, wall_ms, contact, a);
         }
+        self.arm_transfer_timer(contact);
         self.reap(now, contact);
     }
 
@@ -867,6 +879,7 @@ impl Engine {
         for contact in live {
             self.feed(now, wall_ms, contact, CallInput::ServerShutdown);
         }
+        self.end_waiting_callbacks(wall_ms);
     }
 
     /// Shutdown, last step: the records of calls still waiting for a BYE

@@ -47,6 +47,8 @@ pub struct EngineConfig {
     /// Carrier trunks by source address (`[[trunk]]`): their INVITEs are
     /// IP-authenticated and routed with the trunk's name.
     pub trunks: super::trunks::TrunkMatcher,
+    /// Where and how callbacks call the customer (`[cti] callback_*`).
+    pub callback: super::CallbackPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -410,6 +412,7 @@ mod tests {
             seats: BTreeMap::new(),
             transfer_allow: Vec::new(),
             trunks: Default::default(),
+            callback: crate::acd::CallbackPolicy::default(),
         };
         // No service numbers: every INVITE is for an unknown DNIS.
         Engine::new(

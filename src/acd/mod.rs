@@ -15,4 +15,6 @@ mod engine;
 mod journal;
 pub mod trunks;
 
+pub use calls::callback::CallbackPolicy;
+pub use calls::transfer::transfer_target;
 pub use engine::{Action, Engine, EngineConfig, IvrToCti, MediaPorts, NoRelay, SeatPolicy};

@@ -148,6 +148,10 @@ pub enum CtiToIvr {
     /// The transfer failed with this SIP status (408 for the ring timeout,
     /// 403 for a refused target, 400 for a bad URI); the IVR goes on.
     TransferFailed { contact: ContactId, code: u16 },
+    /// The callback asked by the IVR's callback node is registered.
+    CallbackRegistered { contact: ContactId },
+    /// It was refused (no place in line, too many callbacks, bad number).
+    CallbackRefused { contact: ContactId },
     /// The answer to the IVR's position question: 1-based, 0 when not
     /// waiting; `ewt_s` the estimated wait in seconds, if any agent could serve.
     QueuePosition {

@@ -37,7 +37,9 @@ impl Call {
         let contact = self.contact;
         out.push(CallAction::Event(CstaEvent::CallDiverted { contact }));
         out.push(CallAction::Cti(cti::Input::CallDiverted { contact }));
-        out.push(CallAction::Ivr(CtiToIvr::AgentFound { contact }));
+        if !self.is_callback() {
+            out.push(CallAction::Ivr(CtiToIvr::AgentFound { contact }));
+        }
         self.release_leg(LegId::IVR, out);
         let sdp = match self.relay_addrs() {
             None => self.caller_sdp.clone(),

@@ -58,6 +58,8 @@ pub struct Call {
     pub(super) transfers: u32,
     /// Interface B's transfer received before the caller's ACK.
     pub(super) pending_transfer: Option<(String, std::time::Duration)>,
+    /// A callback contact's plan (`callback.rs`); `None` for inbound calls.
+    pub(super) callback: Option<super::callback::CallbackPlan>,
     a_version: u64,
     b_version: u64,
 }
@@ -68,17 +70,38 @@ impl Call {
     /// (or relay mode without addresses) is refused at once (400/488/500)
     /// and the call is Done without the CTI ever hearing of it.
     pub fn new(_now: Instant, setup: CallSetup) -> (Call, Vec<CallAction>) {
-        let mut call = Call {
-            contact: setup.contact,
-            mode: setup.mode,
-            relay: setup.relay,
-            caller_uri: setup.caller,
-            dnis: setup.dnis,
-            trunk: setup.trunk,
+        let mut call = Call::new_outbound(setup.contact, setup.caller, setup.mode, setup.relay);
+        call.dnis = setup.dnis;
+        call.trunk = setup.trunk;
+        call.state = CallState::Offered;
+        call.caller = CallerPhase::Invited;
+        call.caller_sdp = setup.sdp;
+        let mut out = Vec::new();
+        match call.read_offer() {
+            Ok(()) => call.deliver(&mut out),
+            Err(e) => call.refuse_at_start(&e, &mut out),
+        }
+        (call, out)
+    }
+
+    /// A call with no caller leg yet, waiting in queue (a callback).
+    pub(super) fn new_outbound(
+        contact: ContactId,
+        caller_uri: String,
+        mode: MediaMode,
+        relay: Option<super::actions::RelayAddrs>,
+    ) -> Call {
+        Call {
+            contact,
+            mode,
+            relay,
+            caller_uri,
+            dnis: String::new(),
+            trunk: None,
             media: Media::Audio,
-            state: CallState::Offered,
-            caller: CallerPhase::Invited,
-            caller_sdp: setup.sdp,
+            state: CallState::Queued,
+            caller: CallerPhase::Gone,
+            caller_sdp: None,
             caller_media: None,
             codec: None,
             script: None,
@@ -90,15 +113,10 @@ impl Call {
             transfer: None,
             transfers: 0,
             pending_transfer: None,
+            callback: None,
             a_version: 0,
             b_version: 0,
-        };
-        let mut out = Vec::new();
-        match call.read_offer() {
-            Ok(()) => call.deliver(&mut out),
-            Err(e) => call.refuse_at_start(&e, &mut out),
         }
-        (call, out)
     }
 
     fn read_offer(&mut self) -> Result<(), B2buaError> {
@@ -198,24 +216,35 @@ impl Call {
             I::Provisional { leg, code, sdp } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_provisional(code, sdp, out),
                 LegKind::Agent => self.on_agent_provisional(leg, code, out),
+                LegKind::External if self.is_callback() => self.on_customer_provisional(leg),
                 LegKind::External => self.on_external_provisional(leg),
                 LegKind::Caller => {}
             },
             I::Answered { leg, sdp } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_answered(sdp, out),
-                LegKind::Agent => self.on_agent_answered(leg, sdp, out),
+                LegKind::Agent => {
+                    self.on_agent_answered(leg, sdp, out);
+                    self.on_callback_agent_up(now, out);
+                }
+                LegKind::External if self.is_callback() => {
+                    self.on_customer_answered(now, leg, sdp, out)
+                }
                 LegKind::External => self.on_external_answered(leg, sdp, out),
                 LegKind::Caller => {}
             },
             I::Failed { leg, code } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_failed(code, out),
                 LegKind::Agent => self.on_agent_failed(leg, code, out),
+                LegKind::External if self.is_callback() => {
+                    self.on_customer_failed(now, leg, code, out)
+                }
                 LegKind::External => self.on_external_failed(leg, code, out),
                 LegKind::Caller => {}
             },
             I::Bye { leg } => match leg.kind {
                 LegKind::Ivr => self.on_ivr_bye(out),
                 LegKind::Agent => self.on_agent_bye(leg, out),
+                LegKind::External if self.is_callback() => self.on_customer_bye(leg, out),
                 LegKind::External => self.on_external_bye(leg, out),
                 LegKind::Caller => self.on_caller_bye(out),
             },
@@ -235,6 +264,7 @@ impl Call {
             I::IvrLeavesQueue => self.on_ivr_leaves_queue(out),
             I::IvrHungUp => self.on_ivr_bye(out),
             I::IvrTransfers { uri, ring } => self.on_ivr_transfers(now, uri, ring, out),
+            I::TransferTimeout if self.is_callback() => self.on_callback_timeout(now, out),
             I::TransferTimeout => self.on_transfer_timeout(now, out),
             I::ServerShutdown => {
                 self.hang_up_caller(503, "Service Unavailable", out);
@@ -280,12 +310,13 @@ impl Call {
     }
 
     /// When to feed [`CallInput::TransferTimeout`]: the ring deadline of
-    /// a transfer still ringing.
+    /// a transfer still ringing, or a callback's ring or retry deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.transfer
             .as_ref()
             .filter(|_| self.state == CallState::Transferring)
             .map(|t| t.deadline)
+            .or_else(|| self.callback_deadline())
     }
 
     pub fn is_done(&self) -> bool {

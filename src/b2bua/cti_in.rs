@@ -38,6 +38,9 @@ impl Call {
             Output::QueueFull { contact: c, .. } if c == contact => {
                 self.leave_queue(CtiToIvr::QueueFull { contact }, out)
             }
+            Output::CallbackExpired { contact: c, .. } if c == contact => {
+                self.on_callback_expired(out)
+            }
             _ => {}
         }
     }

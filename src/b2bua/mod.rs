@@ -8,11 +8,13 @@
 //! Layout: `actions` (the vocabulary), `legs` (leg ids and phases),
 //! `sdp_plan` (relay rewriting), `error`, `call` (state, start, clearing),
 //! and the rules per side: `caller`, `ivr`, `agent`, `cti_in`, and
-//! `transfer` (the IVR's transfer node: an external leg).
+//! `transfer` (the IVR's transfer node: an external leg), `callback` (a
+//! callback contact: agent first, then the customer).
 
 mod actions;
 mod agent;
 mod call;
+mod callback;
 mod caller;
 mod cti_in;
 mod error;
@@ -28,6 +30,7 @@ pub use actions::{
     CallAction, CallInput, CallSetup, CallState, CdrUpdate, CtiToIvr, MediaMode, RelayAddrs,
 };
 pub use call::Call;
+pub use callback::{CallbackSetup, CUSTOMER_NO_ANSWER};
 pub use error::B2buaError;
 pub use ivr::{caller_code, cause_of, IVR_SKILL_LEVEL};
 pub use legs::{CallerPhase, LegId, LegKind, LegPhase, MAX_LIVE_LEGS};

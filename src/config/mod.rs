@@ -23,7 +23,7 @@ pub use schema::{
     Config, CtiSection, DeskSection, EscalateStep, HttpConfig, IvrConfig, LogConfig, LogFormat,
     MediaConfig, MediaModeConfig, NoAgentsPolicy, QueueSection, RecordingConfig, RecordingMode,
     RegistrarSection, SeatConfig, ServiceSection, SipConfig, SipTimers, StorageConfig,
-    StrategyConfig, TrunkSection,
+    StrategyConfig, SupervisorConfig, SupervisorRole, TrunkSection,
 };
 
 use span::{line_col, Locator};

@@ -36,6 +36,8 @@ pub struct Config {
     pub desk: DeskSection,
     /// Carrier trunks (`[[trunk]]`): source addresses → routing (issue 5).
     pub trunk: Vec<TrunkSection>,
+    /// Supervisors and admins who sign in over HTTP (`[[supervisors]]`).
+    pub supervisors: Vec<SupervisorConfig>,
 }
 
 /// `[[trunk]]`: INVITEs from `sources` come from this carrier; they skip
@@ -122,6 +124,22 @@ pub struct CtiSection {
     pub max_no_answer: u32,
     /// Skill level given to each skill a seat lists (1–10).
     pub seat_skill_level: u8,
+    /// Where a callback calls the customer: a `sip:` URI with `{number}`
+    /// (loopback or `[ivr] transfer_allow` hosts only).
+    pub callback_trunk: String,
+    /// Further attempts when the customer is busy or does not answer.
+    pub callback_retries: u32,
+    /// Seconds between attempts (the agent waits on the line).
+    pub callback_retry_s: u64,
+    /// Seconds the customer's phone may ring.
+    pub callback_ring_s: u64,
+    /// Seconds a callback may wait for an agent before it expires.
+    pub callback_max_age_s: u64,
+    /// Callbacks waiting or in progress, at most.
+    pub max_callbacks: usize,
+    /// Contacts that leave a queue within this many seconds are short
+    /// abandons: reported apart, not in `abandoned` or the service level.
+    pub short_abandon_s: u64,
 }
 
 impl Default for CtiSection {
@@ -130,6 +148,13 @@ impl Default for CtiSection {
             ring_timeout_s: 20,
             max_no_answer: 3,
             seat_skill_level: 5,
+            callback_trunk: "sip:{number}@127.0.0.1:5080".into(),
+            callback_retries: 2,
+            callback_retry_s: 10,
+            callback_ring_s: 30,
+            callback_max_age_s: 3_600,
+            max_callbacks: 1_000,
+            short_abandon_s: 5,
         }
     }
 }
@@ -170,6 +195,10 @@ pub struct QueueSection {
     /// Time-based escalation steps, `after_s` strictly increasing.
     #[serde(default)]
     pub escalate: Vec<EscalateStep>,
+    /// Service-level threshold: contacts answered within this many seconds
+    /// count toward the queue's service level.
+    #[serde(default = "default_service_level")]
+    pub service_level_s: u64,
 }
 
 /// `[[queue]] strategy`.
@@ -196,6 +225,9 @@ pub struct EscalateStep {
 
 fn default_aht() -> u64 {
     180
+}
+fn default_service_level() -> u64 {
+    20
 }
 fn default_queue_size() -> usize {
     100
@@ -289,14 +321,45 @@ impl SipTimers {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Argon2 PHC string of the admin token (`Authorization: Bearer`).
+    pub admin_token_hash: Option<String>,
+    /// GET routes need a supervisor session or the admin token too.
+    pub require_auth_for_reads: bool,
+    /// How long a login session lasts, in seconds.
+    pub session_ttl_s: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: loopback(8080),
+            admin_token_hash: None,
+            require_auth_for_reads: false,
+            session_ttl_s: 8 * 3600,
         }
     }
+}
+
+/// What a supervisor may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SupervisorRole {
+    /// Watch: `/wall` and the read routes.
+    #[default]
+    Supervisor,
+    /// Watch and change: every admin route too.
+    Admin,
+}
+
+/// `[[supervisors]]`: who may sign in at `/wall` (`POST /api/login`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisorConfig {
+    pub id: String,
+    /// Argon2 PHC string (`softacd hash-password`).
+    pub password_hash: String,
+    #[serde(default)]
+    pub role: SupervisorRole,
 }
 
 /// `[storage]`: where the database lives.

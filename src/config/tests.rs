@@ -50,6 +50,8 @@ fn empty_file_is_valid_and_equals_the_default_without_seats() {
     default.seat.clear();
     default.queue.clear();
     default.service.clear();
+    default.supervisors.clear();
+    default.http.admin_token_hash = None;
     assert_eq!(empty, default);
     assert_eq!(empty, Config::default());
 }
@@ -205,7 +207,9 @@ fn log_level_must_be_an_env_filter() {
 fn demo_password_forbids_non_loopback_listeners() {
     let text = "[sip]\nudp = [\"127.0.0.1:5060\", \"0.0.0.0:5060\"]\ntcp = []\n\
                 [http]\nlisten = \"192.0.2.7:8080\"\n\
+                admin_token_hash = \"{OWN_TOKEN_HASH}\"\n\
                 [[seat]]\nuser = \"1001\"\npassword = \"demo1001\"\n";
+    let text = &text.replace("{OWN_TOKEN_HASH}", OWN_TOKEN_HASH);
     let d = diags(text);
     let lines: Vec<_> = d.iter().map(|d| d.line).collect();
     assert_eq!(lines, [2, 5], "{d:?}");
@@ -220,7 +224,9 @@ fn demo_password_forbids_non_loopback_listeners() {
 fn changed_passwords_allow_public_listeners() {
     let text = "[sip]\nudp = [\"0.0.0.0:5060\"]\ntcp = [\"[::]:5060\"]\n\
                 [http]\nlisten = \"0.0.0.0:8080\"\n\
+                admin_token_hash = \"{OWN_TOKEN_HASH}\"\n\
                 [[seat]]\nuser = \"1001\"\npassword = \"n0t-demo\"\n";
+    let text = &text.replace("{OWN_TOKEN_HASH}", OWN_TOKEN_HASH);
     assert!(Config::from_toml(text, "t").is_ok());
     let ipv6_loopback =
         "[sip]\nudp = [\"[::1]:5060\"]\n[[seat]]\nuser = \"1\"\npassword = \"demo1\"\n";
@@ -328,7 +334,8 @@ fn embedded_default_has_the_demo_service_and_queue() {
             ("100", "main"),
             ("101", "after-hours"),
             ("102", "vip"),
-            ("103", "voicemail")
+            ("103", "voicemail"),
+            ("104", "callback")
         ]
     );
     let queues: Vec<&str> = cfg.queue.iter().map(|q| q.name.as_str()).collect();
@@ -483,4 +490,82 @@ fn bad_escalation_steps_are_reported_at_their_lines() {
     assert!(d[2].message.contains("after the step before (30)"));
     assert!(d[3].message.contains("`a` is not another configured queue"));
     assert!(d[4].message.contains("needs `min_level`, `queue` or both"));
+}
+
+#[test]
+fn callback_trunk_needs_the_number_and_an_allowed_host() {
+    let cfg = Config::from_toml("", "t").expect("defaults");
+    assert_eq!(cfg.cti.callback_trunk, "sip:{number}@127.0.0.1:5080");
+    assert_eq!((cfg.cti.callback_retries, cfg.cti.max_callbacks), (2, 1000));
+    let text = "[cti]\ncallback_trunk = \"sip:{number}@192.0.2.7\"\n";
+    assert_eq!(one_at(text, "not in [ivr] transfer_allow"), 2);
+    let allowed = "[cti]\ncallback_trunk = \"sip:{number}@192.0.2.7\"\n\n[ivr]\ntransfer_allow = [\"192.0.2.7\"]\n";
+    assert!(Config::from_toml(allowed, "t").is_ok());
+    assert_eq!(
+        one_at(
+            "[cti]\ncallback_trunk = \"sip:desk@127.0.0.1\"\n",
+            "needs `{number}`"
+        ),
+        2
+    );
+    assert_eq!(
+        one_at("[cti]\ncallback_retries = 11\n", "outside 0..=10"),
+        2
+    );
+    assert_eq!(one_at("[cti]\nmax_callbacks = 0\n", "max_callbacks"), 2);
+}
+
+/// An Argon2 hash that is not one of the shipped demo credentials.
+const OWN_TOKEN_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$Zw6kUthizasO+TUtyDeKgQ$jxJ60dyG2Wx/6qMTgbVBoiBc42MokiBdtdUq8QEvKMc";
+
+#[test]
+fn the_default_ships_a_demo_supervisor_and_token_on_loopback_only() {
+    let cfg = Config::load(None).unwrap();
+    assert_eq!(cfg.supervisors.len(), 1);
+    assert_eq!(cfg.supervisors[0].id, "supervisor");
+    assert!(cfg.http.admin_token_hash.is_some());
+    assert!(!cfg.http.require_auth_for_reads);
+    assert_eq!(cfg.queue[0].service_level_s, 20);
+    assert_eq!(cfg.cti.short_abandon_s, 5);
+    let public = DEFAULT_CONFIG.replace("listen = \"127.0.0.1:8080\"", "listen = \"0.0.0.0:8080\"");
+    let d = diags(&public);
+    assert!(
+        d.iter().any(|d| d
+            .message
+            .contains("demo supervisor password or admin token")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn without_any_admin_the_http_listener_must_be_loopback() {
+    let text = "[http]\nlisten = \"0.0.0.0:8080\"\n";
+    assert_eq!(one_at(text, "no admin is configured"), 2);
+    let with_token =
+        format!("[http]\nlisten = \"0.0.0.0:8080\"\nadmin_token_hash = \"{OWN_TOKEN_HASH}\"\n");
+    assert!(Config::from_toml(&with_token, "t").is_ok());
+}
+
+#[test]
+fn supervisors_need_argon2_hashes_and_unique_ids_apart_from_agents() {
+    let text = format!(
+        "[[seat]]\nuser = \"1001\"\npassword = \"x1\"\nagent_password_hash = \"{OWN_TOKEN_HASH}\"\n\
+         [[supervisors]]\nid = \"sue\"\npassword_hash = \"plain\"\n\
+         [[supervisors]]\nid = \"sue\"\npassword_hash = \"{OWN_TOKEN_HASH}\"\n\
+         [[supervisors]]\nid = \"1001\"\npassword_hash = \"{OWN_TOKEN_HASH}\"\nrole = \"admin\"\n\
+         [http]\nsession_ttl_s = 5\nadmin_token_hash = \"nope\"\n"
+    );
+    let d = diags(&text);
+    let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(d.len(), 5, "{msgs:?}");
+    assert!(msgs
+        .iter()
+        .any(|m| m.contains("supervisors.password_hash: `sue`")));
+    assert!(msgs.iter().any(|m| m.contains("`sue` is listed twice")));
+    assert!(msgs.iter().any(|m| m.contains("`1001` is also a seat")));
+    assert!(msgs.iter().any(|m| m.starts_with("http.session_ttl_s")));
+    assert!(msgs.iter().any(|m| m.starts_with("http.admin_token_hash")));
+    let bad_role = "[[supervisors]]\nid = \"a\"\npassword_hash = \"x\"\nrole = \"root\"\n";
+    assert!(Config::from_toml(bad_role, "t").is_err());
 }

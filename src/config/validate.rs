@@ -68,6 +68,7 @@ pub(crate) fn semantic(cfg: &Config, loc: &Locator<'_, '_>) -> Vec<Finding> {
     demo_passwords_need_loopback(cfg, loc, &mut out);
     desk(cfg, loc, &mut out);
     super::trunks::check(cfg, loc, &mut out);
+    admin_auth(cfg, loc, &mut out);
     out.sort_by_key(|f| f.span.start);
     out
 }
@@ -209,6 +210,44 @@ fn escalation(
     }
 }
 
+/// `[cti] callback_*`: a trunk template the engine may call, bounds in range.
+fn callback(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let c = &cfg.cti;
+    let trunk = &c.callback_trunk;
+    let filled = trunk.replace("{number}", "5551234");
+    let problem = if !trunk.contains("{number}") {
+        Some("needs `{number}`".to_owned())
+    } else {
+        crate::acd::transfer_target(&filled, &cfg.ivr.transfer_allow)
+            .err()
+            .map(|e| e.to_string())
+    };
+    if let Some(p) = problem {
+        let msg = format!("cti.callback_trunk: `{trunk}`: {p}");
+        out.push(Finding::new(
+            loc.near(&[Key("cti"), Key("callback_trunk")]),
+            msg,
+        ));
+    }
+    let ranges: [(&str, u64, std::ops::RangeInclusive<u64>); 5] = [
+        ("callback_retries", u64::from(c.callback_retries), 0..=10),
+        ("callback_retry_s", c.callback_retry_s, 1..=3_600),
+        ("callback_ring_s", c.callback_ring_s, 1..=300),
+        ("callback_max_age_s", c.callback_max_age_s, 1..=604_800),
+        ("max_callbacks", c.max_callbacks as u64, 1..=100_000),
+    ];
+    for (key, v, range) in ranges {
+        if !range.contains(&v) {
+            let msg = format!(
+                "cti.{key}: {v} is outside {}..={}",
+                range.start(),
+                range.end()
+            );
+            out.push(Finding::new(loc.near(&[Key("cti"), Key(key)]), msg));
+        }
+    }
+}
+
 /// Longest `default_aht_s` accepted (a day).
 const MAX_AHT_S: u64 = 86_400;
 
@@ -222,6 +261,7 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             msg,
         ));
     }
+    callback(cfg, loc, out);
     let m = &cfg.media;
     if m.rtp_port_min >= m.rtp_port_max || m.rtp_port_max - m.rtp_port_min < 3 {
         let msg = format!(
@@ -453,4 +493,74 @@ fn path_name(path: &[Seg<'_>]) -> String {
         }
     }
     name
+}
+
+/// `[http]` admin token and `[[supervisors]]` (issue 6, admin security):
+/// Argon2 PHC strings, unique ids that are not also desk agents, a sane
+/// session lifetime; and, like demo seat passwords, the HTTP listener stays
+/// on loopback while no admin is configured (every route open) or the
+/// shipped demo credentials are in use.
+fn admin_auth(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    use crate::http::auth::{DEMO_SUPERVISOR_HASH, DEMO_TOKEN_HASH};
+    use crate::http::desk::password::check_phc;
+    let token = cfg.http.admin_token_hash.as_deref();
+    if let Some(Err(why)) = token.map(check_phc) {
+        let path = [Key("http"), Key("admin_token_hash")];
+        out.push(Finding::new(
+            loc.near(&path),
+            format!("http.admin_token_hash: {why}"),
+        ));
+    }
+    if !(60..=7 * 86_400).contains(&cfg.http.session_ttl_s) {
+        let path = [Key("http"), Key("session_ttl_s")];
+        let msg = "http.session_ttl_s: must be 60..=604800 (one minute to one week)";
+        out.push(Finding::new(loc.near(&path), msg.to_owned()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, s) in cfg.supervisors.iter().enumerate() {
+        let at = |key| loc.near(&[Key("supervisors"), Index(i), Key(key)]);
+        let bad_id = s.id.is_empty() || s.id.len() > 64 || s.id.chars().any(char::is_control);
+        let agent = cfg
+            .seat
+            .iter()
+            .any(|seat| seat.user == s.id && seat.agent_password_hash.is_some());
+        let msg = if bad_id {
+            Some("must be 1..=64 bytes without control characters".to_owned())
+        } else if !seen.insert(s.id.as_str()) {
+            Some("is listed twice".to_owned())
+        } else if agent {
+            Some("is also a seat with agent_password_hash; pick another id".to_owned())
+        } else {
+            None
+        };
+        if let Some(msg) = msg {
+            out.push(Finding::new(
+                at("id"),
+                format!("supervisors.id: `{}` {msg}", s.id),
+            ));
+        }
+        if let Err(why) = check_phc(&s.password_hash) {
+            let msg = format!("supervisors.password_hash: `{}`: {why}", s.id);
+            out.push(Finding::new(at("password_hash"), msg));
+        }
+    }
+    let open = token.is_none() && cfg.supervisors.is_empty();
+    let demo = token == Some(DEMO_TOKEN_HASH)
+        || cfg
+            .supervisors
+            .iter()
+            .any(|s| s.password_hash == DEMO_SUPERVISOR_HASH);
+    if (open || demo) && !cfg.http.listen.ip().is_loopback() {
+        let why = if open {
+            "no admin is configured ([http] admin_token_hash or [[supervisors]]), so every \
+             HTTP route is open"
+        } else {
+            "the published demo supervisor password or admin token is in use"
+        };
+        let msg = format!(
+            "http.listen: {} is not a loopback address, but {why}",
+            cfg.http.listen
+        );
+        out.push(Finding::new(loc.near(&[Key("http"), Key("listen")]), msg));
+    }
 }

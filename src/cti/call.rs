@@ -141,6 +141,7 @@ impl Cti {
         self.tail_seq = self.tail_seq.saturating_add(1);
         if let Some(c) = self.contacts.get_mut(&contact) {
             c.request = Some(request);
+            c.parked = None;
         }
         self.enqueue(contact, key);
         Ok(())
@@ -189,10 +190,15 @@ impl Cti {
         self.contact_in(IN, contact, "Queued", |p| {
             matches!(p, ContactPhase::Queued(_))
         })?;
+        let place = self.contacts.get(&contact).and_then(|c| match &c.phase {
+            ContactPhase::Queued(key) => Some((*key, c.request.clone()?)),
+            _ => None,
+        });
         self.dequeue(contact);
         if let Some(c) = self.contacts.get_mut(&contact) {
             c.phase = ContactPhase::Routing;
             c.request = None;
+            c.parked = place;
         }
         Ok(())
     }
@@ -205,6 +211,9 @@ impl Cti {
             .get(&contact)
             .is_some_and(|c| matches!(c.phase, ContactPhase::Queued(_)));
         if !queued {
+            return;
+        }
+        if self.callback_expired(contact, out) {
             return;
         }
         self.dequeue(contact);

@@ -99,6 +99,10 @@ pub struct CtiConfig {
     pub max_text: usize,
     /// Most skills one agent may hold or one request may ask for.
     pub max_skills: usize,
+    /// Callback contacts waiting or being served, at most (`callback`).
+    pub max_callbacks: usize,
+    /// A callback not served this long after it was requested expires.
+    pub callback_max_age: Duration,
 }
 
 impl Default for CtiConfig {
@@ -114,6 +118,8 @@ impl Default for CtiConfig {
             max_history: 32,
             max_text: 256,
             max_skills: 32,
+            max_callbacks: 1_000,
+            callback_max_age: Duration::from_secs(3_600),
         }
     }
 }

@@ -72,6 +72,11 @@ pub struct Contact {
     pub phase: ContactPhase,
     /// When the agent answered (handling time starts).
     pub answered_at: Option<Instant>,
+    /// A callback contact: the number to call and the call it came from.
+    pub callback: Option<super::callback::CallbackInfo>,
+    /// The place and request a contact had when the IVR took it out of its
+    /// queue (LeaveQueue), so a callback registered next keeps that place.
+    pub(crate) parked: Option<(QueueKey, AgentRequest)>,
     history: VecDeque<CstaEvent>,
     max_history: usize,
 }
@@ -86,6 +91,8 @@ impl Contact {
             request: None,
             phase: ContactPhase::Routing,
             answered_at: None,
+            callback: None,
+            parked: None,
             history: VecDeque::new(),
             max_history,
         }

@@ -44,6 +44,12 @@ pub enum CtiError {
         skill: String,
         level: u8,
     },
+    #[error(
+        "{input}: callback number {number:?} is not 3 to 20 digits with an optional leading +"
+    )]
+    CallbackNumber { input: &'static str, number: String },
+    #[error("{input}: callback table full ({limit})")]
+    TooManyCallbacks { input: &'static str, limit: usize },
     #[error("{input}: {field} too large ({len} > {limit})")]
     TooLarge {
         input: &'static str,

@@ -22,6 +22,8 @@ pub enum ClearCause {
     NetworkFailure,
     /// The SoftACD was stopped (SIGTERM) while the call was up.
     ServerShutdown,
+    /// A callback waited `[cti] callback_max_age_s` without an agent.
+    CallbackExpired,
 }
 
 /// Why a route request was refused.
@@ -149,6 +151,14 @@ pub enum Input {
     LeaveQueue {
         contact: ContactId,
     },
+    /// The caller of `contact` (queued, or just out of its queue by the
+    /// callback key) leaves `number` and hangs up: a new contact
+    /// `callback` (named by the SoftACD) takes its place in line.
+    RequestCallback {
+        contact: ContactId,
+        callback: ContactId,
+        number: String,
+    },
     /// Step 8: the SoftACD acted on DivertCall.
     CallDiverted {
         contact: ContactId,
@@ -217,6 +227,18 @@ pub enum Output {
         status: AgentStatus,
         state: AgentState,
     },
+    /// RequestCallback accepted: `callback` waits at the place `contact`
+    /// had (`contact` is back in Routing and may end).
+    CallbackQueued {
+        contact: ContactId,
+        callback: ContactId,
+        number: String,
+    },
+    /// A callback reached `[cti] callback_max_age_s` unserved and is gone.
+    CallbackExpired {
+        contact: ContactId,
+        number: String,
+    },
     /// The input was refused; nothing changed.
     Refused {
         error: CtiError,
@@ -238,6 +260,7 @@ impl Input {
             Input::RouteEnd { .. } => "RouteEnd",
             Input::RequestAgent { .. } => "RequestAgent",
             Input::LeaveQueue { .. } => "LeaveQueue",
+            Input::RequestCallback { .. } => "RequestCallback",
             Input::CallDiverted { .. } => "CallDiverted",
             Input::AgentRinging { .. } => "AgentRinging",
             Input::AgentAnswered { .. } => "AgentAnswered",
@@ -259,7 +282,9 @@ impl Output {
             | Output::Established { contact, .. }
             | Output::QueueFull { contact, .. }
             | Output::QueueTimeout { contact, .. }
-            | Output::NoAgents { contact, .. } => Some(*contact),
+            | Output::NoAgents { contact, .. }
+            | Output::CallbackQueued { contact, .. }
+            | Output::CallbackExpired { contact, .. } => Some(*contact),
             Output::AgentStateChanged { .. } | Output::Refused { .. } => None,
         }
     }

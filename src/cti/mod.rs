@@ -9,10 +9,13 @@
 //! [`Input`], [`Output`]), `agent` (status vs state), `contact`, `queue`,
 //! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
 //! `call` (SoftACD inputs, steps 2–3, 7, clearing), `routing` (longest-idle
-//! selection and the step 8–9 offer outcomes), `invariants`.
+//! selection and the step 8–9 offer outcomes), `callback` (a caller's
+//! place in line kept for a call back), `invariants`; `report` and
+//! `window` count each queue's service figures over the last hour.
 
 mod agent;
 mod call;
+mod callback;
 mod config;
 mod contact;
 mod desk;
@@ -28,11 +31,13 @@ mod stats;
 mod strategy;
 mod timers;
 mod types;
+mod window;
 
 #[cfg(test)]
 mod tests;
 
 pub use agent::{Agent, AgentState, AgentStatus};
+pub use callback::{valid_number, CallbackInfo};
 pub use config::{
     CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, TrunkRoutes, SKILL_LEVELS,
 };
@@ -40,10 +45,11 @@ pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
 pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
 pub use queue::{Queue, QueueKey};
-pub use report::{QueueStats, WaitEstimate};
+pub use report::{QueueHistory, QueueStats, ServiceReport, WaitEstimate};
 pub use stats::{estimated_wait, HandlingTime};
 pub use timers::{Timer, TimerTable};
 pub use types::{AgentId, Channel, ContactId, Leg, Media, QueueName, Skill};
+pub use window::{Counts, Minute, Thresholds, WINDOW_MINUTES};
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -60,6 +66,8 @@ pub struct Cti {
     tail_seq: i64,
     /// Next sequence for a head insert (counts down from -1).
     head_seq: i64,
+    /// Service figures per queue over the last hour (`report`).
+    report: report::ServiceReport,
 }
 
 impl Cti {
@@ -77,16 +85,19 @@ impl Cti {
             timers: TimerTable::default(),
             tail_seq: 0,
             head_seq: -1,
+            report: report::ServiceReport::default(),
         }
     }
 
     /// Applies one input, then offers waiting contacts to free agents.
     pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Output> {
         let mut out = Vec::new();
+        let probe = self.probe(report::input_contact(&input));
         if let Err(error) = self.apply(now, input, &mut out) {
             out.push(Output::Refused { error });
         }
         self.route(now, &mut out);
+        self.observe(now, probe);
         out
     }
 
@@ -99,9 +110,12 @@ impl Cti {
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
         while let Some(timer) = self.timers.pop_due(now) {
+            let probe = self.probe(report::timer_contact(&timer));
             self.fire(now, timer, &mut out);
+            self.observe(now, probe);
         }
         self.route(now, &mut out);
+        self.observe(now, None);
         out
     }
 
@@ -181,6 +195,11 @@ impl Cti {
                 priority,
             } => self.request_agent(now, contact, queue, skills, priority, out),
             Input::LeaveQueue { contact } => self.leave_queue(contact),
+            Input::RequestCallback {
+                contact,
+                callback,
+                number,
+            } => self.request_callback(now, contact, callback, number, out),
             Input::AgentRinging { contact } => self.agent_ringing(contact, out),
             Input::AgentAnswered { contact } => self.agent_answered(now, contact, out),
             Input::AgentRejected { contact } | Input::AgentNoAnswer { contact } => {

@@ -3,8 +3,7 @@
 //! (200 `{"flows":[{name,version,changed}]}`), or refuses the whole set with
 //! 422 `{"error","status","errors":["file:line:col: message",…]}` while the
 //! previous flows keep serving; `GET /api/ivr/flows` lists the live flows
-//! and their versions. Like the other `/api` routes these carry no
-//! authentication yet and the server binds loopback.
+//! and their versions. The reload is an admin route (`http::auth`).
 
 use super::{json_error, HttpState};
 use crate::ivr::store::Trigger;

@@ -5,12 +5,14 @@
 //! routes are documented in docs/api.md, events in docs/events.md.
 
 mod agents;
+pub mod auth;
 mod calls;
 pub mod desk;
 pub mod extract;
 mod ivr;
 mod journal;
 mod queues;
+mod stats;
 mod wall;
 mod ws;
 
@@ -18,6 +20,7 @@ pub use agents::{
     AgentCommand, AgentError, AgentOp, AgentView, ContactCard, AGENT_QUEUE, AGENT_REPLY_TIMEOUT,
 };
 pub use queues::{QueueView, QUEUES_EVERY};
+pub use stats::{MinuteView, QueueHistoryView};
 
 use crate::cdr::CdrStore;
 use crate::events::EventBus;
@@ -60,6 +63,10 @@ pub struct HttpState {
     pub desk: Arc<desk::DeskSettings>,
     /// Snapshot for `GET /api/queues`, replaced by the engine.
     pub queues: Arc<RwLock<Vec<QueueView>>>,
+    /// Snapshot for `GET /api/stats/history`, replaced by the engine.
+    pub history: Arc<RwLock<Vec<QueueHistoryView>>>,
+    /// Admin token, supervisors' sessions, login throttling.
+    pub auth: Arc<auth::Auth>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -84,10 +91,18 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/desk", get(desk::socket))
         .route("/api/queues", get(queues::list))
         .route("/api/cti/events", get(journal::list))
+        .route("/api/stats/history", get(stats::history))
         .route("/api/openapi.json", get(openapi))
         .route("/wall", get(wall::page))
         .route("/wall/wall.js", get(wall::script))
         .route("/wall/wall.css", get(wall::style))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/session", get(auth::session))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

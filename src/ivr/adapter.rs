@@ -52,6 +52,8 @@ fn to_ivr_event(ev: AppEvent) -> IvrEvent {
         AppEvent::TransferFailed { code } => IvrEvent::TransferFailed { code },
         AppEvent::Record(r) => IvrEvent::Record(r),
         AppEvent::QueuePosition { position, ewt_s } => IvrEvent::QueuePosition { position, ewt_s },
+        AppEvent::CallbackRegistered => IvrEvent::CallbackRegistered,
+        AppEvent::CallbackRefused => IvrEvent::CallbackRefused,
     }
 }
 
@@ -86,6 +88,7 @@ fn to_app_command(cmd: IvrCommand) -> AppCommand {
         IvrCommand::HttpRequest(req) => AppCommand::HttpRequest(req),
         IvrCommand::Transfer { uri, timeout_s } => AppCommand::Transfer { uri, timeout_s },
         IvrCommand::Record(cmd) => AppCommand::Record(cmd),
+        IvrCommand::RequestCallback { number } => AppCommand::RequestCallback { number },
     }
 }
 

@@ -13,6 +13,7 @@
 //! once, and an interruptible prompt entered while digits are kept is
 //! skipped (it would be interrupted at once anyway).
 
+mod callback;
 mod http;
 mod nodes;
 mod queue;
@@ -95,6 +96,10 @@ pub enum IvrEvent {
     /// The CTI's answer to `QueryPosition`: 1-based place in line (0: not
     /// queued) and the estimated wait in seconds (`None`: no agent could serve).
     QueuePosition { position: u32, ewt_s: Option<u32> },
+    /// The SoftACD registered the callback asked by `RequestCallback`.
+    CallbackRegistered,
+    /// The SoftACD refused it (no place in line, too many callbacks).
+    CallbackRefused,
 }
 
 /// What the session asks the shell to do, in order.
@@ -133,6 +138,10 @@ pub enum IvrCommand {
     Transfer { uri: String, timeout_s: u32 },
     /// Start or stop a voicemail recording (a `record` node).
     Record(RecordCommand),
+    /// Interface B: the caller leaves `number` and keeps their place in
+    /// line (a `callback` node); answered by `CallbackRegistered` or
+    /// `CallbackRefused`.
+    RequestCallback { number: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +190,11 @@ enum State {
     /// A transfer node waits for the SoftACD's verdict (or its own
     /// fallback deadline, should interface B lose the answer).
     Transfer {
+        node: String,
+        deadline: Instant,
+    },
+    /// A callback node waits for the SoftACD's verdict.
+    Callback {
         node: String,
         deadline: Instant,
     },
@@ -288,7 +302,8 @@ impl IvrSession {
                 ..
             }
             | State::Http { deadline, .. }
-            | State::Transfer { deadline, .. } => Some(*deadline),
+            | State::Transfer { deadline, .. }
+            | State::Callback { deadline, .. } => Some(*deadline),
             State::Record { phase, .. } => phase.deadline(),
             State::Queued {
                 deadline,
@@ -380,6 +395,7 @@ impl IvrSession {
             } => self.step_collect(now, &node, phase, buf, failures, ev, out),
             State::Http { node, id, deadline } => self.step_http(now, &node, id, deadline, ev),
             State::Transfer { node, deadline } => self.step_transfer(now, &node, deadline, ev),
+            State::Callback { node, deadline } => self.step_callback(now, &node, deadline, ev),
             State::Record { node, id, phase } => self.step_record(now, &node, id, phase, ev, out),
             _ => Flow::Wait,
         }

@@ -67,6 +67,9 @@ pub enum IvrToCti {
         uri: String,
         timeout_s: u32,
     },
+    /// The flow's callback node: `number` is called back when this
+    /// contact's turn comes (answered `CallbackRegistered` or `CallbackRefused`).
+    RequestCallback { contact: ContactId, number: String },
     /// The contact left the IVR: what the CDR records of its IVR part.
     Report {
         contact: ContactId,
@@ -426,6 +429,12 @@ impl Shell {
                 uri,
                 timeout_s,
             }),
+            MsOutput::RequestCallback { contact, number } => {
+                self.send_cti(IvrToCti::RequestCallback {
+                    contact: ContactId(contact),
+                    number,
+                })
+            }
             MsOutput::SetSending { call, sending } => {
                 let r = self.media.set_sending(stream(call), sending);
                 log_media(call, "set sending", r);
@@ -557,6 +566,12 @@ fn cti_input(m: CtiToIvr) -> ms::CtiToIvr {
             contact: contact.0,
             code,
         },
+        CtiToIvr::CallbackRegistered { contact } => {
+            ms::CtiToIvr::CallbackRegistered { contact: contact.0 }
+        }
+        CtiToIvr::CallbackRefused { contact } => {
+            ms::CtiToIvr::CallbackRefused { contact: contact.0 }
+        }
     }
 }
 

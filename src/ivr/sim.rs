@@ -14,6 +14,7 @@
 //! (or no timer) an agent answers and the run ends. A transfer node's
 //! target answers (`transfer answered`, the run ends) unless the input says
 //! `transfer_fails`, when it is busy (486) and the flow takes `on_error`.
+//! A callback node's number is always registered (`callback N registered`).
 //! At a `record` node the
 //! recording gets the fake path `sim/voicemail/<contact>-<unix_ms>.wav`; a
 //! key group is a message followed by those keys (a message the caller ends
@@ -85,6 +86,8 @@ struct Run {
     canned: BTreeMap<String, String>,
     /// A transfer waits for the target's verdict.
     transfer: bool,
+    /// A callback node waits for the SoftACD's verdict on this number.
+    callback: Option<String>,
     transfer_fails: bool,
     /// The recording asked for: id, fake path, whether `Started` was told.
     recording: Option<(u64, String, bool)>,
@@ -130,6 +133,7 @@ impl Run {
             IvrCommand::Hangup { cause } => self.trace.push(format!("hangup {cause}")),
             IvrCommand::HttpRequest(req) => self.http = Some(req),
             IvrCommand::Transfer { .. } => self.transfer = true,
+            IvrCommand::RequestCallback { number } => self.callback = Some(number),
             IvrCommand::Record(RecordCommand::Start { id, file, .. }) => {
                 self.trace.push(format!("record {file}"));
                 self.recording = Some((id, format!("sim/voicemail/{file}"), false));
@@ -137,6 +141,12 @@ impl Run {
             }
             IvrCommand::Record(RecordCommand::Stop { .. }) => self.record_stop = true,
         }
+    }
+
+    /// The SoftACD's verdict on a callback: always registered.
+    fn answer_callback(&mut self, number: String) {
+        self.trace.push(format!("callback {number} registered"));
+        self.feed(IvrEvent::CallbackRegistered);
     }
 
     /// The transfer target's turn: busy when the input says so, else it answers.
@@ -238,7 +248,7 @@ impl Run {
                 for d in keys.chars() {
                     self.feed(IvrEvent::Digit(d));
                 }
-                let busy = self.playing || self.transfer;
+                let busy = self.playing || self.transfer || self.callback.is_some();
                 if let (false, Some(at)) = (busy, self.session.poll_timeout()) {
                     self.now = self.now.max(at);
                     self.feed(IvrEvent::Timeout);
@@ -269,6 +279,7 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
         http: None,
         canned: input.http.clone(),
         transfer: false,
+        callback: None,
         transfer_fails: input.transfer_fails,
         recording: None,
         record_stop: false,
@@ -283,6 +294,8 @@ pub fn simulate(script: Arc<Script>, input: &SimInput, t0: Instant) -> Vec<Strin
             run.answer_http(req);
         } else if std::mem::take(&mut run.transfer) {
             run.answer_transfer();
+        } else if let Some(number) = run.callback.take() {
+            run.answer_callback(number);
         } else if let Some((id, path, false)) = run.recording.clone() {
             run.recording = Some((id, path.clone(), true));
             run.feed(IvrEvent::Record(RecordResult::Started { id, path }));

@@ -276,6 +276,7 @@ pub fn interrupted_cdr(c: &crate::cti::journal::OpenContact, end_ms: u64) -> cra
         recording: None,
         voicemail: None,
         trunk: c.trunk.clone(),
+        callback: None,
     }
 }
 

@@ -34,6 +34,7 @@ pub struct EngineIo {
     pub bindings: Arc<RwLock<Vec<Binding>>>,
     pub agents: Arc<RwLock<Vec<AgentView>>>,
     pub queues: Arc<RwLock<Vec<crate::http::QueueView>>>,
+    pub history: Arc<RwLock<Vec<crate::http::QueueHistoryView>>>,
     pub agent_commands: mpsc::Receiver<AgentCommand>,
     pub events: EventBus,
     pub from_ivr: mpsc::Receiver<IvrToCti>,
@@ -92,6 +93,8 @@ pub async fn run(mut engine: Engine, mut io: EngineIo) {
             queues_at = Instant::now();
             let views = engine.queue_views(queues_at);
             *io.queues.write().unwrap_or_else(|p| p.into_inner()) = views;
+            let history = engine.stats_history(queues_at, wall_ms());
+            *io.history.write().unwrap_or_else(|p| p.into_inner()) = history;
         }
         telemetry::set_sip_transactions(engine.transactions());
         if let Some(deadline) = drain_deadline {

@@ -129,6 +129,21 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
     }
 }
 
+/// The service-level and short-abandon thresholds of `[cti]` and `[[queue]]`.
+pub fn service_report(cfg: &Config) -> crate::cti::ServiceReport {
+    let levels = cfg
+        .queue
+        .iter()
+        .map(|q| {
+            (
+                QueueName(q.name.clone()),
+                Duration::from_secs(q.service_level_s),
+            )
+        })
+        .collect();
+    crate::cti::ServiceReport::new(Duration::from_secs(cfg.cti.short_abandon_s), levels)
+}
+
 /// The CTI's policy from `[cti]`, `[[queue]]`, `[[service]]` and `[[trunk]]`.
 pub fn cti_config(cfg: &Config) -> CtiConfig {
     let queues = cfg
@@ -184,6 +199,8 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
         queues,
         ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
         max_no_answer: cfg.cti.max_no_answer,
+        max_callbacks: cfg.cti.max_callbacks,
+        callback_max_age: Duration::from_secs(cfg.cti.callback_max_age_s),
         ..CtiConfig::default()
     }
 }
@@ -220,6 +237,12 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
         max_calls: MAX_CALLS,
         transfer_allow: cfg.ivr.transfer_allow.clone(),
         trunks: TrunkMatcher::new(cfg.trunk.iter().map(|t| (t.name.as_str(), &t.sources[..]))),
+        callback: crate::acd::CallbackPolicy {
+            trunk: cfg.cti.callback_trunk.clone(),
+            retries: cfg.cti.callback_retries,
+            retry: Duration::from_secs(cfg.cti.callback_retry_s),
+            ring: Duration::from_secs(cfg.cti.callback_ring_s),
+        },
         seats: cfg
             .seat
             .iter()
@@ -380,7 +403,7 @@ pub async fn run(
     let mut engine = Engine::new(
         engine_config(&cfg, &listening),
         registrar,
-        Cti::new(cti_config(&cfg)),
+        Cti::new(cti_config(&cfg)).with_service_report(service_report(&cfg)),
         media,
         u64::from_le_bytes(random_bytes::<8>()?),
     );
@@ -417,6 +440,7 @@ pub async fn run(
     let events = EventBus::new(EVENT_CAPACITY);
     let agents = Arc::new(RwLock::new(engine.agent_views()));
     let queues = Arc::new(RwLock::new(Vec::new()));
+    let history = Arc::new(RwLock::new(Vec::new()));
     let (agent_tx, agent_rx) = mpsc::channel::<AgentCommand>(http::AGENT_QUEUE);
     let state = HttpState {
         bindings: bindings.clone(),
@@ -432,6 +456,8 @@ pub async fn run(
         recordings: recordings.clone(),
         desk: Arc::new(http::desk::DeskSettings::from_config(&cfg)),
         queues: queues.clone(),
+        history: history.clone(),
+        auth: Arc::new(http::auth::Auth::from_config(&cfg)),
     };
     let mut http_stop = stop_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -457,6 +483,7 @@ pub async fn run(
         bindings,
         agents,
         queues,
+        history,
         agent_commands: agent_rx,
         events,
         from_ivr: ivr.from_ivr,

@@ -269,6 +269,19 @@ impl Agent {
         })
     }
 
+    /// [`Agent::unregistered`] whose RTP frames carry `fill` (for a second
+    /// answering party, e.g. a callback's customer, told apart from a seat).
+    pub fn unregistered_with_fill(
+        server: SocketAddr,
+        user: &str,
+        fill: u8,
+    ) -> Result<Agent, UaError> {
+        Ok(Agent {
+            leg: Leg::bind(server, user, fill)?,
+            password: String::new(),
+        })
+    }
+
     /// REGISTER `sip:<user>@server-domain` from a fresh UA, answering the
     /// digest challenge; Ok once the registrar said 200.
     pub fn register(server: SocketAddr, user: &str, password: &str) -> Result<Agent, UaError> {

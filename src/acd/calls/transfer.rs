@@ -93,8 +93,9 @@ impl Engine {
         self.start_leg(now, contact, leg, req, peer);
     }
 
-    /// Keeps the call's ring deadline (if any) in the timer set.
-    fn arm_transfer_timer(&mut self, contact: ContactId) {
+    /// Keeps the call's ring deadline (if any) in the timer set (also a
+    /// callback's ring or retry deadline: run after every input).
+    pub(super) fn arm_transfer_timer(&mut self, contact: ContactId) {
         let Some(ctx) = self.calls.calls.get_mut(&contact) else {
             return;
         };

@@ -6,6 +6,7 @@
 //! `transfer` (the IVR's transfer node).
 
 mod agent;
+mod callback;
 mod flow;
 mod media;
 mod transfer;

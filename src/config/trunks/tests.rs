@@ -45,7 +45,7 @@ fn the_shipped_config_has_no_active_trunk_and_its_flows_are_required() {
     assert!(cfg.trunk.is_empty(), "the demo contract has no trunk");
     assert_eq!(
         cfg.required_flows(),
-        ["after-hours", "main", "vip", "voicemail"]
+        ["after-hours", "callback", "main", "vip", "voicemail"]
     );
 }
 

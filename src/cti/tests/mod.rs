@@ -4,11 +4,13 @@
 //! (steps 8–9 outcomes), `clearing` (steps 5, 10, wrap-up, sign-out),
 //! `refusals` (bad input and bounds).
 
+mod callback;
 mod clearing;
 mod estimate;
 mod offer;
 mod refusals;
 mod routing;
+mod service;
 mod strategies;
 mod trunks;
 

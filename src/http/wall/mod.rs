@@ -1,9 +1,12 @@
 //! The supervisor wall (issue 6, "the supervisor view at `/wall`"): the
 //! `/wall` page with its script and style sheet, embedded with
-//! `include_str!` like the desk (no build step). The page reads the public
-//! JSON snapshots `GET /api/queues` and `GET /api/agents` once a second and
-//! keeps its one-hour "waiting" charts in the browser; the server side is
-//! three static routes and holds no state. Listen/whisper/barge are not here.
+//! `include_str!` like the desk (no build step). The page asks
+//! `GET /api/session` and shows a sign-in form (`POST /api/login`) when a
+//! supervisor must sign in, then reads the JSON snapshots `GET /api/queues`,
+//! `GET /api/agents` and `GET /api/stats/history` once a second; its
+//! one-hour charts (waiting, service level) come from the server's history.
+//! The server side is three static routes and holds no state.
+//! Listen/whisper/barge are not here.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -142,6 +142,8 @@ impl<F: SessionFactory> MediaServer<F> {
                 position,
                 ewt_s,
             } => (contact, AppEvent::QueuePosition { position, ewt_s }),
+            CtiToIvr::CallbackRegistered { contact } => (contact, AppEvent::CallbackRegistered),
+            CtiToIvr::CallbackRefused { contact } => (contact, AppEvent::CallbackRefused),
         };
         if let Some(call) = self.by_contact.get(&contact).copied() {
             self.feed_session(now, call, ev);

@@ -123,6 +123,9 @@ impl<F: SessionFactory> MediaServer<F> {
                     timeout_s,
                 },
                 AppCommand::Record(cmd) => MsOutput::Record { call, cmd },
+                AppCommand::RequestCallback { number } => {
+                    MsOutput::RequestCallback { contact, number }
+                }
             };
             self.out.push_back(out);
         }

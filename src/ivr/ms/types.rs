@@ -77,6 +77,14 @@ pub enum CtiToIvr {
         contact: u64,
         code: u16,
     },
+    /// The callback the flow asked for is registered.
+    CallbackRegistered {
+        contact: u64,
+    },
+    /// The callback the flow asked for was refused.
+    CallbackRefused {
+        contact: u64,
+    },
 }
 
 /// What the media server asks of the shell (SIP transport, RTP, CTI).
@@ -141,6 +149,12 @@ pub enum MsOutput {
         uri: String,
         timeout_s: u32,
     },
+    /// Interface B: the caller leaves `number` for a callback that keeps
+    /// this contact's place in line.
+    RequestCallback {
+        contact: u64,
+        number: String,
+    },
     /// Hold (RFC 3264 §8.4): stop (`false`) or resume (`true`) sending
     /// RTP on `call`'s stream; the playback pauses meanwhile.
     SetSending {
@@ -187,6 +201,8 @@ pub enum AppEvent {
     TransferFailed { code: u16 },
     Record(crate::ivr::session::RecordResult),
     QueuePosition { position: u32, ewt_s: Option<u32> },
+    CallbackRegistered,
+    CallbackRefused,
 }
 
 /// What a call's script session asks for (mirrors `ivr::session::IvrCommand`).
@@ -217,6 +233,9 @@ pub enum AppCommand {
         timeout_s: u32,
     },
     Record(crate::ivr::session::RecordCommand),
+    RequestCallback {
+        number: String,
+    },
 }
 
 /// One call's script interpreter, driven with injected time.

@@ -137,6 +137,11 @@ fn check_node(node: &RawNode, nodes: &Nodes, exists: &dyn Fn(&str) -> bool, d: &
             super::transfer::check_transfer(t, d);
             target(&t.on_error, "on_error", nodes, d);
         }
+        RawNode::Callback(c) => {
+            super::callback::check_callback(c, d);
+            target(&c.next, "next", nodes, d);
+            target(&c.on_error, "on_error", nodes, d);
+        }
     }
 }
 
@@ -449,6 +454,7 @@ fn edges(node: &RawNode) -> Vec<&Sp<String>> {
         RawNode::Return(_) => Vec::new(),
         RawNode::Http(h) => h.targets(),
         RawNode::Transfer(t) => vec![&t.on_error],
+        RawNode::Callback(c) => vec![&c.next, &c.on_error],
         RawNode::Record(r) => r.targets(),
         RawNode::Branch(b) => b
             .cases

@@ -8,6 +8,7 @@
 //! 3. rules ([`check`]): missing targets, DTMF keys, prompts, ranges,
 //!    reachability and loops that never wait for input.
 
+mod callback;
 mod check;
 mod cond;
 mod http;
@@ -19,6 +20,7 @@ mod transfer;
 #[cfg(test)]
 mod tests;
 
+pub use callback::check_number_template;
 pub use check::{is_dtmf, parse_at};
 pub use cond::{parse_zone, Case, Hours, OpenState, Pattern, Test, Zone};
 pub use http::{check_url, HttpMethod, HttpNode};
@@ -173,6 +175,13 @@ pub enum Node {
     },
     /// Record a voicemail after a beep; its path into a variable.
     Record(RecordNode),
+    /// Register the number (template) as a callback keeping the caller's
+    /// place in line; `next` when registered, `on_error` otherwise.
+    Callback {
+        number: String,
+        next: String,
+        on_error: String,
+    },
 }
 
 impl Node {
@@ -187,6 +196,7 @@ impl Node {
             Node::Return => Vec::new(),
             Node::Http(h) => vec![&h.next, &h.on_error],
             Node::Transfer { on_error, .. } => vec![on_error],
+            Node::Callback { next, on_error, .. } => vec![next, on_error],
             Node::Record(r) => vec![&r.next, &r.on_empty, &r.on_error],
             Node::Menu {
                 on_fail, choices, ..

@@ -175,6 +175,7 @@ pub(super) enum RawNode {
     Http(super::http::RawHttp),
     Transfer(super::transfer::RawTransfer),
     Record(super::record::RawRecord),
+    Callback(super::callback::RawCallback),
 }
 
 /// A flow after the shape pass; the key spans point at each node's name.
@@ -319,6 +320,7 @@ fn one_node(
         "http" => typed(body).map(RawNode::Http),
         "transfer" => typed(body).map(RawNode::Transfer),
         "record" => typed(body).map(RawNode::Record),
+        "callback" => typed(body).map(RawNode::Callback),
         other => {
             let msg = format!("unknown node type `{other}` (expected one of: {NODE_TYPES})");
             diags.at(kind.span(), msg);
@@ -332,7 +334,7 @@ fn one_node(
 
 /// Every node type, for messages and the reference.
 pub(super) const NODE_TYPES: &str =
-    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http, transfer, record";
+    "play, menu, collect, say, set, branch, hours, goto, subflow, return, queue, hangup, http, transfer, record, callback";
 
 fn typed<'de, T: Deserialize<'de>>(body: Sp<DeValue<'de>>) -> Result<T, toml::de::Error> {
     T::deserialize(ValueDeserializer::from(body))
@@ -451,6 +453,11 @@ impl RawNode {
                 on_error: t.on_error.into_inner(),
             },
             RawNode::Record(r) => Node::Record(r.into_node()),
+            RawNode::Callback(c) => Node::Callback {
+                number: c.number.into_inner(),
+                next: c.next.into_inner(),
+                on_error: c.on_error.into_inner(),
+            },
         }
     }
 }

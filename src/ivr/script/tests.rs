@@ -653,3 +653,30 @@ mod record_rules {
         assert!(errors(&flow("terminator = \"\"\ninto = \"msg\"\nnext = \"bye\"")).is_empty());
     }
 }
+
+/// BASE with menu key 2 leading to a callback node whose `number` is given.
+fn with_callback(number: &str) -> String {
+    let mut text = base_with("\"1\" = \"bye\"", "\"1\" = \"bye\"\n\"2\" = \"cb\"");
+    text.push_str(&format!(
+        "[nodes.cb]\ntype = \"callback\"\nnumber = \"{number}\"\nnext = \"bye\"\non_error = \"bye\"\n"
+    ));
+    text
+}
+
+#[test]
+fn callback_node_loads_and_a_bad_number_is_reported_at_its_value() {
+    let flow = load_str(&with_callback("+${cc}${callback}"), "t.toml", &known)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        flow.nodes.get("cb"),
+        Some(&Node::Callback {
+            number: "+${cc}${callback}".into(),
+            next: "bye".into(),
+            on_error: "bye".into(),
+        })
+    );
+    // BASE has 14 lines, one choice is added, then `[nodes.cb]`, `type`, `number`.
+    one_error(&with_callback("sip:${x}"), 18, "only digits");
+    let missing = with_callback("${callback}").replace("next = \"bye\"\n", "next = \"gone\"\n");
+    one_error(&missing, 19, "gone");
+}

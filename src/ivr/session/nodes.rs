@@ -149,6 +149,9 @@ impl IvrSession {
                 self.transfer_enter(now, name, uri, *timeout_s, out)
             }
             Node::Record(r) => self.record_enter(now, name, r, out),
+            Node::Callback {
+                number, on_error, ..
+            } => self.callback_enter(now, name, number, on_error, out),
             Node::Play { .. } | Node::Menu { .. } | Node::Queue { .. } | Node::Hangup { .. } => {
                 Flow::Goto(String::new())
             }
