@@ -52,6 +52,10 @@ pub struct Cdr {
     /// callback; `of:<inbound id>` on the callback contact's row.
     #[serde(default)]
     pub callback: Option<String>,
+    /// Every agent who answered the contact, in order, comma-separated
+    /// (`1001,1002` after a desk transfer); `agent` is the last of them.
+    #[serde(default)]
+    pub agents: Option<String>,
 }
 
 /// What went wrong in the CDR store, and where.
@@ -106,23 +110,28 @@ const SCHEMA: [&str; 2] = [
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
      end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
-     voicemail, trunk, callback)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     voicemail, trunk, callback, agents)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 5] = [
+const ADDED_COLUMNS: [(&str, &str); 6] = [
     ("recording", "TEXT"),
     ("voicemail", "TEXT"),
     ("disposition", "TEXT"),
     ("trunk", "TEXT"),
     ("callback", "TEXT"),
+    ("agents", "TEXT"),
 ];
 
-const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ? WHERE contact_id = ? AND agent = ?";
+/// An agent handled a contact when it is the row's `agent` or is listed in
+/// `agents` (it answered, then transferred the call on).
+const SET_DISPOSITION: &str = "UPDATE cdr SET disposition = ?1 WHERE contact_id = ?2 AND \
+    (agent = ?3 OR instr(',' || IFNULL(agents, '') || ',', ',' || ?3 || ',') > 0)";
 
 const AGENT_HISTORY: &str = "SELECT contact_id, caller, dnis, queue, agent_answer_ms, end_ms,
-    end_cause, disposition FROM cdr WHERE agent = ? AND end_ms >= ?
-    ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
+    end_cause, disposition FROM cdr WHERE end_ms >= ?2 AND
+    (agent = ?1 OR instr(',' || IFNULL(agents, '') || ',', ',' || ?1 || ',') > 0)
+    ORDER BY end_ms DESC, contact_id DESC LIMIT ?3";
 
 /// One contact in an agent's history (the desk's "today" list).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -140,7 +149,7 @@ pub struct AgentHistoryRow {
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording, voicemail, trunk, callback FROM cdr
+    ivr_script_version, recording, voicemail, trunk, callback, agents FROM cdr
     ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool and the "a row was written"
@@ -207,6 +216,7 @@ impl CdrStore {
             .bind(&cdr.voicemail)
             .bind(&cdr.trunk)
             .bind(&cdr.callback)
+            .bind(&cdr.agents)
             .execute(&self.pool)
             .await
             .map_err(|source| {
@@ -387,6 +397,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         voicemail: get_text(row, "voicemail")?,
         trunk: get_text(row, "trunk")?,
         callback: get_text(row, "callback")?,
+        agents: get_text(row, "agents")?,
     })
 }
 
@@ -440,6 +451,7 @@ pub(crate) mod tests {
             voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
             trunk: Some("carrier".into()),
             callback: Some("requested:7".into()),
+            agents: Some("bob".into()),
         }
     }
 
@@ -496,6 +508,25 @@ pub(crate) mod tests {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_agent_who_transferred_the_call_finds_it_and_may_dispose_of_it() {
+        let dir = TempDir::new("cdr-xfer");
+        let (_b, store) = open(&dir).await;
+        let mut c = sample(7, 9_000_000);
+        c.agent = Some("1002".into());
+        c.agents = Some("1001,1002".into());
+        store.insert(&c).await.unwrap();
+        for agent in ["1001", "1002"] {
+            let rows = store.agent_history(agent, 0, 10).await.unwrap();
+            assert_eq!(rows.len(), 1, "{agent} handled it");
+        }
+        assert!(store.agent_history("100", 0, 10).await.unwrap().is_empty());
+        assert!(!store.set_disposition(7, "100", "resolved").await.unwrap());
+        assert!(store.set_disposition(7, "1001", "escalated").await.unwrap());
+        let rows = store.agent_history("1001", 0, 10).await.unwrap();
+        assert_eq!(rows[0].disposition.as_deref(), Some("escalated"));
     }
 
     #[tokio::test]

@@ -337,6 +337,21 @@ mod tests {
                 contact: c,
                 cause: ClearCause::NormalClearing,
             },
+            CstaEvent::Transferred {
+                contact: c,
+                from: AgentId::from("1001"),
+                to: crate::cti::TransferTarget::Agent {
+                    agent: AgentId::from("1002"),
+                },
+            },
+            CstaEvent::Held {
+                contact: c,
+                agent: AgentId::from("1001"),
+            },
+            CstaEvent::Retrieved {
+                contact: c,
+                agent: AgentId::from("1001"),
+            },
         ];
         let mut produced: Vec<Value> = csta
             .iter()

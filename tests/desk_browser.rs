@@ -12,6 +12,9 @@
 //! the call in today's history and is stored in the CDR row.
 //! `agent_hangs_up_…`: the same, but the agent presses Hang up in the call
 //! and reloads the page during wrap-up (the disposition form comes back).
+//! `blind_transfer_…`: 1002 signs in on a break; 1001's transfer to 1002 is
+//! refused (busy), its transfer to queue support BYEs 1001's phone; 1002
+//! gets ready, its phone answers and hangs up; 1001 picks a disposition.
 
 mod common;
 
@@ -133,7 +136,9 @@ impl Spec {
 /// with the sqlite3 shell on the server's database file.
 fn cdr_row(data_dir: &Path, contact: u64) -> String {
     let db = data_dir.join("softacd.sqlite");
-    let sql = format!("SELECT agent, end_cause, disposition FROM cdr WHERE contact_id = {contact}");
+    let sql = format!(
+        "SELECT agent, end_cause, disposition, IFNULL(agents, '') FROM cdr WHERE contact_id = {contact}"
+    );
     let out = Command::new("sqlite3")
         .arg("-readonly")
         .arg(&db)
@@ -151,13 +156,34 @@ fn cdr_row(data_dir: &Path, contact: u64) -> String {
 /// One call at the desk: `mode` is the spec's mode, `caller` the SIPp
 /// caller scenario; returns the call's CDR row (agent|end_cause|disposition).
 fn desk_call(mode: &str, caller: &str) -> String {
+    desk_call_with(mode, caller, None)
+}
+
+/// [`desk_call`]; `second`: seat 1002 signs in from the desk too (password
+/// demo1002) and its SIPp phone runs that out-of-call scenario.
+fn desk_call_with(mode: &str, caller: &str, second: Option<&str>) -> String {
     let hash = hash_password("demo1001");
-    let server = TestServer::start_with_config(|dir| desk_config(dir, &hash, 120));
-    let phone = spawn_seat_phone(&server, "1001", "agent_uas.xml", "u1");
-    let registered = poll_until(Duration::from_secs(15), Duration::from_millis(100), || {
-        (!server.bindings_of("1001").is_empty()).then_some(())
+    let hash2 = second.map(|_| hash_password("demo1002"));
+    let server = TestServer::start_with_config(|dir| {
+        let cfg = desk_config(dir, &hash, 120);
+        match &hash2 {
+            Some(h) => desk_seat_1002(cfg, h),
+            None => cfg,
+        }
     });
-    assert!(registered.is_some(), "seat 1001's phone did not register");
+    let phone = spawn_seat_phone(&server, "1001", "agent_uas.xml", "u1");
+    let phone2 = second.map(|uas| spawn_seat_phone(&server, "1002", uas, "u1"));
+    let seats: &[&str] = if second.is_some() {
+        &["1001", "1002"]
+    } else {
+        &["1001"]
+    };
+    for seat in seats {
+        let registered = poll_until(Duration::from_secs(15), Duration::from_millis(100), || {
+            (!server.bindings_of(seat).is_empty()).then_some(())
+        });
+        assert!(registered.is_some(), "seat {seat}'s phone did not register");
+    }
 
     let url = format!("http://{}/desk", server.http);
     let mut spec = Spec::start(&url, mode);
@@ -198,18 +224,32 @@ fn desk_call(mode: &str, caller: &str) -> String {
         spec.seen
     );
     eprintln!("browser spec:\n{}", spec.seen.join("\n"));
-    match phone.join() {
-        Ok(out) => assert!(out.status.success(), "seat phone failed: {out:?}"),
-        Err(p) => std::panic::resume_unwind(p),
+    for phone in std::iter::once(phone).chain(phone2) {
+        match phone.join() {
+            Ok(out) => assert!(out.status.success(), "seat phone failed: {out:?}"),
+            Err(p) => std::panic::resume_unwind(p),
+        }
     }
     cdr_row(&server.data_dir, contact)
+}
+
+/// Seat 1002 of the test config signs in from the desk (not auto-ready).
+fn desk_seat_1002(cfg: String, hash: &str) -> String {
+    let seat =
+        "user = \"1002\"\npassword = \"demo1002\"\nskills = [\"support\"]\nauto_ready = true\n";
+    assert!(cfg.contains(seat), "default test config changed:\n{cfg}");
+    let desk = format!(
+        "user = \"1002\"\npassword = \"demo1002\"\nskills = [\"support\"]\nauto_ready = false\n\
+         agent_password_hash = \"{hash}\"\n"
+    );
+    cfg.replace(seat, &desk)
 }
 
 #[test]
 fn caller_hangs_up_and_the_agent_picks_a_disposition_in_chromium() {
     let row = desk_call("caller-hangs-up", "caller_menu_agent.xml");
     assert_eq!(
-        row, "1001|normal_clearing|resolved",
+        row, "1001|normal_clearing|resolved|1001",
         "the CDR row carries the agent's disposition"
     );
 }
@@ -220,7 +260,23 @@ fn agent_hangs_up_from_the_desk_in_chromium() {
     // its BYE: both SIPp scenarios fail unless the desk's hang up ends the
     // call on both legs.
     let row = desk_call("agent-hangs-up", "caller_queued_until_bye.xml");
-    assert_eq!(row, "1001|normal_clearing|callback");
+    assert_eq!(row, "1001|normal_clearing|callback|1001");
+}
+
+#[test]
+fn blind_transfer_to_a_queue_from_the_desk_in_chromium() {
+    // 1001's phone (agent_uas) must get BYE at the transfer; 1002's phone
+    // (agent_hangs_up) must be rung, answer and hang up, which BYEs the
+    // caller (caller_queued_until_bye): each SIPp scenario fails otherwise.
+    let row = desk_call_with(
+        "blind-transfer",
+        "caller_queued_until_bye.xml",
+        Some("agent_hangs_up.xml"),
+    );
+    assert_eq!(
+        row, "1002|normal_clearing|escalated|1001,1002",
+        "the CDR names both agents and 1001's disposition"
+    );
 }
 
 /// Waits for the spec to close its stdout (it exits right after), keeping

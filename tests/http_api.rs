@@ -95,6 +95,8 @@ fn alice_after(op: &AgentOp) -> AgentView {
         }
         AgentOp::SignOut => v.status = AgentStatus::LoggedOut,
         AgentOp::Ready | AgentOp::Status | AgentOp::WrapUpDone | AgentOp::HangUp => {}
+        AgentOp::Transfer { .. } => v.state = AgentState::WrapUp,
+        AgentOp::Hold { .. } => {}
         AgentOp::NotReady { reason } => {
             v.status = AgentStatus::NotReady {
                 reason: reason.clone(),
@@ -270,6 +272,7 @@ fn cdr(id: u64, end_ms: u64) -> Cdr {
         voicemail: None,
         trunk: None,
         callback: None,
+        agents: Some("alice".into()),
     }
 }
 

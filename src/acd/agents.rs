@@ -56,6 +56,11 @@ impl Engine {
             AgentOp::Status => return Ok(self.agent_view(&id)),
             AgentOp::WrapUpDone => Input::WrapUpDone { agent: id.clone() },
             AgentOp::HangUp => return self.agent_hang_up(now, wall_ms, &id),
+            AgentOp::Hold { hold } => return self.agent_hold(now, wall_ms, &id, hold),
+            AgentOp::Transfer { to } => Input::Transfer {
+                agent: id.clone(),
+                to,
+            },
         };
         let sign_in = matches!(input, Input::SignIn { .. });
         let outputs = self.cti.handle(now, input);
@@ -89,6 +94,30 @@ impl Engine {
             return Err(AgentError::Conflict(format!(
                 "{contact} is not a live call"
             )));
+        }
+        Ok(self.agent_view(id))
+    }
+
+    /// The desk's hold (`hold`) or retrieve: refused unless the agent is
+    /// talking and the call's hold state changed.
+    fn agent_hold(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        id: &AgentId,
+        hold: bool,
+    ) -> Result<AgentView, AgentError> {
+        let contact = match self.cti.agent(id).map(|a| a.state.clone()) {
+            Some(AgentState::InCall { contact }) => contact,
+            _ => return Err(AgentError::Conflict(format!("{} is not in a call", id.0))),
+        };
+        if !self.desk_hold(now, wall_ms, contact, hold) {
+            let what = if hold {
+                "cannot be held"
+            } else {
+                "is not held"
+            };
+            return Err(AgentError::Conflict(format!("{contact} {what}")));
         }
         Ok(self.agent_view(id))
     }

@@ -125,6 +125,18 @@ fn sdp_of(body: &[u8]) -> Option<Vec<u8>> {
     (!body.is_empty()).then(|| body.to_vec())
 }
 
+/// Most agents listed in a CDR's `agents` column (later ones are dropped).
+const MAX_CDR_AGENTS: usize = 16;
+
+/// The CDR's `agents` list with `agent` appended.
+fn handled_by(agents: Option<String>, agent: &str) -> String {
+    match agents {
+        Some(list) if list.split(',').count() >= MAX_CDR_AGENTS => list,
+        Some(list) if !list.is_empty() => format!("{list},{agent}"),
+        _ => agent.to_owned(),
+    }
+}
+
 fn cause_text(cause: cti::ClearCause) -> String {
     serde_json::to_value(cause)
         .ok()
@@ -232,6 +244,7 @@ impl Engine {
             voicemail: None,
             trunk,
             callback: None,
+            agents: None,
         };
         self.calls.by_server_invite.insert(key.clone(), contact);
         self.calls.calls.insert(
@@ -336,7 +349,7 @@ impl Engine {
                 let input = match leg.kind {
                     LegKind::Caller => CallInput::CallerBye,
                     LegKind::Ivr => CallInput::IvrHungUp,
-                    LegKind::Agent | LegKind::External => CallInput::Bye { leg },
+                    LegKind::Agent | LegKind::External | LegKind::Hold => CallInput::Bye { leg },
                 };
                 self.feed(now, wall_ms, contact, input);
             }
@@ -638,6 +651,11 @@ impl Engine {
             } => {
                 let c = contact;
                 if let Some(ctx) = self.calls.calls.get_mut(&c) {
+                    if ctx.ivr_reported {
+                        // A later flow (the transfer hold) keeps the first
+                        // flow's script, digits and voicemail in the CDR.
+                        return;
+                    }
                     ctx.cdr.voicemail = voicemail;
                     ctx.cdr.digits = digits;
                     ctx.cdr.ivr_script = Some(script);
@@ -854,6 +872,7 @@ impl Engine {
             }
             CdrUpdate::AgentAnswered { agent } => {
                 cdr.agent_answer_ms = Some(wall_ms);
+                cdr.agents = Some(handled_by(cdr.agents.take(), &agent.0));
                 cdr.agent = Some(agent.0);
             }
             CdrUpdate::Transferred { uri } => {
@@ -1333,6 +1352,19 @@ pub(super) fn device_peer(device: &str) -> Option<(Uri, Peer)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cdr_lists_every_answering_agent_in_order_bounded() {
+        let one = handled_by(None, "1001");
+        assert_eq!(one, "1001");
+        let two = handled_by(Some(one), "1002");
+        assert_eq!(two, "1001,1002");
+        let mut list = two;
+        for i in 0..40 {
+            list = handled_by(Some(list), &format!("a{i}"));
+        }
+        assert_eq!(list.split(',').count(), MAX_CDR_AGENTS);
+    }
 
     #[test]
     fn device_peer_reads_transport_and_port() {

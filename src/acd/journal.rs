@@ -25,6 +25,7 @@ pub(super) fn leg_up(contact: ContactId, leg: LegId, d: &Dialog) -> Option<Actio
         LegKind::Ivr => "ivr".to_owned(),
         LegKind::Agent => format!("agent-{}", leg.attempt),
         LegKind::External => format!("external-{}", leg.attempt),
+        LegKind::Hold => format!("hold-{}", leg.attempt),
     };
     LegRecord::of(contact.0, &name, d).map(|rec| Action::Journal(JournalOp::LegUp(rec)))
 }

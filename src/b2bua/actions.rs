@@ -130,6 +130,10 @@ pub enum CallInput {
     /// The agent pressed hang up on the desk: end the call on every leg
     /// (normal clearing).
     DeskHangUp,
+    /// The desk holds the caller (hold music) while the agent's leg stays up.
+    DeskHold,
+    /// The desk takes the held caller back.
+    DeskRetrieve,
 }
 
 /// Interface B, CTI → IVR, as far as the call model relays it.

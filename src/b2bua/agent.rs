@@ -41,6 +41,7 @@ impl Call {
             out.push(CallAction::Ivr(CtiToIvr::AgentFound { contact }));
         }
         self.release_leg(LegId::IVR, out);
+        self.stop_hold(out);
         let sdp = match self.relay_addrs() {
             None => self.caller_sdp.clone(),
             Some(relay) => {
@@ -71,6 +72,7 @@ impl Call {
             self.release_leg(offer.leg, out);
         }
         self.state = CallState::Queued;
+        self.start_hold(out);
     }
 
     fn is_current(&self, leg: LegId) -> bool {
@@ -130,6 +132,7 @@ impl Call {
         let Some(offer) = self.agent.clone() else {
             return self.refuse_answer(leg, out);
         };
+        let answer = sdp.clone();
         let connected = self.connect(offer.leg, sdp, out);
         if !connected {
             self.refuse_answer(leg, out);
@@ -146,6 +149,7 @@ impl Call {
         out.push(CallAction::Cdr(CdrUpdate::AgentAnswered {
             agent: offer.agent,
         }));
+        self.agent_answer = answer;
         self.state = CallState::Connected;
     }
 
@@ -207,7 +211,7 @@ impl Call {
         true
     }
 
-    fn reinvite_caller(&mut self, sdp: Vec<u8>, out: &mut Vec<CallAction>) {
+    pub(super) fn reinvite_caller(&mut self, sdp: Vec<u8>, out: &mut Vec<CallAction>) {
         if self.caller == CallerPhase::Confirmed {
             out.push(CallAction::CallerReInvite { sdp });
             self.caller = CallerPhase::ReInviting;
@@ -217,8 +221,11 @@ impl Call {
     /// The current offer failed: tell the CTI, which requeues the contact.
     fn offer_failed(&mut self, report: cti::Input, out: &mut Vec<CallAction>) {
         self.agent = None;
-        out.push(CallAction::Cti(report));
         self.state = CallState::Queued;
+        // The hold INVITE goes out before the report: the CTI may divert
+        // to the next agent at once, which releases the hold leg.
+        self.start_hold(out);
+        out.push(CallAction::Cti(report));
     }
 
     pub(super) fn on_agent_failed(&mut self, leg: LegId, code: u16, out: &mut Vec<CallAction>) {

@@ -60,6 +60,16 @@ pub struct Call {
     pub(super) pending_transfer: Option<(String, std::time::Duration)>,
     /// A callback contact's plan (`callback.rs`); `None` for inbound calls.
     pub(super) callback: Option<super::callback::CallbackPlan>,
+    /// The desk transferred the call away from its agent (`desk_transfer`).
+    pub(super) desk_transferred: bool,
+    /// The hold leg playing to a transferred caller.
+    pub(super) hold: Option<LegId>,
+    /// Hold legs opened so far (numbers the next one).
+    pub(super) holds: u32,
+    /// The desk holds the caller (`desk_hold`).
+    pub(super) held: bool,
+    /// The connected agent's SDP answer (to join the caller to it again).
+    pub(super) agent_answer: Option<Vec<u8>>,
     a_version: u64,
     b_version: u64,
 }
@@ -114,6 +124,11 @@ impl Call {
             transfers: 0,
             pending_transfer: None,
             callback: None,
+            desk_transferred: false,
+            hold: None,
+            holds: 0,
+            held: false,
+            agent_answer: None,
             a_version: 0,
             b_version: 0,
         }
@@ -218,6 +233,7 @@ impl Call {
                 LegKind::Agent => self.on_agent_provisional(leg, code, out),
                 LegKind::External if self.is_callback() => self.on_customer_provisional(leg),
                 LegKind::External => self.on_external_provisional(leg),
+                LegKind::Hold => self.on_hold_provisional(leg),
                 LegKind::Caller => {}
             },
             I::Answered { leg, sdp } => match leg.kind {
@@ -230,6 +246,7 @@ impl Call {
                     self.on_customer_answered(now, leg, sdp, out)
                 }
                 LegKind::External => self.on_external_answered(leg, sdp, out),
+                LegKind::Hold => self.on_hold_answered(leg, sdp, out),
                 LegKind::Caller => {}
             },
             I::Failed { leg, code } => match leg.kind {
@@ -239,6 +256,7 @@ impl Call {
                     self.on_customer_failed(now, leg, code, out)
                 }
                 LegKind::External => self.on_external_failed(leg, code, out),
+                LegKind::Hold => self.on_hold_failed(leg),
                 LegKind::Caller => {}
             },
             I::Bye { leg } => match leg.kind {
@@ -246,6 +264,7 @@ impl Call {
                 LegKind::Agent => self.on_agent_bye(leg, out),
                 LegKind::External if self.is_callback() => self.on_customer_bye(leg, out),
                 LegKind::External => self.on_external_bye(leg, out),
+                LegKind::Hold => self.on_hold_bye(leg, out),
                 LegKind::Caller => self.on_caller_bye(out),
             },
             I::ReInviteAnswered { leg, sdp } if leg.kind == LegKind::Caller => {
@@ -269,6 +288,12 @@ impl Call {
             I::ServerShutdown => {
                 self.hang_up_caller(503, "Service Unavailable", out);
                 self.clear(ClearCause::ServerShutdown, out);
+            }
+            I::DeskHold => {
+                self.on_desk_hold(out);
+            }
+            I::DeskRetrieve => {
+                self.on_desk_retrieve(out);
             }
             I::DeskHangUp => {
                 self.hang_up_caller(480, "Temporarily Unavailable", out);
@@ -344,6 +369,7 @@ impl Call {
         }
         self.cleared = true;
         self.agent = None;
+        self.hold = None;
         self.pending_transfer = None;
         for leg in self.legs.ids() {
             self.release_leg(leg, out);

@@ -41,6 +41,9 @@ impl Call {
             Output::CallbackExpired { contact: c, .. } if c == contact => {
                 self.on_callback_expired(out)
             }
+            Output::Transferred { contact: c, to, .. } if c == contact => {
+                self.on_desk_transfer(to, out)
+            }
             _ => {}
         }
     }
@@ -66,7 +69,12 @@ impl Call {
         if self.state != CallState::Queued {
             return;
         }
-        out.push(CallAction::Ivr(to_ivr));
         self.state = CallState::InIvr;
+        if self.desk_transferred && self.hold.is_none() {
+            // No IVR flow is holding the caller to say goodbye: end here.
+            self.hang_up_caller(480, "Temporarily Unavailable", out);
+            return self.clear(ClearCause::NormalClearing, out);
+        }
+        out.push(CallAction::Ivr(to_ivr));
     }
 }

@@ -18,6 +18,9 @@ pub enum LegKind {
     Agent,
     /// A transfer target outside the contact center (IVR `transfer` node).
     External,
+    /// An IVR leg playing hold music to a caller an agent transferred
+    /// (the desk's blind transfer; script [`super::TRANSFER_HOLD_SCRIPT`]).
+    Hold,
 }
 
 /// One leg of a call. `attempt` counts agent legs from 1; caller and IVR use 0.
@@ -40,6 +43,14 @@ impl LegId {
     pub fn agent(attempt: u32) -> LegId {
         LegId {
             kind: LegKind::Agent,
+            attempt,
+        }
+    }
+
+    /// The `attempt`-th hold leg of a call (from 1).
+    pub fn hold(attempt: u32) -> LegId {
+        LegId {
+            kind: LegKind::Hold,
             attempt,
         }
     }

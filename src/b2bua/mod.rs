@@ -9,7 +9,9 @@
 //! `sdp_plan` (relay rewriting), `error`, `call` (state, start, clearing),
 //! and the rules per side: `caller`, `ivr`, `agent`, `cti_in`, and
 //! `transfer` (the IVR's transfer node: an external leg), `callback` (a
-//! callback contact: agent first, then the customer).
+//! callback contact: agent first, then the customer), `desk_transfer`
+//! (the desk's blind transfer: release the agent, hold leg, requeue),
+//! `desk_hold` (the desk's hold and retrieve).
 
 mod actions;
 mod agent;
@@ -17,6 +19,8 @@ mod call;
 mod callback;
 mod caller;
 mod cti_in;
+mod desk_hold;
+mod desk_transfer;
 mod error;
 mod ivr;
 mod legs;
@@ -31,6 +35,7 @@ pub use actions::{
 };
 pub use call::Call;
 pub use callback::{CallbackSetup, CUSTOMER_NO_ANSWER};
+pub use desk_transfer::{MAX_HOLDS, TRANSFER_HOLD_SCRIPT};
 pub use error::B2buaError;
 pub use ivr::{caller_code, cause_of, IVR_SKILL_LEVEL};
 pub use legs::{CallerPhase, LegId, LegKind, LegPhase, MAX_LIVE_LEGS};

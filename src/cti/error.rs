@@ -34,6 +34,15 @@ pub enum CtiError {
         phase: &'static str,
         expected: &'static str,
     },
+    #[error("{input}: {agent} is not in a call")]
+    NotInCall { input: &'static str, agent: AgentId },
+    #[error("{input}: {agent} is not available and idle")]
+    AgentBusy { input: &'static str, agent: AgentId },
+    #[error("{input}: {queue} is full")]
+    QueueFull {
+        input: &'static str,
+        queue: QueueName,
+    },
     #[error("{input}: contact table full ({limit})")]
     TooManyContacts { input: &'static str, limit: usize },
     #[error("{input}: agent table full ({limit})")]

@@ -44,6 +44,14 @@ pub enum RouteTarget {
     Reject { cause: RejectCause },
 }
 
+/// Where the desk's blind transfer sends a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TransferTarget {
+    Agent { agent: AgentId },
+    Queue { queue: QueueName },
+}
+
 /// The shared CSTA event vocabulary; each contact keeps a bounded history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event")]
@@ -85,6 +93,23 @@ pub enum CstaEvent {
         contact: ContactId,
         cause: ClearCause,
     },
+    /// ECMA-269 Held: the agent put the caller on hold (hold music).
+    Held {
+        contact: ContactId,
+        agent: AgentId,
+    },
+    /// ECMA-269 Retrieved: the agent took the held caller back.
+    Retrieved {
+        contact: ContactId,
+        agent: AgentId,
+    },
+    /// ECMA-269 Transferred: `from` handed the contact to `to` and left it
+    /// (the desk's blind transfer).
+    Transferred {
+        contact: ContactId,
+        from: AgentId,
+        to: TransferTarget,
+    },
 }
 
 /// Everything the CTI is told: by the agent desktop (interface A), by the
@@ -113,6 +138,12 @@ pub enum Input {
     /// Idle now instead of at the queue's wrap-up time.
     WrapUpDone {
         agent: AgentId,
+    },
+    /// The desk's blind transfer: the InCall `agent` hands its contact to
+    /// another agent (Available and Idle) or a queue and goes to wrap-up.
+    Transfer {
+        agent: AgentId,
+        to: TransferTarget,
     },
     /// Step 2 (leg Caller creates the contact) and step 9 (leg Agent).
     CallDelivered {
@@ -239,6 +270,13 @@ pub enum Output {
         contact: ContactId,
         number: String,
     },
+    /// The desk's blind transfer was accepted: release `from`'s leg (a
+    /// DivertCall to the target agent may follow in the same batch).
+    Transferred {
+        contact: ContactId,
+        from: AgentId,
+        to: TransferTarget,
+    },
     /// The input was refused; nothing changed.
     Refused {
         error: CtiError,
@@ -254,6 +292,7 @@ impl Input {
             Input::SetReady { .. } => "SetReady",
             Input::SetNotReady { .. } => "SetNotReady",
             Input::WrapUpDone { .. } => "WrapUpDone",
+            Input::Transfer { .. } => "Transfer",
             Input::CallDelivered { .. } => "CallDelivered",
             Input::ContactArrived { .. } => "ContactArrived",
             Input::RouteRequest { .. } => "RouteRequest",
@@ -284,7 +323,8 @@ impl Output {
             | Output::QueueTimeout { contact, .. }
             | Output::NoAgents { contact, .. }
             | Output::CallbackQueued { contact, .. }
-            | Output::CallbackExpired { contact, .. } => Some(*contact),
+            | Output::CallbackExpired { contact, .. }
+            | Output::Transferred { contact, .. } => Some(*contact),
             Output::AgentStateChanged { .. } | Output::Refused { .. } => None,
         }
     }
@@ -308,6 +348,11 @@ impl Output {
             Output::Established { contact, agent } => Some(CstaEvent::Established {
                 contact: *contact,
                 agent: agent.clone(),
+            }),
+            Output::Transferred { contact, from, to } => Some(CstaEvent::Transferred {
+                contact: *contact,
+                from: from.clone(),
+                to: to.clone(),
             }),
             _ => None,
         }

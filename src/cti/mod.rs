@@ -8,7 +8,8 @@
 //! Layout: `types` (ids), `config`, `error`, `events` (the CSTA vocabulary,
 //! [`Input`], [`Output`]), `agent` (status vs state), `contact`, `queue`,
 //! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
-//! `call` (SoftACD inputs, steps 2–3, 7, clearing), `routing` (longest-idle
+//! `call` (SoftACD inputs, steps 2–3, 7, clearing), `transfer` (the desk's
+//! blind transfer to an agent or a queue), `routing` (longest-idle
 //! selection and the step 8–9 offer outcomes), `callback` (a caller's
 //! place in line kept for a call back), `invariants`; `report` and
 //! `window` count each queue's service figures over the last hour.
@@ -30,6 +31,7 @@ mod routing;
 mod stats;
 mod strategy;
 mod timers;
+mod transfer;
 mod types;
 mod window;
 
@@ -43,7 +45,7 @@ pub use config::{
 };
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
-pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget};
+pub use events::{ClearCause, CstaEvent, Input, Output, RejectCause, RouteTarget, TransferTarget};
 pub use queue::{Queue, QueueKey};
 pub use report::{QueueHistory, QueueStats, ServiceReport, WaitEstimate};
 pub use stats::{estimated_wait, HandlingTime};
@@ -169,6 +171,7 @@ impl Cti {
             Input::SetReady { agent } => self.set_ready(&agent, out),
             Input::SetNotReady { agent, reason } => self.set_not_ready(&agent, reason, out),
             Input::WrapUpDone { agent } => self.wrap_up_done(now, &agent, out),
+            Input::Transfer { agent, to } => self.transfer(now, &agent, to, out),
             Input::CallDelivered {
                 contact,
                 media,

@@ -64,7 +64,13 @@ impl Cti {
     }
 
     /// Step 8: reserve the agent and tell the SoftACD to ring its device.
-    fn divert(&mut self, now: Instant, contact: ContactId, agent: AgentId, out: &mut Vec<Output>) {
+    pub(super) fn divert(
+        &mut self,
+        now: Instant,
+        contact: ContactId,
+        agent: AgentId,
+        out: &mut Vec<Output>,
+    ) {
         let Some(device) = self.agents.get(&agent).map(|a| a.device.clone()) else {
             return;
         };

@@ -54,6 +54,9 @@ pub struct ContactCard {
     pub dnis: String,
     pub queue: Option<String>,
     pub data: BTreeMap<String, String>,
+    /// The desk holds the caller (`hold`; `retrieve` ends it).
+    #[serde(default)]
+    pub held: bool,
 }
 
 impl From<&Agent> for AgentView {
@@ -89,6 +92,14 @@ pub enum AgentOp {
     WrapUpDone,
     /// End the agent's current contact (the B2BUA hangs up every leg).
     HangUp,
+    /// Blind transfer of the agent's current contact (the desk's `transfer`).
+    Transfer {
+        to: crate::cti::TransferTarget,
+    },
+    /// Hold the agent's caller (hold music), or take it back.
+    Hold {
+        hold: bool,
+    },
 }
 
 /// Why the engine refused a command.
@@ -103,6 +114,9 @@ pub enum AgentError {
     /// The request itself is unacceptable (422), e.g. no registered device.
     #[error("{0}")]
     Invalid(String),
+    /// The agent named as a transfer target is not Available and Idle (409).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl From<CtiError> for AgentError {
@@ -112,6 +126,7 @@ impl From<CtiError> for AgentError {
             CtiError::TooLarge { .. }
             | CtiError::TooManyAgents { .. }
             | CtiError::SkillLevel { .. } => AgentError::Invalid(e.to_string()),
+            CtiError::AgentBusy { .. } => AgentError::Busy(e.to_string()),
             _ => AgentError::Conflict(e.to_string()),
         }
     }
@@ -245,7 +260,7 @@ pub(super) async fn ask(s: &HttpState, agent: String, op: AgentOp) -> Result<Age
 fn refused(agent: &str, e: AgentError) -> Response {
     match e {
         AgentError::NotFound => json_error(StatusCode::NOT_FOUND, format!("no agent {agent:?}")),
-        AgentError::Conflict(why) => json_error(StatusCode::CONFLICT, why),
+        AgentError::Conflict(why) | AgentError::Busy(why) => json_error(StatusCode::CONFLICT, why),
         AgentError::Invalid(why) => json_error(StatusCode::UNPROCESSABLE_ENTITY, why),
     }
 }

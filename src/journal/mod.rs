@@ -277,6 +277,7 @@ pub fn interrupted_cdr(c: &crate::cti::journal::OpenContact, end_ms: u64) -> cra
         voicemail: None,
         trunk: c.trunk.clone(),
         callback: None,
+        agents: c.agent.clone(),
     }
 }
 

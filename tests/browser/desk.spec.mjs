@@ -7,7 +7,10 @@
 //
 // caller-hangs-up (the default) also checks bad messages and a wrong
 // password and picks "resolved"; agent-hangs-up presses Hang up in the call,
-// reloads the page during wrap-up and picks "callback".
+// reloads the page during wrap-up and picks "callback"; blind-transfer
+// signs 1002 in on a second raw WebSocket (on break), tries a transfer to
+// 1002 from the page (refused: busy), transfers to queue "support", makes
+// 1002 ready so it gets the caller, and picks "escalated".
 //
 // Protocol with the Rust test on stdout: "desk: ready" once agent 1001 is
 // signed in and ready (the test then places the call), "desk: done
@@ -20,11 +23,11 @@ if (!url || !/^http:\/\/127\.\d+\.\d+\.\d+:\d+\/desk$/.test(url)) {
   process.exit(2);
 }
 const mode = process.argv[3] || "caller-hangs-up";
-if (mode !== "caller-hangs-up" && mode !== "agent-hangs-up") {
+if (!["caller-hangs-up", "agent-hangs-up", "blind-transfer"].includes(mode)) {
   console.error("unknown mode " + mode);
   process.exit(2);
 }
-const disposition = mode === "caller-hangs-up" ? "resolved" : "callback";
+const disposition = { "caller-hangs-up": "resolved", "agent-hangs-up": "callback", "blind-transfer": "escalated" }[mode];
 const CALL_TIMEOUT = 60_000;
 const STEP_TIMEOUT = 15_000;
 
@@ -91,6 +94,63 @@ async function badMessagesGetErrors(page) {
   expect(replies.open, "the connection stays open after bad messages");
 }
 
+// Agent 1002 on its own raw WebSocket from the page (kept on window):
+// send one request, resolve with its answer.
+async function as1002(page, request) {
+  return page.evaluate(
+    (req) =>
+      new Promise((resolve, reject) => {
+        const open = () =>
+          new Promise((ok, bad) => {
+            if (window.ws1002) {
+              ok(window.ws1002);
+              return;
+            }
+            const ws = new WebSocket("ws://" + location.host + "/api/desk");
+            ws.onopen = () => {
+              window.ws1002 = ws;
+              ok(ws);
+            };
+            ws.onerror = () => bad(new Error("websocket error"));
+          });
+        open().then((ws) => {
+          const id = "x" + Math.random();
+          const onMessage = (ev) => {
+            const m = JSON.parse(ev.data);
+            if (m.reply_to === id) {
+              ws.removeEventListener("message", onMessage);
+              resolve(m);
+            }
+          };
+          ws.addEventListener("message", onMessage);
+          ws.send(JSON.stringify(Object.assign({ v: 1, id }, req)));
+        }, reject);
+        setTimeout(() => reject(new Error("no answer to " + JSON.stringify(req))), 10000);
+      }),
+    request
+  );
+}
+
+async function transferFromThePage(page) {
+  expect(await page.locator("#transfer").isEnabled(), "transfer is offered in a call");
+  await page.selectOption("#transfer-kind", "agent");
+  await page.fill("#transfer-to", "1002");
+  await page.click("#transfer");
+  await page.waitForFunction(() => document.getElementById("error").textContent.startsWith("busy"), null, {
+    timeout: STEP_TIMEOUT,
+  });
+  expect((await text(page, "#state")) === "in_call", "a refused transfer leaves the call");
+  step("transfer to 1002 on break refused: busy");
+  await page.selectOption("#transfer-kind", "queue");
+  await page.fill("#transfer-to", "support");
+  await page.click("#transfer");
+  await waitText(page, "#state", "wrap_up");
+  step("transferred to queue support");
+  const ready = await as1002(page, { type: "ready" });
+  expect(ready.type === "ok", "1002 ready: " + JSON.stringify(ready));
+  step("1002 ready");
+}
+
 async function run(page) {
   await page.goto(url);
   await waitText(page, "#conn", "connected");
@@ -108,6 +168,14 @@ async function run(page) {
     });
     expect(await page.locator("#signin-panel").isVisible(), "still at sign-in after a wrong password");
     step("wrong password refused");
+  }
+
+  if (mode === "blind-transfer") {
+    const signed = await as1002(page, { type: "sign_in", agent: "1002", password: "demo1002", device: "1002" });
+    expect(signed.type === "signed_in", "1002 signed in: " + JSON.stringify(signed));
+    const onBreak = await as1002(page, { type: "break", reason: "lunch" });
+    expect(onBreak.type === "ok", "1002 on break: " + JSON.stringify(onBreak));
+    step("1002 signed in on a break");
   }
 
   await page.fill("#password", "demo1001");
@@ -141,6 +209,9 @@ async function run(page) {
     expect(await page.locator("#hangup").isEnabled(), "hang up is offered in a call");
     await page.click("#hangup");
     step("hang up pressed");
+  }
+  if (mode === "blind-transfer") {
+    await transferFromThePage(page);
   }
   await waitText(page, "#state", "wrap_up", CALL_TIMEOUT);
   await page.locator("#wrapup").waitFor({ state: "visible", timeout: STEP_TIMEOUT });

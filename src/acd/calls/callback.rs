@@ -122,6 +122,7 @@ impl Engine {
             recording: self.media.recording_path(callback),
             voicemail: None,
             trunk: None,
+            agents: None,
             callback: Some(format!("of:{}", origin.0)),
         };
         self.calls.callbacks.insert(callback, cdr);

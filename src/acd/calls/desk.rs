@@ -1,5 +1,5 @@
 //! What the agent desktop (issue 6, interface A) needs from a live call: the
-//! popup's caller data and the desk's hang up. Caller data is what the IVR
+//! popup's caller data, the desk's hold and retrieve, and its hang up. Caller data is what the IVR
 //! was given (`ivr::session_info`): the caller, the dialled number, the
 //! caller's display name and `X-*` headers; the queue comes from the CDR.
 
@@ -28,7 +28,35 @@ impl Engine {
             dnis: ctx.cdr.dnis.clone(),
             queue: ctx.cdr.queue.clone(),
             data,
+            held: ctx.call.is_held(),
         })
+    }
+
+    /// The desk holds (`hold`) or retrieves the caller; true when the
+    /// call's hold state is now what was asked.
+    pub(in crate::acd) fn desk_hold(
+        &mut self,
+        now: Instant,
+        wall_ms: u64,
+        contact: ContactId,
+        hold: bool,
+    ) -> bool {
+        let Some(ctx) = self.calls.calls.get(&contact) else {
+            return false;
+        };
+        if ctx.call.is_held() == hold {
+            return false;
+        }
+        let input = if hold {
+            CallInput::DeskHold
+        } else {
+            CallInput::DeskRetrieve
+        };
+        self.feed(now, wall_ms, contact, input);
+        self.calls
+            .calls
+            .get(&contact)
+            .is_some_and(|c| c.call.is_held() == hold)
     }
 
     /// The desk hangs up: the call ends on every leg (normal clearing).

@@ -7,6 +7,8 @@
 
 mod agent;
 mod callback;
+mod desk_hold;
+mod desk_transfer;
 mod flow;
 mod media;
 mod transfer;

@@ -105,6 +105,27 @@ fn the_agent_is_reserved_for_the_callback_first_and_goes_in_call() {
         state_of(&cti, "ann"),
         Some(AgentState::InCall { contact: c })
     );
+    // A callback call is not handed on from the desk (its customer is
+    // not a caller leg the hold flow could take): refused, nothing changes.
+    let to = TransferTarget::Queue {
+        queue: QueueName::from("sales"),
+    };
+    let refused = step(
+        &mut cti,
+        secs(t0, 30),
+        Input::Transfer {
+            agent: "ann".into(),
+            to,
+        },
+    );
+    assert!(
+        matches!(refused.as_slice(), [Output::Refused { .. }]),
+        "{refused:?}"
+    );
+    assert_eq!(
+        state_of(&cti, "ann"),
+        Some(AgentState::InCall { contact: c })
+    );
     cleared(&mut cti, secs(t0, 60), 100);
     assert_eq!(state_of(&cti, "ann"), Some(AgentState::WrapUp));
 }

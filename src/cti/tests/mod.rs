@@ -12,6 +12,7 @@ mod refusals;
 mod routing;
 mod service;
 mod strategies;
+mod transfer;
 mod trunks;
 
 use super::*;

@@ -48,6 +48,10 @@ function showAgent(agent) {
   currentState = state;
   const busy = state === "reserved" || state === "ringing" || state === "in_call";
   $("hangup").disabled = !busy;
+  $("transfer").disabled = state !== "in_call";
+  const held = state === "in_call" && agent.contact && agent.contact.held === true;
+  $("hold").disabled = state !== "in_call" || held;
+  $("retrieve").disabled = !held;
   $("popup").dataset.state = state;
   if (state === "in_call") {
     inCallContact = agent.state.contact;
@@ -184,6 +188,13 @@ $("ready").addEventListener("click", () => send("ready"));
 $("break").addEventListener("click", () => send("break", { reason: $("break-reason").value }));
 $("hangup").addEventListener("click", () => send("hang_up"));
 $("signout").addEventListener("click", () => send("sign_out"));
+$("hold").addEventListener("click", () => send("hold"));
+$("retrieve").addEventListener("click", () => send("retrieve"));
+$("transfer").addEventListener("click", () => {
+  const to = {};
+  to[$("transfer-kind").value] = $("transfer-to").value.trim();
+  send("transfer", { to });
+});
 $("dispose").addEventListener("click", () => {
   if (pendingWrapUp !== null) {
     send("disposition", { contact: pendingWrapUp, code: $("disposition").value });

@@ -14,6 +14,7 @@ pub mod session;
 use super::agents::{ask, AskError};
 use super::{json_error, AgentError, AgentOp, AgentView, HttpState};
 use crate::config::Config;
+use crate::cti::{AgentId, QueueName, TransferTarget};
 use crate::events::{Subscription, MAX_SUBSCRIBERS};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -196,6 +197,18 @@ async fn handle(s: &HttpState, session: &mut DeskSession, text: &str) -> Vec<Str
             vec![reply(id, "ok", r)]
         }
         Request::HangUp => vec![reply(id, "ok", ask(s, agent, AgentOp::HangUp).await)],
+        Request::Hold => {
+            let op = AgentOp::Hold { hold: true };
+            vec![reply(id, "ok", ask(s, agent, op).await)]
+        }
+        Request::Retrieve => {
+            let op = AgentOp::Hold { hold: false };
+            vec![reply(id, "ok", ask(s, agent, op).await)]
+        }
+        Request::Transfer { to } => {
+            let op = AgentOp::Transfer { to: target(to) };
+            vec![reply(id, "ok", ask(s, agent, op).await)]
+        }
         Request::Disposition { contact, code } => {
             disposition(s, session, id, &agent, contact, &code).await
         }
@@ -302,6 +315,15 @@ async fn history(s: &HttpState, id: Option<&Value>, agent: &str) -> String {
     }
 }
 
+fn target(to: protocol::TransferTo) -> TransferTarget {
+    match to {
+        protocol::TransferTo::Agent(a) => TransferTarget::Agent { agent: AgentId(a) },
+        protocol::TransferTo::Queue(q) => TransferTarget::Queue {
+            queue: QueueName(q),
+        },
+    }
+}
+
 fn reply(id: Option<&Value>, kind: &str, r: Result<AgentView, AskError>) -> String {
     match r {
         Ok(view) => message(kind, id, json!({ "agent": view })),
@@ -315,6 +337,7 @@ fn ask_error(id: Option<&Value>, e: AskError) -> String {
         AskError::Refused(AgentError::NotFound) => error(id, "unknown_agent", "no such agent"),
         AskError::Refused(AgentError::Conflict(why)) => error(id, "refused", &why),
         AskError::Refused(AgentError::Invalid(why)) => error(id, "invalid", &why),
+        AskError::Refused(AgentError::Busy(why)) => error(id, "busy", &why),
     }
 }
 

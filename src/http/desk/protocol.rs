@@ -31,11 +31,26 @@ pub enum Request {
         reason: String,
     },
     HangUp,
+    /// Hold the caller (hold music) / take it back.
+    Hold,
+    Retrieve,
+    /// Blind transfer of the current contact: `to` names an agent or a queue.
+    Transfer {
+        to: TransferTo,
+    },
     Disposition {
         contact: u64,
         code: String,
     },
     History,
+}
+
+/// Where a `transfer` sends the contact: `{"agent":"1002"}` or
+/// `{"queue":"support"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTo {
+    Agent(String),
+    Queue(String),
 }
 
 /// Why a message was refused; sent back as `{"type":"error",…}`.
@@ -127,6 +142,11 @@ fn request(obj: &Map<String, Value>) -> Result<Request, ProtoError> {
             reason: non_empty(obj, "reason")?,
         },
         "hang_up" => Request::HangUp,
+        "hold" => Request::Hold,
+        "retrieve" => Request::Retrieve,
+        "transfer" => Request::Transfer {
+            to: transfer_to(obj)?,
+        },
         "disposition" => Request::Disposition {
             contact: number(obj, "contact")?,
             code: non_empty(obj, "code")?,
@@ -134,6 +154,22 @@ fn request(obj: &Map<String, Value>) -> Result<Request, ProtoError> {
         "history" => Request::History,
         _ => return Err(ProtoError::UnknownType(kind)),
     })
+}
+
+/// `to`: an object with exactly one of `agent` and `queue`, non-empty.
+fn transfer_to(obj: &Map<String, Value>) -> Result<TransferTo, ProtoError> {
+    let bad = |why: &str| ProtoError::BadField {
+        field: "to",
+        why: why.into(),
+    };
+    let Some(Value::Object(to)) = obj.get("to") else {
+        return Err(bad(r#"must be {"agent":id} or {"queue":name}"#));
+    };
+    match (to.contains_key("agent"), to.contains_key("queue")) {
+        (true, false) if to.len() == 1 => Ok(TransferTo::Agent(non_empty(to, "agent")?)),
+        (false, true) if to.len() == 1 => Ok(TransferTo::Queue(non_empty(to, "queue")?)),
+        _ => Err(bad(r#"must hold exactly one of "agent" and "queue""#)),
+    }
 }
 
 fn text(obj: &Map<String, Value>, field: &'static str) -> Result<String, ProtoError> {
@@ -235,6 +271,8 @@ mod tests {
         assert_eq!(req(r#"{"v":1,"type":"ready"}"#), Ok(Request::Ready));
         assert_eq!(req(r#"{"v":1,"type":"sign_out"}"#), Ok(Request::SignOut));
         assert_eq!(req(r#"{"v":1,"type":"hang_up"}"#), Ok(Request::HangUp));
+        assert_eq!(req(r#"{"v":1,"type":"hold"}"#), Ok(Request::Hold));
+        assert_eq!(req(r#"{"v":1,"type":"retrieve"}"#), Ok(Request::Retrieve));
         assert_eq!(req(r#"{"v":1,"type":"history"}"#), Ok(Request::History));
         assert_eq!(
             req(r#"{"v":1,"type":"break","reason":"lunch"}"#),
@@ -279,6 +317,37 @@ mod tests {
         assert_eq!(req(&huge), Err(ProtoError::TooLarge));
         let bad_id = parse(r#"{"v":1,"type":"ready","id":[1]}"#);
         assert_eq!(bad_id.request.unwrap_err().code(), "bad_field");
+    }
+
+    #[test]
+    fn transfer_names_exactly_one_agent_or_queue() {
+        assert_eq!(
+            req(r#"{"v":1,"type":"transfer","to":{"agent":"1002"}}"#),
+            Ok(Request::Transfer {
+                to: TransferTo::Agent("1002".into())
+            })
+        );
+        assert_eq!(
+            req(r#"{"v":1,"type":"transfer","to":{"queue":"support"}}"#),
+            Ok(Request::Transfer {
+                to: TransferTo::Queue("support".into())
+            })
+        );
+        let code = |t: &str| req(t).unwrap_err();
+        for bad in [
+            r#"{"v":1,"type":"transfer"}"#,
+            r#"{"v":1,"type":"transfer","to":"1002"}"#,
+            r#"{"v":1,"type":"transfer","to":{}}"#,
+            r#"{"v":1,"type":"transfer","to":{"agent":"1002","queue":"support"}}"#,
+            r#"{"v":1,"type":"transfer","to":{"agent":""}}"#,
+            r#"{"v":1,"type":"transfer","to":{"queue":7}}"#,
+            r#"{"v":1,"type":"transfer","to":{"agent":"1002","x":1}}"#,
+        ] {
+            assert!(
+                matches!(code(bad), ProtoError::BadField { .. }),
+                "{bad} must be a bad field"
+            );
+        }
     }
 
     #[test]

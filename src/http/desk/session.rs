@@ -107,6 +107,7 @@ mod tests {
                 dnis: "100".into(),
                 queue: Some("support".into()),
                 data: BTreeMap::new(),
+                held: false,
             }),
         }
     }
