@@ -9,7 +9,9 @@
 //! strategies (sales also escalates: level widened at 20 s, moved to vip at
 //! 40 s); agents hold levels 3/6/9 and contacts ask 1/4/7, and every offer
 //! is checked against the strategy's reference choice among the agents
-//! still free after the step.
+//! still free after the step. Contacts come as voice calls or as chats and
+//! emails (capacities chat 2, email 1, with and without `chat_during_voice`):
+//! who may take what is the model's own rule (`may_take`), not the core's.
 
 use proptest::prelude::*;
 use softacd::cti::*;
@@ -26,6 +28,7 @@ enum Op {
     Ready(u8),
     NotReady(u8),
     Arrive(u64),
+    ArriveText(u64, bool),
     Request(u64, u8, u8, u8),
     Ringing(u64),
     Answered(u64),
@@ -44,6 +47,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => a.clone().prop_map(Op::Ready),
         1 => a.prop_map(Op::NotReady),
         3 => c.clone().prop_map(Op::Arrive),
+        2 => (c.clone(), any::<bool>()).prop_map(|(c, chat)| Op::ArriveText(c, chat)),
         4 => (c.clone(), 0..3u8, 0..4u8, 0..3u8)
             .prop_map(|(c, q, m, p)| Op::Request(c, q, m, p)),
         2 => c.clone().prop_map(Op::Ringing),
@@ -55,13 +59,16 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn config() -> CtiConfig {
+fn config(mixed: bool) -> CtiConfig {
     let mut cfg = CtiConfig {
         ring_timeout: Duration::from_secs(10),
         max_no_answer: 2,
         max_contacts: 4,
+        chat_during_voice: mixed,
         ..CtiConfig::default()
     };
+    cfg.capacity.chat = 2;
+    cfg.capacity.email = 1;
     cfg.dnis_scripts.insert("100".into(), "main".into());
     let sales = QueueConfig {
         max_size: 2,
@@ -153,6 +160,10 @@ fn input(op: &Op) -> Option<Input> {
             skills: skills(*m, 1 + 3 * p),
             priority: *p,
         },
+        Op::ArriveText(id, chat) => Input::ContactArrived {
+            contact: c(id),
+            channel: if *chat { Channel::Chat } else { Channel::Email },
+        },
         Op::Ringing(id) => Input::AgentRinging { contact: c(id) },
         Op::Answered(id) => Input::AgentAnswered { contact: c(id) },
         Op::Rejected(id) => Input::AgentRejected { contact: c(id) },
@@ -167,6 +178,36 @@ fn input(op: &Op) -> Option<Input> {
 
 type Snapshot = (Vec<Agent>, Vec<Contact>);
 
+/// The model's rule for offering a contact of `ch` to `a`: Available; a
+/// call only when Idle holding nothing (or only text, if mixed); a text
+/// contact below the channel's capacity, never in wrap-up, beside a call
+/// only if mixed.
+fn may_take(cfg: &CtiConfig, a: &Agent, ch: Channel) -> bool {
+    let held = |f: &dyn Fn(Channel) -> bool| a.held.values().filter(|c| f(**c)).count() as u32;
+    let calls = held(&|c| matches!(c, Channel::Voice | Channel::Video));
+    let texts = held(&|c| !matches!(c, Channel::Voice | Channel::Video));
+    if a.status != AgentStatus::Available {
+        return false;
+    }
+    match ch {
+        Channel::Voice | Channel::Video => {
+            a.state == AgentState::Idle
+                && calls == 0
+                && cfg.capacity.of(ch) > 0
+                && (cfg.chat_during_voice || texts == 0)
+        }
+        _ => {
+            held(&|c| c == ch) < cfg.capacity.of(ch)
+                && a.state != AgentState::WrapUp
+                && (cfg.chat_during_voice || calls == 0)
+        }
+    }
+}
+
+fn channel_of(cti: &Cti, contact: ContactId) -> Channel {
+    cti.contact(contact).map_or(Channel::Voice, |c| c.channel)
+}
+
 fn snapshot(cti: &Cti) -> Snapshot {
     (
         cti.agents().cloned().collect(),
@@ -179,6 +220,7 @@ fn check_step(cti: &Cti, before: &Snapshot, out: &[Output]) -> Result<(), TestCa
     if let Err(e) = cti.check_invariants() {
         return Err(TestCaseError::fail(e));
     }
+    check_capacity(cti)?;
     if out.iter().any(|o| matches!(o, Output::Refused { .. })) {
         prop_assert_eq!(&snapshot(cti), before, "a refused input changed something");
     }
@@ -212,9 +254,10 @@ fn check_strategies(cti: &Cti, out: &[Output]) -> Result<(), TestCaseError> {
         if strategy == Some(RoutingStrategy::RoundRobin) {
             continue;
         }
+        let ch = channel_of(cti, *contact);
         let better = cti
             .agents()
-            .filter(|a| a.is_free() && a.has_skills(&req.skills))
+            .filter(|a| may_take(cti.config(), a, ch) && a.has_skills(&req.skills))
             .find(|a| key(a) < key(chosen));
         prop_assert!(
             better.is_none(),
@@ -240,8 +283,12 @@ fn check_event_stream(cti: &Cti, before: &Snapshot, out: &[Output]) -> Result<()
             last.insert(agent.clone(), (status.clone(), state.clone()));
         }
         if let Output::DivertCall { contact, agent, .. } = o {
-            let state = cti.agent(agent).map(|a| a.state.clone());
-            prop_assert_eq!(state, Some(AgentState::Reserved { contact: *contact }));
+            let a = cti.agent(agent);
+            prop_assert!(a.is_some_and(|a| a.held.contains_key(contact)));
+            if matches!(channel_of(cti, *contact), Channel::Voice | Channel::Video) {
+                let state = a.map(|a| a.state.clone());
+                prop_assert_eq!(state, Some(AgentState::Reserved { contact: *contact }));
+            }
         }
     }
     for (id, (status, state)) in &last {
@@ -266,6 +313,27 @@ fn check_event_stream(cti: &Cti, before: &Snapshot, out: &[Output]) -> Result<()
     Ok(())
 }
 
+/// The model's bounds: per channel at most its capacity, at most one
+/// call, and a call beside text contacts only if mixed.
+fn check_capacity(cti: &Cti) -> Result<(), TestCaseError> {
+    let cfg = cti.config();
+    for a in cti.agents() {
+        for ch in Channel::ALL {
+            let n = a.held.values().filter(|c| **c == ch).count() as u32;
+            prop_assert!(n <= cfg.capacity.of(ch), "{} over capacity on {ch:?}", a.id);
+        }
+        let calls = a.held.values().filter(|c| c.is_call()).count();
+        let texts = a.held.len() - calls;
+        prop_assert!(calls <= 1, "{} holds {calls} calls", a.id);
+        prop_assert!(
+            cfg.chat_during_voice || calls == 0 || texts == 0,
+            "{} mixes",
+            a.id
+        );
+    }
+    Ok(())
+}
+
 /// No queued contact is left waiting while a free agent could take it.
 fn check_work_conserving(cti: &Cti) -> Result<(), TestCaseError> {
     for c in cti.contacts() {
@@ -280,15 +348,15 @@ fn check_work_conserving(cti: &Cti) -> Result<(), TestCaseError> {
         };
         let idle_match = cti
             .agents()
-            .any(|a| a.is_free() && a.has_skills(&req.skills));
+            .any(|a| may_take(cti.config(), a, c.channel) && a.has_skills(&req.skills));
         prop_assert!(!idle_match, "{} waits beside a free skilled agent", c.id);
     }
     Ok(())
 }
 
-fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+fn run(ops: Vec<Op>, mixed: bool) -> Result<(), TestCaseError> {
     let mut now = Instant::now();
-    let mut cti = Cti::new(config());
+    let mut cti = Cti::new(config(mixed));
     for op in &ops {
         let before = snapshot(&cti);
         let out = match (op, input(op)) {
@@ -325,6 +393,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     prop_assert!(cti.queues().all(|(_, q)| q.is_empty()));
     for a in cti.agents() {
         prop_assert_eq!(&a.state, &AgentState::Idle, "{} left busy", a.id);
+        prop_assert!(a.load().is_empty(), "{} left holding {:?}", a.id, a.load());
     }
     Ok(())
 }
@@ -333,7 +402,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
-    fn cti_keeps_its_invariants_and_drains(ops in proptest::collection::vec(op(), 0..120)) {
-        run(ops)?;
+    fn cti_keeps_its_invariants_and_drains(
+        ops in proptest::collection::vec(op(), 0..120),
+        mixed in any::<bool>(),
+    ) {
+        run(ops, mixed)?;
     }
 }

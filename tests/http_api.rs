@@ -6,7 +6,9 @@
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use softacd::cdr::{Cdr, CdrStore};
-use softacd::cti::{AgentId, AgentState, AgentStatus, ContactId, CstaEvent, Leg, Media, Output};
+use softacd::cti::{
+    AgentId, AgentState, AgentStatus, Channel, ContactId, CstaEvent, Leg, Media, Output,
+};
 use softacd::events::EventBus;
 use softacd::http::{self, AgentCommand, AgentError, AgentOp, AgentView, HttpState};
 use softacd::registrar::BindingStore;
@@ -85,6 +87,7 @@ fn alice_after(op: &AgentOp) -> AgentView {
         device: "sip:alice@10.0.0.9:5062".into(),
         skills: BTreeMap::new(),
         contact: None,
+        load: BTreeMap::new(),
     };
     match op {
         AgentOp::SignIn { device, skills } => {
@@ -289,13 +292,15 @@ async fn agents_list_serves_the_engine_snapshot() {
         device: "sip:bob@10.0.0.7".into(),
         skills: [("sales".to_string(), 4)].into_iter().collect(),
         contact: None,
+        load: [(Channel::Chat, 2), (Channel::Email, 1)].into(),
     }];
     let (status, body) = get_json(api.addr, "/api/agents").await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
         json!([{"id":"bob","status":{"status":"not_ready","reason":"break"},
-                "state":{"state":"wrap_up"},"device":"sip:bob@10.0.0.7","skills":{"sales":4}}])
+                "state":{"state":"wrap_up"},"device":"sip:bob@10.0.0.7","skills":{"sales":4},
+                "load":{"chat":2,"email":1}}])
     );
 }
 

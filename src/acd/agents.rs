@@ -148,6 +148,7 @@ impl Engine {
                 device: String::new(),
                 skills: BTreeMap::new(),
                 contact: None,
+                load: BTreeMap::new(),
             },
         }
     }

@@ -20,10 +20,10 @@ mod validate;
 mod tests;
 
 pub use schema::{
-    Config, CtiSection, DeskSection, EscalateStep, HttpConfig, IvrConfig, LogConfig, LogFormat,
-    MediaConfig, MediaModeConfig, NoAgentsPolicy, QueueSection, RecordingConfig, RecordingMode,
-    RegistrarSection, SeatConfig, ServiceSection, SipConfig, SipTimers, StorageConfig,
-    StrategyConfig, SupervisorConfig, SupervisorRole, TrunkSection,
+    CapacitySection, Config, CtiSection, DeskSection, EscalateStep, HttpConfig, IvrConfig,
+    LogConfig, LogFormat, MediaConfig, MediaModeConfig, NoAgentsPolicy, QueueSection,
+    RecordingConfig, RecordingMode, RegistrarSection, SeatConfig, ServiceSection, SipConfig,
+    SipTimers, StorageConfig, StrategyConfig, SupervisorConfig, SupervisorRole, TrunkSection,
 };
 
 use span::{line_col, Locator};

@@ -124,6 +124,12 @@ pub struct CtiSection {
     pub max_no_answer: u32,
     /// Skill level given to each skill a seat lists (1–10).
     pub seat_skill_level: u8,
+    /// Contacts an agent may hold at once per channel (voice and video 0 or
+    /// 1: one call at most).
+    pub capacity: CapacitySection,
+    /// Offer chats, emails and SMS to an agent in a call (and calls to an
+    /// agent holding them); off: calls and text contacts never overlap.
+    pub chat_during_voice: bool,
     /// Where a callback calls the customer: a `sip:` URI with `{number}`
     /// (loopback or `[ivr] transfer_allow` hosts only).
     pub callback_trunk: String,
@@ -142,12 +148,37 @@ pub struct CtiSection {
     pub short_abandon_s: u64,
 }
 
+/// `[cti] capacity = { voice = 1, video = 1, chat = 3, email = 5, sms = 5 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapacitySection {
+    pub voice: u32,
+    pub video: u32,
+    pub chat: u32,
+    pub email: u32,
+    pub sms: u32,
+}
+
+impl Default for CapacitySection {
+    fn default() -> Self {
+        CapacitySection {
+            voice: 1,
+            video: 1,
+            chat: 3,
+            email: 5,
+            sms: 5,
+        }
+    }
+}
+
 impl Default for CtiSection {
     fn default() -> Self {
         CtiSection {
             ring_timeout_s: 20,
             max_no_answer: 3,
             seat_skill_level: 5,
+            capacity: CapacitySection::default(),
+            chat_during_voice: false,
             callback_trunk: "sip:{number}@127.0.0.1:5080".into(),
             callback_retries: 2,
             callback_retry_s: 10,

@@ -569,3 +569,23 @@ fn supervisors_need_argon2_hashes_and_unique_ids_apart_from_agents() {
     let bad_role = "[[supervisors]]\nid = \"a\"\npassword_hash = \"x\"\nrole = \"root\"\n";
     assert!(Config::from_toml(bad_role, "t").is_err());
 }
+
+#[test]
+fn cti_capacity_defaults_and_bad_values_point_at_their_key() {
+    let d = Config::default();
+    assert_eq!(
+        (
+            d.cti.capacity.voice,
+            d.cti.capacity.chat,
+            d.cti.capacity.email
+        ),
+        (1, 3, 5)
+    );
+    assert!(!d.cti.chat_during_voice);
+    let text = "[sip]\n\n[cti]\nchat_during_voice = true\ncapacity = { voice = 2, chat = 4 }\n";
+    assert_eq!(one_at(text, "cti.capacity.voice: 2 is outside 0..=1"), 5);
+    let text = "[cti]\ncapacity = { chat = 4, sms = 101 }\n";
+    assert_eq!(one_at(text, "cti.capacity.sms"), 2);
+    let text = "[cti]\ncapacity = { fax = 1 }\n";
+    assert_eq!(one_at(text, "fax"), 2);
+}

@@ -248,6 +248,28 @@ fn callback(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Most text contacts (chat, email, SMS) one agent may hold per channel.
+const MAX_TEXT_CAPACITY: u32 = 100;
+
+/// `[cti] capacity`: calls 0 or 1, text channels 0..=100.
+fn capacity(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
+    let c = &cfg.cti.capacity;
+    let fields = [
+        ("voice", c.voice, 1),
+        ("video", c.video, 1),
+        ("chat", c.chat, MAX_TEXT_CAPACITY),
+        ("email", c.email, MAX_TEXT_CAPACITY),
+        ("sms", c.sms, MAX_TEXT_CAPACITY),
+    ];
+    for (name, value, max) in fields {
+        if value > max {
+            let msg = format!("cti.capacity.{name}: {value} is outside 0..={max}");
+            let at = loc.near(&[Key("cti"), Key("capacity"), Key(name)]);
+            out.push(Finding::new(at, msg));
+        }
+    }
+}
+
 /// Longest `default_aht_s` accepted (a day).
 const MAX_AHT_S: u64 = 86_400;
 
@@ -261,6 +283,7 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             msg,
         ));
     }
+    capacity(cfg, loc, out);
     callback(cfg, loc, out);
     let m = &cfg.media;
     if m.rtp_port_min >= m.rtp_port_max || m.rtp_port_max - m.rtp_port_min < 3 {

@@ -3,7 +3,8 @@
 //! phone"; DESIGN.md on mod_callcenter). The device is whatever the agent
 //! named at sign-in; the phone is never wired into the ACD.
 
-use super::types::{AgentId, ContactId, Skill};
+use super::config::Capacity;
+use super::types::{AgentId, Channel, ContactId, Skill};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -18,7 +19,8 @@ pub enum AgentStatus {
     NotReady { reason: String },
 }
 
-/// What the system is doing with the agent.
+/// What the system is doing with the agent's call (voice or video); text
+/// contacts (chat, email, SMS) do not move it: they show in [`Agent::load`].
 ///
 /// ```text
 ///  Idle --DivertCall--> Reserved --AgentRinging--> Ringing
@@ -55,6 +57,9 @@ pub struct Agent {
     pub missed: u32,
     /// Contacts answered since signing in (the fewest-contacts strategy).
     pub handled: u64,
+    /// Every contact the agent holds (offered or connected), by channel;
+    /// a call among them is also the one `state` names.
+    pub held: BTreeMap<ContactId, Channel>,
 }
 
 impl Agent {
@@ -74,6 +79,7 @@ impl Agent {
             wrap_up_until: None,
             missed: 0,
             handled: 0,
+            held: BTreeMap::new(),
         }
     }
 
@@ -87,6 +93,40 @@ impl Agent {
         required
             .iter()
             .all(|(skill, min)| self.skills.get(skill).is_some_and(|lvl| lvl >= min))
+    }
+
+    /// Contacts held per channel (channels holding none left out).
+    pub fn load(&self) -> BTreeMap<Channel, u32> {
+        let mut load = BTreeMap::new();
+        for ch in self.held.values() {
+            *load.entry(*ch).or_insert(0u32) += 1;
+        }
+        load
+    }
+
+    fn holds(&self, pred: impl Fn(Channel) -> bool) -> usize {
+        self.held.values().filter(|c| pred(**c)).count()
+    }
+
+    /// A contact of `channel` may be offered now: Available, spare capacity
+    /// on the channel; a call only when Idle (and, unless `mixed`, holding no
+    /// text contact); a text contact only outside wrap-up and (unless
+    /// `mixed`) outside a call.
+    pub fn can_take(&self, channel: Channel, cap: &Capacity, mixed: bool) -> bool {
+        if self.status != AgentStatus::Available {
+            return false;
+        }
+        let spare = (self.holds(|c| c == channel) as u64) < u64::from(cap.of(channel));
+        if channel.is_call() {
+            let text = self.holds(|c| !c.is_call());
+            return spare && self.state == AgentState::Idle && (mixed || text == 0);
+        }
+        let calm = match self.state {
+            AgentState::Idle => true,
+            AgentState::WrapUp => false,
+            _ => mixed,
+        };
+        spare && calm
     }
 
     /// The contact the agent is reserved for, ringing for or talking to.

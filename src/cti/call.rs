@@ -10,7 +10,7 @@ use super::error::{check_text, CtiError};
 use super::events::{CstaEvent, Output, RejectCause, RouteTarget};
 use super::queue::QueueKey;
 use super::timers::Timer;
-use super::types::{Channel, ContactId, Leg, Media, QueueName, Skill};
+use super::types::{AgentId, Channel, ContactId, Leg, Media, QueueName, Skill};
 use super::Cti;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -160,6 +160,8 @@ impl Cti {
             return;
         };
         q.insert(key, contact);
+        let line = (c.channel, req.skills.clone());
+        self.index.line_insert(&line, key, contact);
         c.phase = ContactPhase::Queued(key);
         if let Some(at) = req.deadline {
             self.timers.set(Timer::QueueTimeout(contact), at);
@@ -180,6 +182,8 @@ impl Cti {
         if let Some(q) = self.queues.get_mut(&req.queue) {
             q.remove(key);
         }
+        let line = (c.channel, req.skills.clone());
+        self.index.line_remove(&line, key);
     }
 
     /// The IVR took the contact out of its queue: back to Routing with no
@@ -244,13 +248,38 @@ impl Cti {
         let removed = self.contacts.remove(&contact);
         match phase {
             ContactPhase::Routing | ContactPhase::Queued(_) => {}
-            ContactPhase::Diverting(agent) => self.agent_idle(now, &agent, out),
+            ContactPhase::Diverting(agent) => self.release(now, &agent, contact, None, out),
             ContactPhase::Connected(agent) => {
                 let wrap_up = self.record_handled(now, removed.as_ref());
-                self.start_wrap_up(now, &agent, wrap_up, out);
+                self.release(now, &agent, contact, Some(wrap_up), out);
             }
         }
         Ok(())
+    }
+
+    /// The agent no longer holds `contact`. Its call: wrap-up (`Some`, after
+    /// a talk) or Idle at once; a text contact leaves the state alone and
+    /// gets no wrap-up.
+    pub(super) fn release(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        contact: ContactId,
+        wrap_up: Option<Duration>,
+        out: &mut Vec<Output>,
+    ) {
+        let call = self
+            .agents
+            .get(agent)
+            .is_some_and(|a| a.contact() == Some(contact));
+        self.update_agent(agent, out, |a| {
+            a.held.remove(&contact);
+        });
+        match (call, wrap_up) {
+            (false, _) => self.text_released(agent, out),
+            (true, Some(w)) => self.start_wrap_up(now, agent, w, out),
+            (true, None) => self.agent_idle(now, agent, out),
+        }
     }
 
     /// Adds a finished contact's talk time plus its queue's wrap-up to the

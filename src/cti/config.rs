@@ -2,10 +2,11 @@
 //! queues with their size bound, maximum wait, wrap-up time and no-agents
 //! policy (step 7, wrap-up after step 10), the no-answer rules (step 8) and
 //! the bounds on everything a peer can grow; per queue the routing strategy
-//! and the time-based escalation steps (issue 6); per carrier trunk its own
-//! numbers and catch-all flow (issue 5, [`CtiConfig::flow_for`]).
+//! and the time-based escalation steps; per channel the contacts an agent
+//! may hold at once (issue 6); per carrier trunk its own numbers and
+//! catch-all flow (issue 5, [`CtiConfig::flow_for`]).
 
-use super::types::QueueName;
+use super::types::{Channel, QueueName};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -76,6 +77,42 @@ impl Default for QueueConfig {
     }
 }
 
+/// Contacts one agent may hold at once, per channel (issue 6: "per-channel
+/// capacity (e.g. voice 1, chat 3, email 5)"). Voice and video are calls:
+/// 0 or 1 each, and an agent holds one call at most, of either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub voice: u32,
+    pub video: u32,
+    pub chat: u32,
+    pub email: u32,
+    pub sms: u32,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            voice: 1,
+            video: 1,
+            chat: 3,
+            email: 5,
+            sms: 5,
+        }
+    }
+}
+
+impl Capacity {
+    pub fn of(&self, channel: Channel) -> u32 {
+        match channel {
+            Channel::Voice => self.voice,
+            Channel::Video => self.video,
+            Channel::Chat => self.chat,
+            Channel::Email => self.email,
+            Channel::Sms => self.sms,
+        }
+    }
+}
+
 /// The whole CTI configuration. Queues are fixed at start: a peer cannot
 /// create one by naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +136,11 @@ pub struct CtiConfig {
     pub max_text: usize,
     /// Most skills one agent may hold or one request may ask for.
     pub max_skills: usize,
+    /// Contacts an agent may hold at once per channel.
+    pub capacity: Capacity,
+    /// Text contacts (chat, email, SMS) may be offered to an agent in a
+    /// call, and a call to an agent holding text contacts; off: one or the other.
+    pub chat_during_voice: bool,
     /// Callback contacts waiting or being served, at most (`callback`).
     pub max_callbacks: usize,
     /// A callback not served this long after it was requested expires.
@@ -118,6 +160,8 @@ impl Default for CtiConfig {
             max_history: 32,
             max_text: 256,
             max_skills: 32,
+            capacity: Capacity::default(),
+            chat_during_voice: false,
             max_callbacks: 1_000,
             callback_max_age: Duration::from_secs(3_600),
         }

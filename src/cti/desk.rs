@@ -51,12 +51,13 @@ impl Cti {
         }
         let a = Agent::new(agent.clone(), device, skills, now);
         push_state(out, &a);
-        self.agents.insert(agent, a);
+        self.agents.insert(agent.clone(), a);
+        self.reindex(&agent);
         Ok(())
     }
 
-    /// Immediate when Idle or in wrap-up; otherwise the status turns
-    /// LoggedOut and the agent leaves once the call is over.
+    /// Immediate when holding no contact; otherwise the status turns
+    /// LoggedOut and the agent leaves once its last contact is over.
     pub(super) fn sign_out(
         &mut self,
         now: Instant,
@@ -64,13 +65,14 @@ impl Cti {
         out: &mut Vec<Output>,
     ) -> Result<(), CtiError> {
         let a = self.agent_ref("SignOut", agent)?;
-        if a.contact().is_some() {
+        if !a.held.is_empty() {
             self.update_agent(agent, out, |a| a.status = AgentStatus::LoggedOut);
             return Ok(());
         }
         if let Some(a) = self.agents.get_mut(agent) {
             a.status = AgentStatus::LoggedOut;
         }
+        self.reindex(agent);
         self.agent_idle(now, agent, out);
         Ok(())
     }
@@ -155,20 +157,30 @@ impl Cti {
         if a.status != status || a.state != state {
             push_state(out, a);
         }
+        self.reindex(agent);
     }
 
-    /// The agent's call (or wrap-up) is over: Idle, or gone if signed out.
+    /// Re-files the agent in the routing index after a change.
+    pub(super) fn reindex(&mut self, agent: &AgentId) {
+        let (cap, mixed) = (&self.cfg.capacity, self.cfg.chat_during_voice);
+        self.index
+            .sync_agent(agent, self.agents.get(agent), cap, mixed);
+    }
+
+    /// The agent's call (or wrap-up) is over: Idle, or gone if signed out
+    /// and holding no other contact.
     pub(super) fn agent_idle(&mut self, now: Instant, agent: &AgentId, out: &mut Vec<Output>) {
         self.timers.cancel(&Timer::WrapUp(agent.clone()));
         let signed_out = self
             .agents
             .get(agent)
-            .is_some_and(|a| a.status == AgentStatus::LoggedOut);
+            .is_some_and(|a| a.status == AgentStatus::LoggedOut && a.held.is_empty());
         if signed_out {
             if let Some(mut a) = self.agents.remove(agent) {
                 a.state = AgentState::Idle;
                 push_state(out, &a);
             }
+            self.reindex(agent);
             return;
         }
         self.update_agent(agent, out, |a| {
@@ -201,6 +213,20 @@ impl Cti {
             a.state = AgentState::WrapUp;
             a.wrap_up_until = Some(until);
         });
+    }
+
+    /// A text contact (chat, email, SMS) left the agent: a signed-out agent
+    /// holding nothing more and not in a call or wrap-up leaves now.
+    pub(super) fn text_released(&mut self, agent: &AgentId, out: &mut Vec<Output>) {
+        let gone = self.agents.get(agent).is_some_and(|a| {
+            a.status == AgentStatus::LoggedOut && a.held.is_empty() && a.state == AgentState::Idle
+        });
+        if gone {
+            if let Some(a) = self.agents.remove(agent) {
+                push_state(out, &a);
+            }
+            self.reindex(agent);
+        }
     }
 
     /// The wrap-up timer fired.

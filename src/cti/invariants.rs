@@ -2,11 +2,14 @@
 //! step: agent and contact point at each other exactly when the agent is
 //! Reserved, Ringing or InCall; a contact is queued or assigned, never both;
 //! every wait, ring and wrap-up has its timer and no timer is stale; nothing
-//! exceeds its bound.
+//! exceeds its bound; no agent holds more contacts of a channel than its
+//! capacity, more than one call, or a call beside text contacts unless
+//! `chat_during_voice`.
 
-use super::agent::{AgentState, AgentStatus};
+use super::agent::{Agent, AgentState, AgentStatus};
 use super::contact::ContactPhase;
 use super::timers::Timer;
+use super::types::{AgentId, ContactId};
 use super::Cti;
 
 impl Cti {
@@ -24,9 +27,10 @@ impl Cti {
             if &a.id != id {
                 return Err(format!("{id} filed under the wrong key"));
             }
-            if a.status == AgentStatus::LoggedOut && a.contact().is_none() {
+            if a.status == AgentStatus::LoggedOut && a.held.is_empty() {
                 return Err(format!("{id} signed out but still present while free"));
             }
+            self.check_load(id, a)?;
             let wrap_timer = self.timers.get(&Timer::WrapUp(id.clone()));
             let wrapping = a.state == AgentState::WrapUp;
             if wrapping != wrap_timer.is_some() || wrapping != a.wrap_up_until.is_some() {
@@ -47,15 +51,53 @@ impl Cti {
         Ok(())
     }
 
+    /// Capacity per channel; one call at most, the one the state names; a
+    /// call beside text only if allowed; each held contact assigned back.
+    fn check_load(&self, id: &AgentId, a: &Agent) -> Result<(), String> {
+        let cap = &self.cfg.capacity;
+        for (ch, n) in a.load() {
+            if n > cap.of(ch) {
+                return Err(format!("{id} holds {n} {ch:?} > capacity {}", cap.of(ch)));
+            }
+        }
+        let calls: Vec<ContactId> = a
+            .held
+            .iter()
+            .filter(|(_, c)| c.is_call())
+            .map(|(k, _)| *k)
+            .collect();
+        if calls.len() > 1 || calls.first().copied() != a.contact() {
+            return Err(format!(
+                "{id} holds calls {calls:?} but its state is {:?}",
+                a.state
+            ));
+        }
+        let text = a.held.values().any(|c| !c.is_call());
+        if text && !calls.is_empty() && !self.cfg.chat_during_voice {
+            return Err(format!("{id} holds a call and text contacts"));
+        }
+        for (cid, ch) in &a.held {
+            let back = self.contacts.get(cid).filter(|c| c.channel == *ch);
+            if back.and_then(|c| c.phase.agent()) != Some(id) {
+                return Err(format!(
+                    "{id} holds {cid} ({ch:?}) which is not assigned to it"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check_contacts(&self) -> Result<(), String> {
         for (cid, c) in &self.contacts {
             if &c.id != cid {
                 return Err(format!("{cid} filed under the wrong key"));
             }
             if let Some(agent) = c.phase.agent() {
-                let holds = self.agents.get(agent).and_then(|a| a.contact());
-                if holds != Some(*cid) {
-                    return Err(format!("{cid} assigned to {agent} which holds {holds:?}"));
+                let holds = self.agents.get(agent).and_then(|a| a.held.get(cid));
+                if holds != Some(&c.channel) {
+                    return Err(format!(
+                        "{cid} assigned to {agent} which holds it as {holds:?}"
+                    ));
                 }
                 if matches!(c.phase, ContactPhase::Diverting(_))
                     && self.timers.get(&Timer::RingTimeout(*cid)).is_none()

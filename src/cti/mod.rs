@@ -10,7 +10,9 @@
 //! `timers`, and the rules: `desk` (agent desktop inputs, interface A),
 //! `call` (SoftACD inputs, steps 2–3, 7, clearing), `transfer` (the desk's
 //! blind transfer to an agent or a queue), `routing` (longest-idle
-//! selection and the step 8–9 offer outcomes), `callback` (a caller's
+//! selection and the step 8–9 offer outcomes), `index` (waiting lines per
+//! skill set and free agents per skill, so a decision does not sort or
+//! scan everything), `callback` (a caller's
 //! place in line kept for a call back), `invariants`; `report` and
 //! `window` count each queue's service figures over the last hour.
 
@@ -23,6 +25,7 @@ mod desk;
 mod error;
 mod escalate;
 mod events;
+mod index;
 mod invariants;
 pub mod journal;
 mod queue;
@@ -41,7 +44,8 @@ mod tests;
 pub use agent::{Agent, AgentState, AgentStatus};
 pub use callback::{valid_number, CallbackInfo};
 pub use config::{
-    CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, TrunkRoutes, SKILL_LEVELS,
+    Capacity, CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, TrunkRoutes,
+    SKILL_LEVELS,
 };
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
@@ -68,6 +72,12 @@ pub struct Cti {
     tail_seq: i64,
     /// Next sequence for a head insert (counts down from -1).
     head_seq: i64,
+    /// Waiting lines and free agents, kept in step with the maps above.
+    index: index::RouteIndex,
+    /// Route with the plain sort-and-scan pass instead of the index (the
+    /// reference the index is tested against).
+    #[cfg(test)]
+    scan_routing: bool,
     /// Service figures per queue over the last hour (`report`).
     report: report::ServiceReport,
 }
@@ -87,6 +97,9 @@ impl Cti {
             timers: TimerTable::default(),
             tail_seq: 0,
             head_seq: -1,
+            index: index::RouteIndex::default(),
+            #[cfg(test)]
+            scan_routing: false,
             report: report::ServiceReport::default(),
         }
     }
@@ -157,6 +170,12 @@ impl Cti {
 
     pub fn config(&self) -> &CtiConfig {
         &self.cfg
+    }
+
+    /// Whether a contact of `channel` may be offered to `agent` now
+    /// (status, state and per-channel capacity; skills aside).
+    pub fn can_offer(&self, agent: &Agent, channel: Channel) -> bool {
+        agent.can_take(channel, &self.cfg.capacity, self.cfg.chat_during_voice)
     }
 
     fn apply(&mut self, now: Instant, input: Input, out: &mut Vec<Output>) -> Result<(), CtiError> {

@@ -9,6 +9,7 @@ use super::agent::{AgentState, AgentStatus};
 use super::contact::ContactPhase;
 use super::error::CtiError;
 use super::events::{CstaEvent, Output};
+use super::index::LineKey;
 use super::queue::QueueKey;
 use super::timers::Timer;
 use super::types::{AgentId, ContactId, QueueName, Skill};
@@ -20,13 +21,59 @@ use std::time::Instant;
 pub const NO_ANSWER_REASON: &str = "no answer";
 
 impl Cti {
-    /// Offers waiting contacts to free agents until no match remains. Within
-    /// one pass agents only stop being free, so a skill set that found no
-    /// free agent is not looked up again, and the pass ends once no agent
-    /// is free: the agent scans are per distinct skill set, not per contact.
+    /// Offers waiting contacts to free agents until no match remains, in
+    /// line order (highest priority, then first come) across all queues.
+    /// Only the lines that gained a contact or that an agent turned free can
+    /// serve are tried (the last pass left no other match), one head at a
+    /// time: a line whose head finds no free agent is done for this pass,
+    /// since its later contacts need the same skills and agents only stop
+    /// being free. The pass ends once no agent is free.
     pub(super) fn route(&mut self, now: Instant, out: &mut Vec<Output>) {
-        let mut free = self.agents.values().filter(|a| a.is_free()).count();
-        if free == 0 {
+        #[cfg(test)]
+        if self.scan_routing {
+            self.index.take_candidates(&BTreeMap::new());
+            return self.route_by_scan(now, out);
+        }
+        let lines = self.index.take_candidates(&self.agents);
+        if self.index.free_count() == 0 {
+            return;
+        }
+        let mut heads: BTreeSet<(QueueKey, ContactId, LineKey)> = lines
+            .into_iter()
+            .filter_map(|s| self.index.head(&s).map(|(k, c)| (k, c, s)))
+            .collect();
+        while let Some((_, contact, line)) = heads.pop_first() {
+            let Some((queue, _)) = self.requested(contact) else {
+                continue;
+            };
+            let Some(agent) = self.pick_agent(&queue, &line) else {
+                continue;
+            };
+            self.divert(now, contact, agent, out);
+            if self.index.free_count() == 0 {
+                return;
+            }
+            if let Some((k, c)) = self.index.head(&line) {
+                heads.insert((k, c, line));
+            }
+        }
+    }
+
+    /// The routing pass before the index: sort every waiting contact, look
+    /// each distinct skill set up once. The reference `route` is tested
+    /// against (same decisions, same order).
+    #[cfg(test)]
+    fn route_by_scan(&mut self, now: Instant, out: &mut Vec<Output>) {
+        let (cap, mixed) = (self.cfg.capacity, self.cfg.chat_during_voice);
+        let any_free = |cti: &Cti| {
+            let free = |a: &&super::Agent| {
+                super::Channel::ALL
+                    .iter()
+                    .any(|c| a.can_take(*c, &cap, mixed))
+            };
+            cti.agents.values().any(|a| free(&a))
+        };
+        if !any_free(self) {
             return;
         }
         let mut waiting: Vec<(QueueKey, ContactId)> = self
@@ -35,24 +82,25 @@ impl Cti {
             .flat_map(|q| q.waiting().map(|(k, c)| (*k, *c)))
             .collect();
         waiting.sort();
-        let mut unmatched: BTreeSet<BTreeMap<Skill, u8>> = BTreeSet::new();
+        let mut unmatched: BTreeSet<LineKey> = BTreeSet::new();
         for (_, contact) in waiting {
-            if free == 0 {
+            if !any_free(self) {
                 break;
             }
             let Some((queue, skills)) = self.requested(contact) else {
                 continue;
             };
-            if unmatched.contains(&skills) {
+            let Some(channel) = self.contacts.get(&contact).map(|c| c.channel) else {
+                continue;
+            };
+            let line = (channel, skills);
+            if unmatched.contains(&line) {
                 continue;
             }
-            match self.pick_agent(&queue, &skills) {
-                Some(agent) => {
-                    self.divert(now, contact, agent, out);
-                    free -= 1;
-                }
+            match self.pick_agent(&queue, &line) {
+                Some(agent) => self.divert(now, contact, agent, out),
                 None => {
-                    unmatched.insert(skills);
+                    unmatched.insert(line);
                 }
             }
         }
@@ -78,6 +126,7 @@ impl Cti {
         let Some(c) = self.contacts.get_mut(&contact) else {
             return;
         };
+        let channel = c.channel;
         c.phase = ContactPhase::Diverting(agent.clone());
         let queue = c
             .request
@@ -94,7 +143,12 @@ impl Cti {
         });
         self.timers
             .set(Timer::RingTimeout(contact), now + self.cfg.ring_timeout);
-        self.update_agent(&agent, out, |a| a.state = AgentState::Reserved { contact });
+        self.update_agent(&agent, out, |a| {
+            a.held.insert(contact, channel);
+            if channel.is_call() {
+                a.state = AgentState::Reserved { contact };
+            }
+        });
         out.push(Output::DivertCall {
             contact,
             agent,
@@ -137,7 +191,9 @@ impl Cti {
             });
         }
         self.update_agent(&agent, out, |a| {
-            a.state = AgentState::InCall { contact };
+            if a.contact() == Some(contact) {
+                a.state = AgentState::InCall { contact };
+            }
             a.missed = 0;
             a.handled = a.handled.saturating_add(1);
         });
@@ -192,7 +248,7 @@ impl Cti {
                 a.missed = 0;
             }
         });
-        self.agent_idle(now, agent, out);
+        self.release(now, agent, contact, None, out);
         let priority = self
             .contacts
             .get(&contact)

@@ -2,21 +2,21 @@
 //! round-robin, fewest-contacts"): among the agents that are Available, Idle
 //! and hold every skill the contact asks for at the level asked, the queue's
 //! [`RoutingStrategy`] picks one. Ties always fall to the smallest agent id, so the
-//! choice is deterministic.
+//! choice is deterministic. The walk itself runs over the routing index
+//! (`index`); `pick` below is the plain scan it is tested against.
 
+#[cfg(test)]
 use super::agent::Agent;
+#[cfg(test)]
 use super::config::RoutingStrategy;
-use super::types::{AgentId, QueueName, Skill};
+use super::index::LineKey;
+use super::types::{AgentId, QueueName};
 use super::Cti;
-use std::collections::BTreeMap;
 
 impl Cti {
-    /// The free agent `queue`'s strategy offers a contact asking for `skills`.
-    pub(super) fn pick_agent(
-        &self,
-        queue: &QueueName,
-        skills: &BTreeMap<Skill, u8>,
-    ) -> Option<AgentId> {
+    /// The agent `queue`'s strategy offers a contact of `line` (its channel
+    /// and the skills it asks for), among those able to take it.
+    pub(super) fn pick_agent(&self, queue: &QueueName, line: &LineKey) -> Option<AgentId> {
         let strategy = self
             .cfg
             .queues
@@ -24,16 +24,23 @@ impl Cti {
             .map(|q| q.strategy)
             .unwrap_or_default();
         let last = self.queues.get(queue).and_then(|q| q.last_offered.as_ref());
-        let free = self
-            .agents
-            .values()
-            .filter(|a| a.is_free() && a.has_skills(skills));
-        pick(strategy, free, last).map(|a| a.id.clone())
+        #[cfg(test)]
+        if self.scan_routing {
+            let (cap, mixed) = (&self.cfg.capacity, self.cfg.chat_during_voice);
+            let free = self
+                .agents
+                .values()
+                .filter(|a| a.can_take(line.0, cap, mixed) && a.has_skills(&line.1));
+            return pick(strategy, free, last).map(|a| a.id.clone());
+        }
+        self.index.pick(strategy, line, last, &self.agents)
     }
 }
 
 /// The strategy's choice among `free` (in ascending id order); `last` is the
-/// agent the queue offered to last (round-robin's cursor).
+/// agent the queue offered to last (round-robin's cursor). The reference
+/// the index's walk (`index`) must agree with.
+#[cfg(test)]
 fn pick<'a>(
     strategy: RoutingStrategy,
     mut free: impl Iterator<Item = &'a Agent>,
@@ -62,6 +69,7 @@ fn pick<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use std::time::{Duration, Instant};
 
     fn agents(t0: Instant, spec: &[(&str, u64, u64)]) -> Vec<Agent> {

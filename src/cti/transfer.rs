@@ -24,7 +24,7 @@ use super::contact::{AgentRequest, ContactPhase};
 use super::error::CtiError;
 use super::events::{CstaEvent, Output, TransferTarget};
 use super::queue::QueueKey;
-use super::types::{AgentId, ContactId, QueueName, Skill};
+use super::types::{AgentId, Channel, ContactId, QueueName, Skill};
 use super::Cti;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -54,7 +54,9 @@ impl Cti {
             });
         }
         match &to {
-            TransferTarget::Agent { agent: target } => self.check_target_agent(agent, target)?,
+            TransferTarget::Agent { agent: target } => {
+                self.check_target_agent(agent, target, contact)?
+            }
             TransferTarget::Queue { queue } => self.check_target_queue(queue)?,
         }
         self.release_transferring_agent(now, contact, agent, out);
@@ -96,7 +98,15 @@ impl Cti {
         }
     }
 
-    fn check_target_agent(&self, from: &AgentId, target: &AgentId) -> Result<(), CtiError> {
+    /// The target may take a contact of this call's channel now (Idle,
+    /// Available, and per-channel capacity: no call beside its chats unless
+    /// `chat_during_voice`).
+    fn check_target_agent(
+        &self,
+        from: &AgentId,
+        target: &AgentId,
+        contact: ContactId,
+    ) -> Result<(), CtiError> {
         let t = self
             .agents
             .get(target)
@@ -104,7 +114,11 @@ impl Cti {
                 input: IN,
                 agent: target.clone(),
             })?;
-        if target == from || !t.is_free() {
+        let channel = self
+            .contacts
+            .get(&contact)
+            .map_or(Channel::Voice, |c| c.channel);
+        if target == from || !self.can_offer(t, channel) {
             return Err(CtiError::AgentBusy {
                 input: IN,
                 agent: target.clone(),
@@ -143,7 +157,7 @@ impl Cti {
             c.phase = ContactPhase::Routing;
             c.answered_at = None;
         }
-        self.start_wrap_up(now, agent, wrap_up, out);
+        self.release(now, agent, contact, Some(wrap_up), out);
     }
 
     /// Like the clearing's handling-time record, for a contact that lives on.

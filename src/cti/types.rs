@@ -23,7 +23,7 @@ pub struct QueueName(pub String);
 pub struct Skill(pub String);
 
 /// The channel a contact arrived on; all of them wait in the same queues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Voice,
@@ -31,6 +31,22 @@ pub enum Channel {
     Chat,
     Email,
     Sms,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] = [
+        Channel::Voice,
+        Channel::Video,
+        Channel::Chat,
+        Channel::Email,
+        Channel::Sms,
+    ];
+
+    /// Voice and video: real-time calls, one at a time, shown as the
+    /// agent's state; the others are text contacts an agent holds several of.
+    pub fn is_call(self) -> bool {
+        matches!(self, Channel::Voice | Channel::Video)
+    }
 }
 
 /// Media of a real-time call (mission step 2: video if the SDP has a video

@@ -6,7 +6,7 @@
 
 use super::extract::OptionalJsonBody;
 use super::{json_error, HttpState};
-use crate::cti::{Agent, AgentState, AgentStatus, CtiError};
+use crate::cti::{Agent, AgentState, AgentStatus, Channel, CtiError};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -42,6 +42,9 @@ pub struct AgentView {
     /// the desk's popup shows it; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactCard>,
+    /// Contacts held per channel (`{"chat": 2}`); absent when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub load: BTreeMap<Channel, u32>,
 }
 
 /// Caller data for the agent's popup (issue 6): who calls, what number they
@@ -68,6 +71,7 @@ impl From<&Agent> for AgentView {
             device: a.device.clone(),
             skills: a.skills.iter().map(|(s, l)| (s.0.clone(), *l)).collect(),
             contact: None,
+            load: a.load(),
         }
     }
 }
@@ -343,6 +347,11 @@ mod tests {
             wrap_up_until: None,
             missed: 0,
             handled: 0,
+            held: [
+                (ContactId(12), Channel::Voice),
+                (ContactId(13), Channel::Chat),
+            ]
+            .into(),
         };
         a.status = AgentStatus::NotReady {
             reason: "break".into(),
@@ -352,7 +361,7 @@ mod tests {
             json,
             serde_json::json!({"id":"alice","status":{"status":"not_ready","reason":"break"},
                 "state":{"state":"in_call","contact":12},"device":"sip:alice@10.0.0.9:5062",
-                "skills":{"support":5}})
+                "skills":{"support":5},"load":{"voice":1,"chat":1}})
         );
     }
 

@@ -199,9 +199,21 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
         queues,
         ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
         max_no_answer: cfg.cti.max_no_answer,
+        capacity: cti_capacity(&cfg.cti.capacity),
+        chat_during_voice: cfg.cti.chat_during_voice,
         max_callbacks: cfg.cti.max_callbacks,
         callback_max_age: Duration::from_secs(cfg.cti.callback_max_age_s),
         ..CtiConfig::default()
+    }
+}
+
+fn cti_capacity(c: &crate::config::CapacitySection) -> crate::cti::Capacity {
+    crate::cti::Capacity {
+        voice: c.voice,
+        video: c.video,
+        chat: c.chat,
+        email: c.email,
+        sms: c.sms,
     }
 }
 

@@ -2,11 +2,14 @@
 //! time (a base `Instant` plus offsets; no sleeps). Helpers live here; the
 //! tests are split by mission step: `routing` (steps 2–3, 7–8), `offer`
 //! (steps 8–9 outcomes), `clearing` (steps 5, 10, wrap-up, sign-out),
-//! `refusals` (bad input and bounds).
+//! `refusals` (bad input and bounds), `index` (the routing index against
+//! the plain scan), `capacity` (per-channel capacity).
 
 mod callback;
+mod capacity;
 mod clearing;
 mod estimate;
+mod index;
 mod offer;
 mod refusals;
 mod routing;

@@ -109,6 +109,7 @@ mod tests {
                 data: BTreeMap::new(),
                 held: false,
             }),
+            load: BTreeMap::new(),
         }
     }
 
