@@ -6,6 +6,7 @@
 //! `recording` (the call's WAV path, issue 4) was added later: opening an
 //! older database adds the column ([`CdrStore::new`]); so was `voicemail`
 //! (the WAV path of a message left in an IVR `record` node, issue 5), and
+//! `trunk` (the `[[trunk]]` the call came in on, issue 5), and
 //! `callback` (issue 6: `requested:<id>` on the call where the caller left
 //! a number, `of:<id>` on the callback contact's own row).
 
@@ -44,6 +45,9 @@ pub struct Cdr {
     /// The voicemail the caller left (a WAV file path), if any.
     #[serde(default)]
     pub voicemail: Option<String>,
+    /// The carrier trunk the call came in on (`[[trunk]]`), if any.
+    #[serde(default)]
+    pub trunk: Option<String>,
     /// `requested:<callback id>` when the caller left a number for a
     /// callback; `of:<inbound id>` on the callback contact's row.
     #[serde(default)]
@@ -106,14 +110,15 @@ const SCHEMA: [&str; 2] = [
 const INSERT: &str = "INSERT INTO cdr
     (contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms, queued_ms, agent_answer_ms,
      end_ms, agent, queue, end_cause, digits, ivr_script, ivr_script_version, recording,
-     voicemail, callback, agents)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     voicemail, trunk, callback, agents)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Columns added after the first schema: (name, type), added when missing.
-const ADDED_COLUMNS: [(&str, &str); 5] = [
+const ADDED_COLUMNS: [(&str, &str); 6] = [
     ("recording", "TEXT"),
     ("voicemail", "TEXT"),
     ("disposition", "TEXT"),
+    ("trunk", "TEXT"),
     ("callback", "TEXT"),
     ("agents", "TEXT"),
 ];
@@ -144,7 +149,7 @@ pub struct AgentHistoryRow {
 
 const RECENT: &str = "SELECT contact_id, caller, dnis, media, arrival_ms, ivr_answer_ms,
     queued_ms, agent_answer_ms, end_ms, agent, queue, end_cause, digits, ivr_script,
-    ivr_script_version, recording, voicemail, callback, agents FROM cdr
+    ivr_script_version, recording, voicemail, trunk, callback, agents FROM cdr
     ORDER BY end_ms DESC, contact_id DESC LIMIT ?";
 
 /// The `cdr` table. Cloning shares the pool and the "a row was written"
@@ -209,6 +214,7 @@ impl CdrStore {
             .bind(&cdr.ivr_script_version)
             .bind(&cdr.recording)
             .bind(&cdr.voicemail)
+            .bind(&cdr.trunk)
             .bind(&cdr.callback)
             .bind(&cdr.agents)
             .execute(&self.pool)
@@ -389,6 +395,7 @@ fn from_row(row: &SqliteRow) -> Result<Cdr, CdrError> {
         ivr_script_version: get_text(row, "ivr_script_version")?,
         recording: get_text(row, "recording")?,
         voicemail: get_text(row, "voicemail")?,
+        trunk: get_text(row, "trunk")?,
         callback: get_text(row, "callback")?,
         agents: get_text(row, "agents")?,
     })
@@ -442,6 +449,7 @@ pub(crate) mod tests {
             ivr_script_version: Some("3".into()),
             recording: Some("/var/lib/softacd/recordings/1-1.wav".into()),
             voicemail: Some("/var/lib/softacd/voicemail/1-1.wav".into()),
+            trunk: Some("carrier".into()),
             callback: Some("requested:7".into()),
             agents: Some("bob".into()),
         }
@@ -634,6 +642,7 @@ pub(crate) mod tests {
         let old_row = store.recent(1).await.unwrap();
         assert_eq!(old_row[0].recording, None);
         assert_eq!(old_row[0].voicemail, None);
+        assert_eq!(old_row[0].trunk, None);
         store.insert(&sample(5, 4_000_000)).await.unwrap();
         assert_eq!(store.recent(1).await.unwrap(), vec![sample(5, 4_000_000)]);
         assert_eq!(store.max_contact_id().await.unwrap(), 5);

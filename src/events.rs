@@ -314,6 +314,7 @@ mod tests {
                 dnis: "800".into(),
                 caller: "sip:1001@192.0.2.10".into(),
                 media: Media::Video,
+                trunk: Some("carrier".into()),
             },
             CstaEvent::RouteSelect {
                 contact: c,

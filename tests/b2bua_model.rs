@@ -174,6 +174,7 @@ impl World {
                     a_side: "192.0.2.1:20000".parse().unwrap(),
                     b_side: "192.0.2.1:20002".parse().unwrap(),
                 }),
+                trunk: None,
             };
             let (call, first) = Call::new(now, setup);
             w.calls.push(call);

@@ -152,6 +152,7 @@ fn input(op: &Op) -> Option<Input> {
             dnis: "100".into(),
             caller: "sip:caller@net".into(),
             media: Media::Audio,
+            trunk: None,
         },
         Op::Request(id, q, m, p) => Input::RequestAgent {
             contact: c(id),

@@ -273,6 +273,7 @@ fn cdr(id: u64, end_ms: u64) -> Cdr {
         ivr_script_version: Some("1".into()),
         recording: None,
         voicemail: None,
+        trunk: None,
         callback: None,
         agents: Some("alice".into()),
     }

@@ -164,8 +164,10 @@ impl Engine {
             self.respond(now, &key, r);
             return;
         }
-        // Calls from outside 127.0.0.0/8 must authenticate (demo contract).
-        if !peer.addr.ip().is_loopback() {
+        // A trunk's sources are IP-authenticated (the carrier); any other
+        // call from outside 127.0.0.0/8 must authenticate as a seat.
+        let trunk = self.cfg.trunks.trunk_of(peer.addr.ip()).map(str::to_owned);
+        if trunk.is_none() && !peer.addr.ip().is_loopback() {
             match self.registrar.check_auth(now, &req) {
                 crate::registrar::AuthResult::Authenticated { .. } => {}
                 crate::registrar::AuthResult::Challenge { headers, .. } => {
@@ -222,6 +224,7 @@ impl Engine {
             sdp: sdp_of(&req.body),
             mode,
             relay,
+            trunk: trunk.clone(),
         };
         let (call, actions) = Call::new(now, setup);
         let cdr = Cdr {
@@ -242,6 +245,7 @@ impl Engine {
             ivr_script_version: None,
             recording: self.media.recording_path(contact),
             voicemail: None,
+            trunk,
             callback: None,
             agents: None,
         };
@@ -272,7 +276,12 @@ impl Engine {
                 dialog_ids: Vec::new(),
             },
         );
-        tracing::info!(%contact, "call offered");
+        let trunk = self
+            .calls
+            .calls
+            .get(&contact)
+            .and_then(|c| c.cdr.trunk.as_deref());
+        tracing::info!(%contact, trunk, "call offered");
         self.run_call(now, wall_ms, contact, actions);
     }
 

@@ -44,6 +44,9 @@ pub struct EngineConfig {
     /// Non-loopback IP hosts (`ip` or `ip:port`) the IVR's transfer node
     /// may call (`[ivr] transfer_allow`).
     pub transfer_allow: Vec<String>,
+    /// Carrier trunks by source address (`[[trunk]]`): their INVITEs are
+    /// IP-authenticated and routed with the trunk's name.
+    pub trunks: super::trunks::TrunkMatcher,
     /// Where and how callbacks call the customer (`[cti] callback_*`).
     pub callback: super::CallbackPolicy,
     /// How often live legs get an in-dialog OPTIONS (`[sip] leg_probe_s`);
@@ -412,6 +415,7 @@ mod tests {
             max_calls: 10,
             seats: BTreeMap::new(),
             transfer_allow: Vec::new(),
+            trunks: Default::default(),
             callback: crate::acd::CallbackPolicy::default(),
             leg_probe: None,
         };
@@ -609,5 +613,30 @@ Call-ID: r1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5070>\r\n\r
             t.by_server_invite.is_empty() && t.by_dialog.is_empty() && t.by_client_tx.is_empty()
         );
         assert!(t.awaiting_ack.is_empty());
+    }
+
+    #[test]
+    fn invite_from_a_trunk_source_skips_digest_and_carries_the_trunk() {
+        let mut e = engine();
+        let sources = ["192.0.2.0/24".to_owned()];
+        e.cfg.trunks = super::super::trunks::TrunkMatcher::new([("carrier", &sources[..])]);
+        let far = Peer::udp("192.0.2.7:5060".parse().unwrap());
+        e.handle_received(Instant::now(), 1_000, request("INVITE", "trunk1"), far);
+        let (mut finals, mut trunk_seen, mut cdr_trunk) = (Vec::new(), None, None);
+        while let Some(a) = e.poll_action() {
+            match a {
+                Action::Transmit {
+                    msg: Message::Response(r),
+                    ..
+                } if r.is_final() => finals.push(r.code),
+                Action::Csta(CstaEvent::RouteRequest { trunk, .. }) => trunk_seen = trunk,
+                Action::WriteCdr(c) => cdr_trunk = c.trunk,
+                _ => {}
+            }
+        }
+        // No challenge: the call was routed (404: no service number here).
+        assert_eq!(finals, [404]);
+        assert_eq!(trunk_seen.as_deref(), Some("carrier"));
+        assert_eq!(cdr_trunk.as_deref(), Some("carrier"));
     }
 }

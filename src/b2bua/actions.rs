@@ -41,6 +41,8 @@ pub struct CallSetup {
     pub mode: MediaMode,
     /// Required in relay mode.
     pub relay: Option<RelayAddrs>,
+    /// The carrier trunk the INVITE came from (`[[trunk]]`), if any.
+    pub trunk: Option<String>,
 }
 
 /// The call's stage (call-flow.md: Offered → Routing → InIvr → Queued →

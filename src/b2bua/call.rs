@@ -34,6 +34,8 @@ pub struct Call {
     pub(super) relay: Option<super::actions::RelayAddrs>,
     pub(super) caller_uri: String,
     pub(super) dnis: String,
+    /// The carrier trunk the call came in on, for the RouteRequest.
+    pub(super) trunk: Option<String>,
     pub(super) media: Media,
     pub(super) state: CallState,
     pub(super) caller: CallerPhase,
@@ -83,6 +85,7 @@ impl Call {
     pub fn new(_now: Instant, setup: CallSetup) -> (Call, Vec<CallAction>) {
         let mut call = Call::new_outbound(setup.contact, setup.caller, setup.mode, setup.relay);
         call.dnis = setup.dnis;
+        call.trunk = setup.trunk;
         call.state = CallState::Offered;
         call.caller = CallerPhase::Invited;
         call.caller_sdp = setup.sdp;
@@ -107,6 +110,7 @@ impl Call {
             relay,
             caller_uri,
             dnis: String::new(),
+            trunk: None,
             media: Media::Audio,
             state: CallState::Queued,
             caller: CallerPhase::Gone,
@@ -172,12 +176,14 @@ impl Call {
             dnis: self.dnis.clone(),
             caller: self.caller_uri.clone(),
             media: self.media,
+            trunk: self.trunk.clone(),
         }));
         out.push(CallAction::Cti(cti::Input::RouteRequest {
             contact,
             dnis: self.dnis.clone(),
             caller: self.caller_uri.clone(),
             media: self.media,
+            trunk: self.trunk.clone(),
         }));
         self.state = CallState::Routing;
     }

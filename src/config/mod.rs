@@ -13,6 +13,7 @@
 
 mod schema;
 mod span;
+mod trunks;
 mod validate;
 
 #[cfg(test)]
@@ -22,7 +23,7 @@ pub use schema::{
     CapacitySection, Config, CtiSection, DeskSection, EscalateStep, HttpConfig, IvrConfig,
     LogConfig, LogFormat, MediaConfig, MediaModeConfig, NoAgentsPolicy, QueueSection,
     RecordingConfig, RecordingMode, RegistrarSection, SeatConfig, ServiceSection, SipConfig,
-    SipTimers, StorageConfig, StrategyConfig, SupervisorConfig, SupervisorRole,
+    SipTimers, StorageConfig, StrategyConfig, SupervisorConfig, SupervisorRole, TrunkSection,
 };
 
 use span::{line_col, Locator};

@@ -34,8 +34,43 @@ pub struct Config {
     pub recording: RecordingConfig,
     /// The agent desktop (`[desk]`): break reasons and dispositions.
     pub desk: DeskSection,
+    /// Carrier trunks (`[[trunk]]`): source addresses → routing (issue 5).
+    pub trunk: Vec<TrunkSection>,
     /// Supervisors and admins who sign in over HTTP (`[[supervisors]]`).
     pub supervisors: Vec<SupervisorConfig>,
+}
+
+/// `[[trunk]]`: INVITEs from `sources` come from this carrier; they skip
+/// digest authentication and are routed by `services`, then the global
+/// `[[service]]`s, then `script` (docs/configuration.md, "Trunks").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkSection {
+    /// Unique, `[A-Za-z0-9_-]`.
+    pub name: String,
+    /// Source IPs, each an address or a CIDR block (v4 or v6).
+    pub sources: Vec<String>,
+    /// Catch-all flow for this trunk's calls to a number nothing else maps.
+    #[serde(default)]
+    pub script: Option<String>,
+    /// This trunk's own numbers → flow, tried before `[[service]]`.
+    #[serde(default)]
+    pub services: std::collections::BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Every flow a `[[service]]` or `[[trunk]]` names: the server refuses
+    /// to start (and a reload is refused) while one is missing.
+    pub fn required_flows(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.service.iter().map(|s| s.script.clone()).collect();
+        for t in &self.trunk {
+            out.extend(t.script.iter().cloned());
+            out.extend(t.services.values().cloned());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 /// `[desk]`: the codes the agent desktop offers (issue 6).
@@ -401,8 +436,8 @@ pub struct MediaConfig {
     /// Codecs the IVR accepts, in our order of preference when we offer
     /// (RFC 3264); names as in `a=rtpmap`: PCMU, PCMA, G722, opus.
     pub codecs: Vec<String>,
-    /// DTMF paths on for every call (the schema has no trunks, so this is
-    /// global): any of "rfc4733", "inband", "info"; default all three.
+    /// DTMF paths on for every call (global, `[[trunk]]` calls included):
+    /// any of "rfc4733", "inband", "info"; default all three.
     pub dtmf: Vec<DtmfPath>,
 }
 

@@ -23,7 +23,7 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    fn new(span: Range<usize>, message: String) -> Self {
+    pub(super) fn new(span: Range<usize>, message: String) -> Self {
         Finding { span, message }
     }
 }
@@ -67,6 +67,7 @@ pub(crate) fn semantic(cfg: &Config, loc: &Locator<'_, '_>) -> Vec<Finding> {
     log(cfg, loc, &mut out);
     demo_passwords_need_loopback(cfg, loc, &mut out);
     desk(cfg, loc, &mut out);
+    super::trunks::check(cfg, loc, &mut out);
     admin_auth(cfg, loc, &mut out);
     out.sort_by_key(|f| f.span.start);
     out
@@ -348,7 +349,7 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
             let msg = format!("service.number: duplicate service number `{}`", s.number);
             out.push(Finding::new(loc.near(&path), msg));
         }
-        if s.script.trim().is_empty() || s.script.contains(['/', '\\', '.']) {
+        if !is_script_name(&s.script) {
             let msg = format!(
                 "service.script: `{}` is not a script name (file stem)",
                 s.script
@@ -361,8 +362,13 @@ fn cti(cfg: &Config, loc: &Locator<'_, '_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// A flow name as `[[service]] script` takes it: a file stem, no path.
+pub(super) fn is_script_name(name: &str) -> bool {
+    !(name.trim().is_empty() || name.contains(['/', '\\', '.']))
+}
+
 /// RFC 3261 §25.1 `user`, without `%`-escapes: unreserved / user-unreserved.
-fn is_sip_user(user: &str) -> bool {
+pub(super) fn is_sip_user(user: &str) -> bool {
     const MARK_AND_USER_UNRESERVED: &str = "-_.!~*'()&=+$,;?/";
     !user.is_empty()
         && user

@@ -47,24 +47,29 @@ impl Cti {
         self.new_contact(IN, contact, channel)
     }
 
-    /// Step 2–3: pick the IVR script from the dialed number.
+    /// Step 2–3: pick the IVR script from the dialed number and the trunk
+    /// the call came in on ([`super::CtiConfig::flow_for`]).
     pub(super) fn route_request(
         &mut self,
         contact: ContactId,
         dnis: String,
         caller: String,
         media: Media,
+        trunk: Option<String>,
         out: &mut Vec<Output>,
     ) -> Result<(), CtiError> {
         const IN: &str = "RouteRequest";
         check_text(IN, "dnis", &dnis, self.cfg.max_text)?;
         check_text(IN, "caller", &caller, self.cfg.max_text)?;
+        if let Some(t) = &trunk {
+            check_text(IN, "trunk", t, self.cfg.max_text)?;
+        }
         if !self.contacts.contains_key(&contact) {
             self.new_contact(IN, contact, media.channel())?;
         }
-        let target = match self.cfg.dnis_scripts.get(&dnis) {
+        let target = match self.cfg.flow_for(trunk.as_deref(), &dnis) {
             Some(script) => RouteTarget::Ivr {
-                script: script.clone(),
+                script: script.to_owned(),
             },
             None => RouteTarget::Reject {
                 cause: RejectCause::UnknownDnis,
@@ -76,6 +81,7 @@ impl Cti {
             dnis: dnis.clone(),
             caller: caller.clone(),
             media,
+            trunk,
         });
         c.record(CstaEvent::RouteSelect {
             contact,

@@ -3,7 +3,8 @@
 //! policy (step 7, wrap-up after step 10), the no-answer rules (step 8) and
 //! the bounds on everything a peer can grow; per queue the routing strategy
 //! and the time-based escalation steps; per channel the contacts an agent
-//! may hold at once (issue 6).
+//! may hold at once (issue 6); per carrier trunk its own numbers and
+//! catch-all flow (issue 5, [`CtiConfig::flow_for`]).
 
 use super::types::{Channel, QueueName};
 use std::collections::BTreeMap;
@@ -118,6 +119,8 @@ impl Capacity {
 pub struct CtiConfig {
     /// Dialed number (DNIS) → IVR script name. Unknown DNIS is rejected.
     pub dnis_scripts: BTreeMap<String, String>,
+    /// Trunk name → its routing (`[[trunk]]`); see [`CtiConfig::flow_for`].
+    pub trunks: BTreeMap<String, TrunkRoutes>,
     pub queues: BTreeMap<QueueName, QueueConfig>,
     /// How long an agent's phone may stay Reserved/Ringing before the CTI
     /// itself declares no-answer and cancels the divert.
@@ -148,6 +151,7 @@ impl Default for CtiConfig {
     fn default() -> Self {
         CtiConfig {
             dnis_scripts: BTreeMap::new(),
+            trunks: BTreeMap::new(),
             queues: BTreeMap::new(),
             ring_timeout: Duration::from_secs(20),
             max_no_answer: 3,
@@ -161,5 +165,29 @@ impl Default for CtiConfig {
             max_callbacks: 1_000,
             callback_max_age: Duration::from_secs(3_600),
         }
+    }
+}
+
+/// One trunk's routing: its own numbers, then a catch-all flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrunkRoutes {
+    /// This trunk's numbers → IVR script, tried before `dnis_scripts`.
+    pub services: BTreeMap<String, String>,
+    /// The flow for a number neither map knows; `None` rejects it.
+    pub script: Option<String>,
+}
+
+impl CtiConfig {
+    /// The flow for a call to `dnis` from `trunk` (`None`: not from a
+    /// trunk, or from one this configuration does not know). Lookup order:
+    /// the trunk's `services`, the global `dnis_scripts`, the trunk's
+    /// `script`; `None` means reject (unknown DNIS).
+    pub fn flow_for(&self, trunk: Option<&str>, dnis: &str) -> Option<&str> {
+        let routes = trunk.and_then(|t| self.trunks.get(t));
+        routes
+            .and_then(|r| r.services.get(dnis))
+            .or_else(|| self.dnis_scripts.get(dnis))
+            .or_else(|| routes.and_then(|r| r.script.as_ref()))
+            .map(String::as_str)
     }
 }

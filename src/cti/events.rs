@@ -69,6 +69,9 @@ pub enum CstaEvent {
         dnis: String,
         caller: String,
         media: Media,
+        /// The carrier trunk the call came in on (`[[trunk]]`), if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trunk: Option<String>,
     },
     RouteSelect {
         contact: ContactId,
@@ -156,12 +159,14 @@ pub enum Input {
         contact: ContactId,
         channel: Channel,
     },
-    /// Step 2: answered with RouteSelect.
+    /// Step 2: answered with RouteSelect; `trunk` is the carrier trunk the
+    /// call came in on (its own numbers and catch-all flow apply).
     RouteRequest {
         contact: ContactId,
         dnis: String,
         caller: String,
         media: Media,
+        trunk: Option<String>,
     },
     /// Step 3: the SoftACD closes the route dialogue.
     RouteEnd {

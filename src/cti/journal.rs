@@ -109,6 +109,9 @@ pub struct OpenContact {
     pub caller: String,
     pub dnis: String,
     pub media: String,
+    /// The carrier trunk it came in on (`[[trunk]]`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trunk: Option<String>,
     pub queue: Option<String>,
     pub queued_ms: Option<u64>,
     pub agent: Option<String>,
@@ -129,6 +132,9 @@ pub enum Entry {
         caller: String,
         dnis: String,
         media: String,
+        /// Absent in entries of calls not from a trunk (and in older files).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trunk: Option<String>,
     },
     /// Queued for an agent (RequestAgent accepted, or back after a failed offer).
     ContactQueued { contact: u64, queue: String },
@@ -179,11 +185,13 @@ impl Entry {
                 dnis,
                 caller,
                 media,
+                trunk,
             } => Some(Entry::ContactArrived {
                 contact: contact.0,
                 caller: caller.clone(),
                 dnis: dnis.clone(),
                 media: media_name(*media).to_owned(),
+                trunk: trunk.clone(),
             }),
             Input::RequestAgent { contact, queue, .. } => Some(Entry::ContactQueued {
                 contact: contact.0,
@@ -286,12 +294,14 @@ impl Replay {
                 caller,
                 dnis,
                 media,
+                trunk,
             } => self.put_open(OpenContact {
                 contact: *contact,
                 arrived_ms: at_ms,
                 caller: caller.clone(),
                 dnis: dnis.clone(),
                 media: media.clone(),
+                trunk: trunk.clone(),
                 ..OpenContact::default()
             }),
             Entry::ContactQueued { contact, queue } => self.with_open(*contact, |c| {

@@ -44,7 +44,8 @@ mod tests;
 pub use agent::{Agent, AgentState, AgentStatus};
 pub use callback::{valid_number, CallbackInfo};
 pub use config::{
-    Capacity, CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, SKILL_LEVELS,
+    Capacity, CtiConfig, Escalation, NoAgents, QueueConfig, RoutingStrategy, TrunkRoutes,
+    SKILL_LEVELS,
 };
 pub use contact::{AgentRequest, Contact, ContactPhase};
 pub use error::CtiError;
@@ -201,7 +202,8 @@ impl Cti {
                 dnis,
                 caller,
                 media,
-            } => self.route_request(contact, dnis, caller, media, out),
+                trunk,
+            } => self.route_request(contact, dnis, caller, media, trunk, out),
             Input::RouteEnd { contact } => {
                 self.note(name, contact, CstaEvent::RouteEnd { contact })
             }

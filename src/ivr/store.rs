@@ -120,7 +120,8 @@ pub struct FlowStore {
 
 impl FlowStore {
     /// An empty registry; call [`FlowStore::reload`] to load the flows.
-    /// `required` names flows that must exist (the `[[service]]` scripts).
+    /// `required` names flows that must exist (the `[[service]]` and
+    /// `[[trunk]]` scripts, [`crate::config::Config::required_flows`]).
     pub fn new(paths: StorePaths, required: Vec<String>) -> Self {
         FlowStore {
             live: LiveFlows::default(),
@@ -188,7 +189,9 @@ impl FlowStore {
             .filter(|n| !next.contains_key(*n))
             .map(|n| {
                 let dir = self.paths.scripts_dir.display();
-                format!("{dir}: a service names flow `{n}`, which is not in this directory")
+                format!(
+                    "{dir}: a service or trunk names flow `{n}`, which is not in this directory"
+                )
             })
             .collect();
         match missing.is_empty() {

@@ -275,6 +275,7 @@ pub fn interrupted_cdr(c: &crate::cti::journal::OpenContact, end_ms: u64) -> cra
         ivr_script_version: None,
         recording: None,
         voicemail: None,
+        trunk: c.trunk.clone(),
         callback: None,
         agents: c.agent.clone(),
     }

@@ -35,6 +35,7 @@ fn arrived(contact: u64) -> Entry {
         caller: "sip:caller@127.0.0.1".into(),
         dnis: "100".into(),
         media: "audio".into(),
+        trunk: None,
     }
 }
 
@@ -191,8 +192,10 @@ fn an_interrupted_contact_becomes_a_closed_cdr() {
         queued_ms: Some(2_000),
         agent: Some("1001".into()),
         answered_ms: Some(3_000),
+        trunk: Some("carrier".into()),
     };
     let cdr = interrupted_cdr(&c, 9_000);
+    assert_eq!(cdr.trunk.as_deref(), Some("carrier"));
     assert_eq!(cdr.contact_id, 4);
     assert_eq!(cdr.end_cause, SERVER_RESTART);
     assert_eq!(cdr.end_ms, 9_000);

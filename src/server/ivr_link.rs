@@ -34,7 +34,8 @@ pub struct IvrAssets {
 }
 
 /// Load prompts, then the flows through the registry (which checks every
-/// service names a loaded flow and archives the versions going live).
+/// `[[service]]` and `[[trunk]]` flow names a loaded flow and archives the
+/// versions going live).
 pub fn load_assets(cfg: &Config, data_dir: &Path) -> Result<IvrAssets, ServerError> {
     let prompts = PromptCache::load_dir(&cfg.media.dir).map_err(|e| ServerError::Prompts {
         path: cfg.media.dir.clone(),
@@ -45,7 +46,7 @@ pub fn load_assets(cfg: &Config, data_dir: &Path) -> Result<IvrAssets, ServerErr
         scripts_dir: cfg.ivr.scripts_dir.clone(),
         data_dir: data_dir.to_path_buf(),
     };
-    let required = cfg.service.iter().map(|s| s.script.clone()).collect();
+    let required = cfg.required_flows();
     let known = Arc::clone(&prompts);
     let flows = Reloader::new(
         FlowStore::new(paths, required),

@@ -17,12 +17,15 @@ mod relay_ports;
 
 pub use engine_task::DRAIN_LIMIT;
 
+use crate::acd::trunks::TrunkMatcher;
 use crate::acd::{Engine, EngineConfig, MediaPorts, NoRelay, SeatPolicy};
 use crate::b2bua::MediaMode;
 use crate::cdr::{Cdr, CdrStore};
 use crate::config::{Config, MediaModeConfig, NoAgentsPolicy, RecordingMode, StrategyConfig};
 use crate::cti::journal::Entry;
-use crate::cti::{Cti, CtiConfig, Escalation, NoAgents, QueueConfig, QueueName, RoutingStrategy};
+use crate::cti::{
+    Cti, CtiConfig, Escalation, NoAgents, QueueConfig, QueueName, RoutingStrategy, TrunkRoutes,
+};
 use crate::events::{EventBus, EVENT_CAPACITY};
 use crate::http::{self, AgentCommand, HttpState};
 use crate::journal::{self, writer::JOURNAL_QUEUE, JournalOp, JournalStore};
@@ -126,7 +129,6 @@ pub fn registrar_config(cfg: &Config) -> RegistrarConfig {
     }
 }
 
-/// The CTI's policy from `[cti]`, `[[queue]]` and `[[service]]`.
 /// The service-level and short-abandon thresholds of `[cti]` and `[[queue]]`.
 pub fn service_report(cfg: &Config) -> crate::cti::ServiceReport {
     let levels = cfg
@@ -142,6 +144,7 @@ pub fn service_report(cfg: &Config) -> crate::cti::ServiceReport {
     crate::cti::ServiceReport::new(Duration::from_secs(cfg.cti.short_abandon_s), levels)
 }
 
+/// The CTI's policy from `[cti]`, `[[queue]]`, `[[service]]` and `[[trunk]]`.
 pub fn cti_config(cfg: &Config) -> CtiConfig {
     let queues = cfg
         .queue
@@ -181,6 +184,17 @@ pub fn cti_config(cfg: &Config) -> CtiConfig {
             .service
             .iter()
             .map(|s| (s.number.clone(), s.script.clone()))
+            .collect(),
+        trunks: cfg
+            .trunk
+            .iter()
+            .map(|t| {
+                let routes = TrunkRoutes {
+                    services: t.services.clone(),
+                    script: t.script.clone(),
+                };
+                (t.name.clone(), routes)
+            })
             .collect(),
         queues,
         ring_timeout: Duration::from_secs(cfg.cti.ring_timeout_s),
@@ -235,6 +249,7 @@ fn engine_config(cfg: &Config, listening: &Listening) -> EngineConfig {
         max_calls: MAX_CALLS,
         transfer_allow: cfg.ivr.transfer_allow.clone(),
         leg_probe: (cfg.sip.leg_probe_s > 0).then(|| Duration::from_secs(cfg.sip.leg_probe_s)),
+        trunks: TrunkMatcher::new(cfg.trunk.iter().map(|t| (t.name.as_str(), &t.sources[..]))),
         callback: crate::acd::CallbackPolicy {
             trunk: cfg.cti.callback_trunk.clone(),
             retries: cfg.cti.callback_retries,

@@ -121,6 +121,7 @@ impl Engine {
             ivr_script_version: None,
             recording: self.media.recording_path(callback),
             voicemail: None,
+            trunk: None,
             agents: None,
             callback: Some(format!("of:{}", origin.0)),
         };

@@ -70,6 +70,7 @@ fn waiting_callback(retries: u32) -> World {
             dnis,
             caller,
             media,
+            trunk: None,
         },
     );
     let skills = [(Skill::from("sales"), 1)].into_iter().collect();

@@ -211,6 +211,7 @@ fn relay_mode_without_addresses_is_refused() {
         sdp: Some(caller_sdp()),
         mode: MediaMode::Relay,
         relay: None,
+        trunk: None,
     };
     let (call, out) = Call::new(Instant::now(), setup);
     assert!(matches!(

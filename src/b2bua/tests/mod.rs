@@ -120,6 +120,7 @@ impl World {
             sdp: caller,
             mode,
             relay: Some(relay()),
+            trunk: None,
         };
         let (call, first) = Call::new(now, setup);
         let mut w = World {

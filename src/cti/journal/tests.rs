@@ -98,6 +98,7 @@ fn call_in(j: &mut Journaled, now: Instant, at_ms: u64, id: u64) -> Vec<Output> 
             dnis: "8000".into(),
             caller: "sip:alice@example.com".into(),
             media: Media::Audio,
+            trunk: Some("carrier".into()),
         },
     );
     j.handle(
@@ -170,6 +171,7 @@ fn restart_mid_call_rebuilds_agents_idle_and_lists_the_call() {
     assert_eq!(call.arrived_ms, 2_000);
     assert_eq!(call.caller, "sip:alice@example.com");
     assert_eq!(call.dnis, "8000");
+    assert_eq!(call.trunk.as_deref(), Some("carrier"));
     assert_eq!(call.queue.as_deref(), Some("sales"));
     assert_eq!(call.queued_ms, Some(2_500));
     assert_eq!(call.agent.as_deref(), Some("ann"));
@@ -327,6 +329,7 @@ fn open_contacts_are_bounded() {
                 caller: String::new(),
                 dnis: String::new(),
                 media: "audio".into(),
+                trunk: None,
             },
         );
     }
@@ -405,4 +408,13 @@ fn a_rejected_offer_forgets_the_agent() {
     assert_eq!(open[0].agent, None);
     assert_eq!(open[0].queue.as_deref(), Some("sales"));
     assert_eq!(open[0].answered_ms, None);
+}
+
+#[test]
+fn a_contact_arrived_entry_without_trunk_reads_as_no_trunk() {
+    let old = r#"{"kind":"contact_arrived","contact":1,"caller":"c","dnis":"100","media":"audio"}"#;
+    let entry: Entry = serde_json::from_str(old).unwrap();
+    assert!(matches!(entry, Entry::ContactArrived { trunk: None, .. }));
+    let json = serde_json::to_string(&entry).unwrap();
+    assert!(!json.contains("trunk"), "{json}");
 }

@@ -16,6 +16,7 @@ mod routing;
 mod service;
 mod strategies;
 mod transfer;
+mod trunks;
 
 use super::*;
 use std::time::Duration;
@@ -98,6 +99,7 @@ pub(super) fn arrive(cti: &mut Cti, now: Instant, id: u64) -> Vec<Output> {
         dnis: "8000".into(),
         caller: "sip:bob@example.com".into(),
         media,
+        trunk: None,
     };
     out.extend(step(cti, now, rr));
     out.extend(step(cti, now, Input::RouteEnd { contact }));

@@ -29,6 +29,7 @@ fn unknown_dnis_is_rejected() {
         dnis: "9999".into(),
         caller: "sip:x@y".into(),
         media: Media::Video,
+        trunk: None,
     };
     let out = step(&mut cti, t0, input);
     let target = RouteTarget::Reject {
