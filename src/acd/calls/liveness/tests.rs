@@ -100,6 +100,7 @@ fn engine() -> Engine {
         transfer_allow: Vec::new(),
         callback: crate::acd::CallbackPolicy::default(),
         leg_probe: Some(EVERY),
+        trunks: Default::default(),
     };
     let mut cti = CtiConfig::default();
     cti.dnis_scripts.insert("100".into(), "main".into());
