@@ -26,7 +26,7 @@ use softacd::sip::{HeaderView, Method, Request};
 use common::{poll_until, TestServer};
 use ua::config::{flow_config, set_keys};
 use ua::events;
-use ua::rtp::MediaPort;
+use ua::rtp::assert_hears;
 use ua::{Agent, Caller, AGENT_FILL};
 
 const STEP: Duration = Duration::from_secs(10);
@@ -117,24 +117,6 @@ fn from_user(invite: &Request) -> String {
 fn offered_addr(invite: &Request) -> SocketAddr {
     let offer = parse_offer(&invite.body).expect("the INVITE carries an SDP offer");
     SocketAddr::new(offer.connection, offer.audio_port)
-}
-
-/// `talker` sends 600 ms; `listener` hears at least ten frames, via `via`.
-fn assert_hears(talker: &mut MediaPort, listener: &mut MediaPort, fill: u8, via: SocketAddr) {
-    let _ = talker.talk(Duration::from_millis(600));
-    let heard = listener
-        .recv_rtp_until(STEP, |s| s.with_fill(fill).count() >= 10)
-        .with_fill(fill);
-    assert!(
-        heard.count() >= 10,
-        "heard {} frames of {fill:#x}",
-        heard.count()
-    );
-    assert_eq!(
-        heard.sources(),
-        [via].into(),
-        "frames of {fill:#x} via the relay"
-    );
 }
 
 /// The CDR rows whose `callback` column is set, once there are `n`.

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::{self, stream::MaybeTlsStream, Message, WebS
 use common::{poll_until, TestServer};
 use ua::config::flow_config;
 use ua::events::{self, EventLog};
-use ua::rtp::MediaPort;
+use ua::rtp::assert_hears;
 use ua::{Agent, Caller, AGENT_FILL, CALLER_FILL};
 
 const STEP: Duration = Duration::from_secs(10);
@@ -113,23 +113,6 @@ fn phone(user: &str) -> (Agent, String) {
     let phone = Agent::unregistered(placeholder, user).expect("phone UA");
     let uri = format!("sip:{user}@127.0.0.1:{}", phone.leg.local.port);
     (phone, uri)
-}
-
-fn assert_hears(talker: &mut MediaPort, listener: &mut MediaPort, fill: u8, via: SocketAddr) {
-    let _ = talker.talk(Duration::from_millis(600));
-    let heard = listener
-        .recv_rtp_until(STEP, |s| s.with_fill(fill).count() >= 10)
-        .with_fill(fill);
-    assert!(
-        heard.count() >= 10,
-        "heard {} frames of {fill:#x}",
-        heard.count()
-    );
-    assert_eq!(
-        heard.sources(),
-        [via].into(),
-        "frames of {fill:#x} via the relay"
-    );
 }
 
 /// The phone's INVITE answered (180, 200, ACK); returns the relay's B side

@@ -26,7 +26,7 @@ use softacd::sip::Method;
 use common::{poll_until, TestServer};
 use ua::config::flow_config;
 use ua::events;
-use ua::rtp::MediaPort;
+use ua::rtp::assert_hears;
 use ua::{Agent, Caller, AGENT_FILL, CALLER_FILL};
 
 const STEP: Duration = Duration::from_secs(10);
@@ -107,25 +107,6 @@ fn call(server: &TestServer) -> (Caller, SocketAddr) {
         welcome.count()
     );
     (caller, relay_a)
-}
-
-/// `talker` sends 600 ms of its frames; `listener` must hear at least ten,
-/// all from `via`.
-fn assert_hears(talker: &mut MediaPort, listener: &mut MediaPort, fill: u8, via: SocketAddr) {
-    let _ = talker.talk(Duration::from_millis(600));
-    let heard = listener
-        .recv_rtp_until(STEP, |s| s.with_fill(fill).count() >= 10)
-        .with_fill(fill);
-    assert!(
-        heard.count() >= 10,
-        "heard {} frames of {fill:#x}",
-        heard.count()
-    );
-    assert_eq!(
-        heard.sources(),
-        [via].into(),
-        "frames of {fill:#x} via the relay"
-    );
 }
 
 fn wait_cdr(server: &TestServer) -> Value {

@@ -290,3 +290,25 @@ impl MediaPort {
         Ok(stats)
     }
 }
+
+/// How long [`assert_hears`] waits for the listener's ten frames.
+const HEAR_WITHIN: Duration = Duration::from_secs(10);
+
+/// `talker` sends 600 ms of its frames; `listener` must hear at least ten,
+/// all from `via` (the relay: nothing reaches a phone directly).
+pub fn assert_hears(talker: &mut MediaPort, listener: &mut MediaPort, fill: u8, via: SocketAddr) {
+    let _ = talker.talk(Duration::from_millis(600));
+    let heard = listener
+        .recv_rtp_until(HEAR_WITHIN, |s| s.with_fill(fill).count() >= 10)
+        .with_fill(fill);
+    assert!(
+        heard.count() >= 10,
+        "heard {} frames of {fill:#x}",
+        heard.count()
+    );
+    assert_eq!(
+        heard.sources(),
+        [via].into(),
+        "frames of {fill:#x} via the relay"
+    );
+}
