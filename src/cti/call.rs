@@ -276,7 +276,7 @@ impl Cti {
             a.held.remove(&contact);
         });
         match (call, wrap_up) {
-            (false, _) => self.text_released(agent, out),
+            (false, _) => self.text_released(now, agent, out),
             (true, Some(w)) => self.start_wrap_up(now, agent, w, out),
             (true, None) => self.agent_idle(now, agent, out),
         }

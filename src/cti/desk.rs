@@ -216,16 +216,15 @@ impl Cti {
     }
 
     /// A text contact (chat, email, SMS) left the agent: a signed-out agent
-    /// holding nothing more and not in a call or wrap-up leaves now.
-    pub(super) fn text_released(&mut self, agent: &AgentId, out: &mut Vec<Output>) {
-        let gone = self.agents.get(agent).is_some_and(|a| {
-            a.status == AgentStatus::LoggedOut && a.held.is_empty() && a.state == AgentState::Idle
-        });
+    /// holding nothing more leaves now, even from wrap-up (as a call's
+    /// wrap-up is skipped for an agent who signed out).
+    pub(super) fn text_released(&mut self, now: Instant, agent: &AgentId, out: &mut Vec<Output>) {
+        let gone = self
+            .agents
+            .get(agent)
+            .is_some_and(|a| a.status == AgentStatus::LoggedOut && a.held.is_empty());
         if gone {
-            if let Some(a) = self.agents.remove(agent) {
-                push_state(out, &a);
-            }
-            self.reindex(agent);
+            self.agent_idle(now, agent, out);
         }
     }
 
